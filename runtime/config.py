@@ -1,0 +1,84 @@
+"""Flags, config file and environment, in that order of precedence.
+
+Every flag can also come from ``/etc/evcharging/<service>.toml`` (or ``--config``)
+and from an ``EV_<FLAG>`` environment variable; flags win.  Errors are one line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import NoReturn
+
+CONFIG_DIR = Path("/etc/evcharging")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def fail(message: str, prog: str | None = None) -> NoReturn:
+    """One-line error and exit code 2, for bad flags or config found after parsing."""
+    sys.stderr.write(f"{prog or Path(sys.argv[0]).name}: error: {message}\n")
+    raise SystemExit(2)
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None, service: str) -> argparse.Namespace:
+    """Parse ``argv`` with defaults from the config file and ``EV_*`` variables."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser.add_argument("--config", metavar="PATH", help=f"TOML file (default {CONFIG_DIR}/{service}.toml)")
+    known, _ = _config_flag(argv)
+    dests = {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}
+    defaults = {}
+    path = Path(known) if known else CONFIG_DIR / f"{service}.toml"
+    if known or path.exists():
+        defaults.update(_from_file(parser, path, dests))
+    for dest in dests:
+        value = os.environ.get(f"EV_{dest.upper()}")
+        if value is not None:
+            defaults[dest] = _coerce(dests[dest], value)
+    parser.set_defaults(**defaults)
+    return parser.parse_args(argv)
+
+
+def _config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1], argv
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1], argv
+    return None, argv
+
+
+def _from_file(parser: argparse.ArgumentParser, path: Path, dests: dict) -> dict:
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        parser.error(f"cannot read config {path}: {error.strerror}")
+    except tomllib.TOMLDecodeError as error:
+        parser.error(f"config {path} is not valid TOML: {error}")
+    out = {}
+    for key, value in data.items():
+        dest = key.replace("-", "_")
+        if dest not in dests:
+            parser.error(f"config {path}: unknown setting {key!r}")
+        out[dest] = _coerce(dests[dest], value)
+    return out
+
+
+def _coerce(action: argparse.Action, value: object) -> object:
+    """Values from files and the environment go through the flag's own type."""
+    if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
+        if isinstance(value, bool):
+            return value
+        return str(value).lower() in ("1", "true", "yes", "on")
+    if action.type is not None and not isinstance(value, bool):
+        return str(value)  # argparse converts string defaults with the flag's type
+    return value

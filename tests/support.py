@@ -1,0 +1,64 @@
+"""Helpers for tests that start real processes on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02):
+    """Poll until ``predicate()`` is truthy; return its value or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    def accepting() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    wait_for(accepting, timeout)
+
+
+def spawn(args: list[str], log_path: Path, **env: str) -> subprocess.Popen:
+    """Start a console script of this project (``ev-...``) with output to a file."""
+    environment = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock", "PYTHONUNBUFFERED": "1", **env}
+    exe = str(BIN / args[0])
+    out = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([exe, *args[1:]], stdout=out, stderr=subprocess.STDOUT, env=environment)
+
+
+def stop(process: subprocess.Popen, timeout: float = 5.0) -> None:
+    """End a process we started (SIGCONT first in case a test froze it)."""
+    if process.poll() is not None:
+        return
+    try:
+        os.kill(process.pid, 18)  # SIGCONT
+        process.terminate()
+        process.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait(timeout)
