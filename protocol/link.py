@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocol.errors import ProtocolError
-from protocol.framing import ACK, ENQ, EOT, NAK, BadFrame, Control, Frame, FrameDecoder, encode_frame
+from protocol.framing import (
+    ACK,
+    ENQ,
+    EOT,
+    NAK,
+    Control,
+    Frame,
+    FrameDecoder,
+    encode_frame,
+)
 
 
 @dataclass(frozen=True)

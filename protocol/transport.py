@@ -34,7 +34,7 @@ class SocketStream:
     def __init__(self, sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
-        self.peer = "%s:%s" % sock.getpeername()[:2]
+        self.peer = "{}:{}".format(*sock.getpeername()[:2])
 
     def read(self, timeout: float) -> bytes | None:
         """Bytes read, b"" on timeout, None at end of stream."""

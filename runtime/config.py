@@ -30,10 +30,14 @@ def fail(message: str, prog: str | None = None) -> NoReturn:
     raise SystemExit(2)
 
 
-def parse(parser: argparse.ArgumentParser, argv: list[str] | None, service: str) -> argparse.Namespace:
+def parse(
+    parser: argparse.ArgumentParser, argv: list[str] | None, service: str
+) -> argparse.Namespace:
     """Parse ``argv`` with defaults from the config file and ``EV_*`` variables."""
     argv = sys.argv[1:] if argv is None else argv
-    parser.add_argument("--config", metavar="PATH", help=f"TOML file (default {CONFIG_DIR}/{service}.toml)")
+    parser.add_argument(
+        "--config", metavar="PATH", help=f"TOML file (default {CONFIG_DIR}/{service}.toml)"
+    )
     known, _ = _config_flag(argv)
     dests = {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}
     defaults = {}

@@ -1,0 +1,113 @@
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from protocol import messages as m
+from protocol.transport import Connection, SerialStream, SocketStream, connect, parse_address
+
+
+@pytest.mark.parametrize("text", ["nohost", ":80", "host:", "host:99999", "host:abc"])
+def test_parse_address_refuses(text):
+    with pytest.raises(ValueError):
+        parse_address(text)
+
+
+def test_parse_address():
+    assert parse_address("127.0.0.1:7000") == ("127.0.0.1", 7000)
+    assert parse_address("[::1]:7000") == ("::1", 7000)
+
+
+def echo_server():
+    server = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def serve():
+        sock, _ = server.accept()
+        conn = Connection(SocketStream(sock), initiator=False, name="server",
+                          on_message=lambda msg: (received.append(msg), conn.send(msg)))
+        conn.start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1], received
+
+
+def wait(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_tcp_request_reply_and_close():
+    port, received = echo_server()
+    replies, closed = [], []
+    client = Connection(connect(f"127.0.0.1:{port}"), initiator=True,
+                        on_message=replies.append, on_close=closed.append).start()
+    assert client.wait_open(2)
+    for seq in range(20):
+        client.send(m.HealthCheck(cp_id="CP1", seq=seq))
+    wait(lambda: len(replies) == 20)
+    assert [r.seq for r in replies] == list(range(20))
+    client.close()
+    assert closed == ["closed by us"]
+
+
+def test_peer_vanishing_closes_the_connection():
+    server = socket.create_server(("127.0.0.1", 0))
+    closed = []
+    Connection(connect(f"127.0.0.1:{server.getsockname()[1]}"), initiator=True,
+                        on_message=lambda msg: None, on_close=closed.append).start()
+    sock, _ = server.accept()
+    sock.close()
+    wait(lambda: closed)
+    assert closed == ["connection lost"]
+
+
+def test_serial_url_loop():
+    port = SerialStream.open("loop://")
+    port.write(b"\x05")
+    assert port.read(0.2) == b"\x05"
+    port.close()
+
+
+def test_serial_pty_pair():
+    main_fd, sub_fd = os.openpty()
+    sub_name = os.ttyname(sub_fd)
+    replies = []
+    engine = Connection(SerialStream.open(sub_name), initiator=False, name="engine",
+                        on_message=lambda msg: engine.send(msg))
+    engine.start()
+    monitor = Connection(SerialStream(_FdPort(main_fd)), initiator=True, on_message=replies.append)
+    monitor.start()
+    assert monitor.wait_open(2)
+    monitor.send(m.Hello(cp_id="CP1"))
+    wait(lambda: replies)
+    assert replies[0].cp_id == "CP1"
+    monitor.close()
+    engine.close()
+
+
+class _FdPort:
+    """The pty's main side as a minimal pyserial-like port."""
+
+    portstr = "pty-main"
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.timeout = 0.05
+        self.in_waiting = 0
+
+    def read(self, size):
+        import select
+
+        ready, _, _ = select.select([self.fd], [], [], self.timeout)
+        return os.read(self.fd, 4096) if ready else b""
+
+    def write(self, data):
+        os.write(self.fd, data)
+
+    def close(self):
+        os.close(self.fd)
