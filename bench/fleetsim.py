@@ -1,0 +1,105 @@
+"""A fleet simulator: N charging points in one asyncio process, real protocol.
+
+Each simulated CP is what a monitor looks like to Central: it opens a framed link,
+answers the HMAC challenge, sends a heartbeat every second and can report a fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from protocol import messages as m
+from protocol.auth import proof
+from protocol.link import Closed, Link, Received
+
+
+class SimulatedCP(asyncio.Protocol):
+    def __init__(self, cp_id: str, secret: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.cp_id, self.secret, self.loop = cp_id, secret, loop
+        self.link = Link(m.decode)
+        self.transport: asyncio.Transport | None = None
+        self.welcomed = asyncio.Event()
+        self.closed = False
+        self.engine = "OK"
+        self._timer: asyncio.TimerHandle | None = None
+
+    # asyncio.Protocol
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.link.open(self.loop.time())
+        self.link.send(m.encode(m.Hello(cp_id=self.cp_id, location="bench")), self.loop.time())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.link.receive_data(data, self.loop.time())
+        self._flush()
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+
+    # behaviour
+    def send(self, message: m.Message) -> None:
+        if not self.closed:
+            self.link.send(m.encode(message), self.loop.time())
+            self._flush()
+
+    def set_engine(self, health: str) -> None:
+        self.engine = health
+        self.send(m.EngineStatus(cp_id=self.cp_id, engine=health, reason="bench"))
+
+    def _handle(self, message: m.Message) -> None:
+        if isinstance(message, m.Challenge):
+            self.send(m.Authenticate(cp_id=self.cp_id, hmac=proof(self.secret, message.nonce,
+                                                                    self.cp_id)))
+        elif isinstance(message, m.Welcome):
+            self.welcomed.set()
+            self.send(m.EngineStatus(cp_id=self.cp_id, engine=self.engine))
+            self.loop.call_later(random.random(), self._heartbeat)
+
+    def _heartbeat(self) -> None:
+        if self.closed:
+            return
+        state = "available" if self.engine == "OK" else "broken"
+        self.send(m.Heartbeat(cp_id=self.cp_id, engine=self.engine, state=state))
+        self.loop.call_later(1.0, self._heartbeat)
+
+    def _flush(self) -> None:
+        out = self.link.data_to_send()
+        if out and self.transport and not self.transport.is_closing():
+            self.transport.write(out)
+        while (event := self.link.next_event()) is not None:
+            if isinstance(event, Received):
+                self._handle(event.message)
+            elif isinstance(event, Closed):
+                self.closed = True
+                if self.transport:
+                    self.transport.close()
+        if self._timer:
+            self._timer.cancel()
+        deadline = self.link.deadline()
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self.link.tick(self.loop.time())
+        self._flush()
+
+
+async def connect_fleet(host: str, port: int, credentials: list[tuple[str, str]],
+                        rate: float = 500.0, progress=print) -> list[SimulatedCP]:
+    """Connect every CP (``rate`` per second) and wait until all are welcomed."""
+    loop = asyncio.get_running_loop()
+    fleet = []
+    started = time.monotonic()
+    for n, (cp_id, secret) in enumerate(credentials, 1):
+        cp = SimulatedCP(cp_id, secret, loop)
+        await loop.create_connection(lambda cp=cp: cp, host, port)
+        fleet.append(cp)
+        if n % 250 == 0:
+            progress(f"  connected {n}/{len(credentials)} CPs")
+        await asyncio.sleep(max(0.0, n / rate - (time.monotonic() - started)))
+    await asyncio.wait_for(asyncio.gather(*(cp.welcomed.wait() for cp in fleet)), timeout=120)
+    return fleet

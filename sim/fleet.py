@@ -1,0 +1,38 @@
+"""What a simulated site looks like: CPs in cities with prices, and their ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+CITIES = [
+    ("MAD", "Madrid", "0.35"),
+    ("LIS", "Lisbon", "0.29"),
+    ("PAR", "Paris", "0.42"),
+    ("BER", "Berlin", "0.39"),
+    ("ROM", "Rome", "0.33"),
+    ("AMS", "Amsterdam", "0.45"),
+    ("VIE", "Vienna", "0.37"),
+    ("PRG", "Prague", "0.27"),
+    ("DUB", "Dublin", "0.41"),
+    ("OSL", "Oslo", "0.31"),
+]
+
+
+@dataclass(frozen=True)
+class SimulatedCP:
+    cp_id: str
+    location: str
+    price: Decimal
+    engine_port: int
+    panel_port: int
+
+
+def plan(count: int, ports) -> list[SimulatedCP]:
+    """``count`` CPs spread over the cities; ``ports`` yields free port numbers."""
+    cps = []
+    for n in range(count):
+        code, city, price = CITIES[n % len(CITIES)]
+        cp_id = f"{code}-{n // len(CITIES) + 1:02d}"
+        cps.append(SimulatedCP(cp_id, city, Decimal(price), next(ports), next(ports)))
+    return cps
