@@ -1,0 +1,135 @@
+"""A real network for end-to-end tests: ev-central, ev-cp-e and ev-cp-m processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sim.cli import Network, free_ports, start_cp, wait_port
+from sim.fleet import SimulatedCP, plan
+from tests.support import wait_for
+
+
+class LiveNetwork:
+    def __init__(self, workdir: Path, count: int) -> None:
+        self.net = Network(workdir)
+        self.ports = free_ports()
+        self.db = workdir / "central.db"
+        self.token = secrets.token_urlsafe(12)
+        self.http_port, self.listen_port = next(self.ports), next(self.ports)
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.central = f"127.0.0.1:{self.listen_port}"
+        self.cps: list[SimulatedCP] = plan(count, self.ports)
+        self.secrets: dict[str, Path] = {}
+        for cp in self.cps:
+            out = self.net.run(["ev-central", "cp", "add", cp.cp_id, "--location", cp.location,
+                                "--price", str(cp.price), "--db", str(self.db)])
+            self.secrets[cp.cp_id] = workdir / f"{cp.cp_id}.secret"
+            self.secrets[cp.cp_id].write_text(out.strip().splitlines()[-1])
+
+    # processes
+    def start_central(self) -> None:
+        self.net.start("central", ["ev-central", "--listen", self.central, "--http",
+                                   f"127.0.0.1:{self.http_port}", "--db", str(self.db),
+                                   "--admin-token", self.token])
+        wait_port(self.http_port, 15, "Central")
+
+    def start_cps(self) -> None:
+        for cp in self.cps:
+            start_cp(self.net, cp, self.central, self.secrets[cp.cp_id])
+
+    def start_engine(self, cp: SimulatedCP) -> None:
+        state = self.net.workdir / "cps" / cp.cp_id
+        self.net.start(f"{cp.cp_id}-engine", [
+            "ev-cp-e", "--cp-id", cp.cp_id, "--listen", f"127.0.0.1:{cp.engine_port}",
+            "--panel", f"127.0.0.1:{cp.panel_port}", "--state-dir", str(state)])
+        wait_port(cp.engine_port, 15, "engine")
+
+    def start_monitor(self, cp: SimulatedCP) -> None:
+        self.net.start(f"{cp.cp_id}-monitor", [
+            "ev-cp-m", "--cp-id", cp.cp_id, "--engine", f"127.0.0.1:{cp.engine_port}",
+            "--central", self.central, "--secret-file", str(self.secrets[cp.cp_id])])
+
+    def process(self, name: str) -> subprocess.Popen:
+        return self.net.processes[name]
+
+    def signal(self, name: str, sig: int) -> None:
+        os.kill(self.process(name).pid, sig)
+        if sig == signal.SIGKILL:
+            self.process(name).wait(5)
+            del self.net.processes[name]
+
+    def log(self, name: str) -> str:
+        return (self.net.logs / f"{name}.log").read_text(errors="replace")
+
+    # REST
+    def get(self, path: str):
+        with urllib.request.urlopen(self.url + path, timeout=5) as response:
+            return json.load(response)
+
+    def post(self, path: str):
+        request = urllib.request.Request(self.url + path, method="POST", data=b"",
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)
+
+    def state(self, cp_id: str) -> str | None:
+        try:
+            return self.get(f"/api/cps/{cp_id}")["state"]
+        except OSError:
+            return None
+
+    def wait_state(self, cp_id: str, wanted: str, timeout: float = 10.0) -> float:
+        """Seconds until the REST API shows ``wanted``."""
+        started = time.monotonic()
+        wait_for(lambda: self.state(cp_id) == wanted, timeout, interval=0.02)
+        return time.monotonic() - started
+
+    def panel(self, cp: SimulatedCP, *words: str) -> dict:
+        out = self.net.run(["ev-cp-e", "panel", "--panel", f"127.0.0.1:{cp.panel_port}", *words])
+        return json.loads(out[out.index("{"):])
+
+    def stop(self) -> None:
+        self.net.stop()
+
+
+def _network(tmp_path_factory, count: int):
+    live = LiveNetwork(tmp_path_factory.mktemp("net"), count)
+    live.start_central()
+    live.start_cps()
+    for cp in live.cps:
+        live.wait_state(cp.cp_id, "ACTIVATED", 20)
+    return live
+
+
+@pytest.fixture
+def network(tmp_path_factory):
+    """Central and one CP, all ACTIVATED; fresh for each test."""
+    live = _network(tmp_path_factory, 1)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def network2(tmp_path_factory):
+    """Central and two CPs."""
+    live = _network(tmp_path_factory, 2)
+    yield live
+    live.stop()
+
+
+def start_supply(live: LiveNetwork, cp: SimulatedCP) -> str:
+    """Request a supply at the CP and plug in; returns the session id."""
+    live.panel(cp, "press", "request")
+    live.wait_state(cp.cp_id, "AUTHORIZED")
+    live.panel(cp, "press", "plug")
+    live.wait_state(cp.cp_id, "SUPPLYING")
+    return live.get(f"/api/cps/{cp.cp_id}")["session_id"]

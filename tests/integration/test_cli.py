@@ -1,0 +1,70 @@
+"""Wrong flags or config: one line on stderr and exit code 2, for every command."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.support import BIN
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True,
+                          timeout=30, stdin=subprocess.DEVNULL, **kw)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ev-central", "--no-such-flag"],
+        ["ev-central", "--listen", "nonsense"],
+        ["ev-central", "--http", "127.0.0.1:99999"],
+        ["ev-central", "cp", "add", "CP1", "--location", "X", "--price", "cheap"],
+        ["ev-central", "cp", "add", "bad id!", "--location", "X", "--price", "0.3"],
+        ["ev-cp-e", "--bogus"],
+        ["ev-cp-e", "--cp-id", "CP1", "--listen", "nowhere"],
+        ["ev-cp-e", "--cp-id", "CP1", "--power-kw", "lots"],
+        ["ev-cp-e", "panel", "--panel", "127.0.0.1:1", "push", "fault"],
+        ["ev-cp-e", "panel", "--panel", "127.0.0.1:1", "press", "nose"],
+        ["ev-cp-m", "--cp-id", "CP1", "--engine", "127.0.0.1:1"],
+        ["ev-cp-m", "--cp-id", "CP1", "--engine", "127.0.0.1:1", "--secret-file", "/nonexistent"],
+        ["ev-cp-m", "--cp-id", "CP1", "--engine", "bad", "--secret-file", "/etc/hostname"],
+        ["ev-sim", "--cps", "0"],
+        ["ev-sim", "--http", "nope"],
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_bad_flags_are_one_line_and_exit_2(args, tmp_path):
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0].lower(), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_config_file_is_one_line_and_exit_2(tmp_path):
+    config = tmp_path / "central.toml"
+    config.write_text("listn = '127.0.0.1:7000'\n")
+    done = run("ev-central", "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "unknown setting 'listn'" in done.stderr
+
+
+def test_cp_add_prints_the_secret_last(tmp_path):
+    db = str(tmp_path / "c.db")
+    done = run("ev-central", "cp", "add", "MAD-01", "--location", "Madrid", "--price", "0.35",
+               "--db", db)
+    assert done.returncode == 0, done.stderr
+    secret = done.stdout.strip().splitlines()[-1]
+    assert len(secret) >= 24 and " " not in secret
+    again = run("ev-central", "cp", "add", "MAD-01", "--location", "Madrid", "--price", "0.35",
+                "--db", db)
+    assert again.returncode != 0 and "exists" in again.stderr
+
+
+def test_unreachable_panel_is_a_clear_message(tmp_path):
+    done = run("ev-cp-e", "panel", "--panel", "127.0.0.1:1", "status")
+    assert done.returncode == 1
+    assert "cannot reach panel at 127.0.0.1:1" in done.stderr
+    assert "Traceback" not in done.stderr
