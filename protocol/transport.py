@@ -71,7 +71,8 @@ class SerialStream:
         try:
             self._port.timeout = max(timeout, 0.001)
             return self._port.read(max(1, self._port.in_waiting))
-        except (OSError, serial.SerialException):
+        except (OSError, ValueError, serial.SerialException, TypeError, AttributeError):
+            # TypeError/AttributeError: pyserial's fd went away under a close() racing us
             return None
 
     def write(self, data: bytes) -> None:

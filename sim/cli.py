@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import secrets
 import signal
 import socket
@@ -29,11 +30,15 @@ log = logging.getLogger("ev-sim")
 BIN = Path(sys.executable).parent
 
 
-def free_ports():
+def free_ports(low: int = 20000, high: int = 32000):
+    """Free loopback ports below the kernel's ephemeral range, so that no outgoing
+    connection takes one between the moment we pick it and the moment it is bound."""
+    taken: set[int] = set()
     while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            yield sock.getsockname()[1]
+        port = random.randint(low, high)
+        if port not in taken and port_free("127.0.0.1", port):
+            taken.add(port)
+            yield port
 
 
 def port_free(host: str, port: int) -> bool:

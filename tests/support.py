@@ -14,10 +14,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+_PORTS = None
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port outside the ephemeral range (see sim.cli.free_ports)."""
+    global _PORTS
+    if _PORTS is None:
+        from sim.cli import free_ports
+
+        _PORTS = free_ports()
+    return next(_PORTS)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from cloud.central.app import create_app
-from tests.support import free_port
-from tests.unit.central.conftest import TOKEN, populated_fake
+from cloud.central.fleet import Fleet
+from cloud.central.store import Store
+from tests.support import free_port, wait_port
+from tests.unit.central.conftest import CPS, TOKEN, populate
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -21,16 +24,24 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 RED = "rgb(185, 28, 28)"
 GREEN = "rgb(21, 128, 61)"
 ORANGE = "rgb(194, 65, 12)"
+GREY = "rgb(75, 85, 99)"
+
+
+def missing(message: str) -> None:
+    """Under CI=true a missing browser is a failure, never a silent skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture
 def browser():
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("playwright is not installed (pip install -e '.[test]')")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -38,13 +49,25 @@ def browser():
 
 
 @pytest.fixture
-def fleet():
-    return populated_fake()
+def populated(tmp_path):
+    fleet, site, _ = populate(tmp_path / "central.db")
+    yield fleet, site
+    fleet.store.close()
 
 
 @pytest.fixture
-def central(fleet, tmp_path):
-    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "DB": str(tmp_path / "c.db"),
+def fleet(populated):
+    return populated[0]
+
+
+@pytest.fixture
+def site(populated):
+    return populated[1]
+
+
+@pytest.fixture
+def central(fleet):
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "DB": fleet.store.path,
                       "SSE_KEEPALIVE": 1.0})
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -54,39 +77,50 @@ def central(fleet, tmp_path):
     thread.join(5)
 
 
-def background(page, selector: str) -> str:
-    return page.eval_on_selector(selector, "el => getComputedStyle(el).backgroundColor")
-
-
-def test_tile_turns_red_live_when_a_cp_breaks_down(browser, central, fleet, output_dir):
+def open_page(browser, url: str):
+    """A page that fails the test on any script error."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(central)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
     page.wait_for_selector("body[data-live='yes']")
-    assert page.get_attribute("#cp-CP1", "data-state") == "ACTIVATED"
-    page.wait_for_function(
-        f"getComputedStyle(document.querySelector('#cp-CP1')).backgroundColor === '{GREEN}'")
+    return page, errors
 
-    fleet.put("CP1", state="BROKEN")
-    page.wait_for_selector("#cp-CP1[data-state='BROKEN']", timeout=5000)
+
+def wait_background(page, selector: str, colour: str) -> None:
+    """Wait for the computed background colour (tiles fade between colours)."""
     page.wait_for_function(
-        f"getComputedStyle(document.querySelector('#cp-CP1')).backgroundColor === '{RED}'")
+        "([selector, colour]) => getComputedStyle(document.querySelector(selector))"
+        ".backgroundColor === colour", arg=[selector, colour], timeout=5000)
+
+
+def test_tile_turns_red_live_when_a_cp_breaks_down(browser, central, site, output_dir):
+    page, errors = open_page(browser, central)
+    assert page.get_attribute("#cp-CP1", "data-state") == "ACTIVATED"
+    wait_background(page, "#cp-CP1", GREEN)
+
+    site.break_down("CP1")
+    page.wait_for_selector("#cp-CP1[data-state='BROKEN']", timeout=5000)
+    wait_background(page, "#cp-CP1", RED)
     assert page.inner_text("#cp-CP1 .tile-state") == "Broken down"
 
-    fleet.put("CP3", state="AUTHORIZED", driver_id="D8")
-    fleet.say("CP1 engine KO: supply ended", cp_id="CP1", level="error")
-    fleet.set_requests([{"session_id": "s-9", "cp_id": "CP3", "driver_id": "D8",
-                         "source": "driver", "since": "2026-01-02T10:01:00.000Z"}])
+    page.wait_for_selector("#messages .level-error >> text=engine KO")
+
+    site.authorize("CP3", "D8")
     page.wait_for_selector("#cp-CP3[data-state='AUTHORIZED']")
     assert "Waiting for vehicle" in page.inner_text("#cp-CP3")
-    page.wait_for_selector("#messages >> text=CP1 engine KO: supply ended")
+    assert "D8" in page.inner_text("#cp-CP3")
     page.wait_for_selector("#requests >> text=D8")
     page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
+    assert errors == []
+
+    site.disconnect("CP1")
+    page.wait_for_selector("#cp-CP1[data-state='DISCONNECTED']")
+    wait_background(page, "#cp-CP1", GREY)
 
 
 def test_stop_button_sends_the_token_and_errors_show(browser, central, fleet, output_dir):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(central)
-    page.wait_for_selector("body[data-live='yes']")
+    page, errors = open_page(browser, central)
 
     page.click("#cp-CP1 button[data-action='stop']")
     page.wait_for_selector("#notice:not([hidden]) >> text=admin token")
@@ -102,36 +136,59 @@ def test_stop_button_sends_the_token_and_errors_show(browser, central, fleet, ou
     page.click("#token-form button[type='submit']")
     page.click("#cp-CP1 button[data-action='stop']")
     page.wait_for_selector("#cp-CP1[data-state='STOPPED']")
-    assert background(page, "#cp-CP1") == ORANGE
+    wait_background(page, "#cp-CP1", ORANGE)
     assert page.inner_text("#cp-CP1 .tile-state") == "Out of order"
-    assert fleet.audit[-1][1:] == ("stop", "CP1")
+    assert fleet.store.audit_log()[0]["action"] == "stop"
     page.screenshot(path=str(output_dir / "dashboard-stopped.png"), full_page=True)
 
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[data-action='stop-all']")
+    for cp_id in ("CP2", "CP3"):
+        page.wait_for_selector(f"#cp-{cp_id}[data-state='STOPPED']")
+    page.click("button[data-action='resume-all']")
+    page.wait_for_selector("#cp-CP3[data-state='ACTIVATED']")
+    assert errors == []
 
-def test_banner_shows_while_the_stream_is_down(browser, fleet, tmp_path):
-    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 0.2})
+
+def run_central(db: str, port: int) -> None:
+    """A whole Central HTTP side over ``db``, as a fresh process would run it."""
+    fleet = Fleet(Store(db))
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "DB": db, "SSE_KEEPALIVE": 0.5})
+    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+def start_central(db: Path, port: int):
+    process = multiprocessing.get_context("spawn").Process(
+        target=run_central, args=(str(db), port), daemon=True)
+    process.start()
+    wait_port(port)
+    return process
+
+
+def test_banner_shows_while_central_restarts(browser, tmp_path):
+    db = tmp_path / "central.db"
+    store = Store(str(db))
+    for cp_id, location, price in CPS:
+        store.add_cp(cp_id, location, price)
     port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    central = start_central(db, port)
     page = browser.new_page()
-    page.goto(f"http://127.0.0.1:{port}")
-    page.wait_for_selector("body[data-live='yes']")
-    assert page.is_hidden("#conn-banner")
-
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-    page.wait_for_selector("#conn-banner", state="visible", timeout=10000)
-
-    fleet.put("CP2", state="DISCONNECTED")
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
+        page.goto(f"http://127.0.0.1:{port}")
+        page.wait_for_selector("body[data-live='yes']")
+        assert page.is_hidden("#conn-banner")
+        assert page.locator(".tile").count() == 3
+
+        central.kill()
+        central.join(5)
+        page.wait_for_selector("#conn-banner", state="visible", timeout=10000)
+
+        store.add_cp("CP4", "Registered while Central was down", "0.50")
+        central = start_central(db, port)
         page.wait_for_selector("#conn-banner", state="hidden", timeout=15000)
-        page.wait_for_selector("#cp-CP2[data-state='DISCONNECTED']")
+        page.wait_for_selector("#cp-CP4[data-state='DISCONNECTED']")
     finally:
         page.close()
-        server.shutdown()
-        thread.join(5)
+        central.kill()
+        central.join(5)
+        store.close()

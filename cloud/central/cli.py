@@ -1,0 +1,174 @@
+"""``ev-central``: serve the CP socket and the dashboard, or register CPs and drivers.
+
+    ev-central [--listen HOST:PORT] [--http HOST:PORT] [--db PATH] [--admin-token T]
+    ev-central cp add ID --location L --price EUR_PER_KWH [--db PATH]
+    ev-central cp list [--db PATH]
+    ev-central driver add ID [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import signal
+import socket
+import sys
+import threading
+
+from protocol.transport import parse_address
+from runtime import config, logs
+
+log = logging.getLogger("cloud.central")
+PROG = "ev-central"
+
+
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> config.Parser:
+    parser = config.Parser(prog=PROG, description="EV charging network Central")
+    parser.add_argument("--listen", type=_address, default="127.0.0.1:7000", metavar="HOST:PORT",
+                        help="CP socket server (default 127.0.0.1:7000)")
+    parser.add_argument("--http", type=_address, default="127.0.0.1:8000", metavar="HOST:PORT",
+                        help="dashboard and REST API (default 127.0.0.1:8000)")
+    parser.add_argument("--db", default="./central.db", metavar="PATH", help="SQLite file")
+    parser.add_argument("--admin-token", metavar="TOKEN",
+                        help="bearer token for admin calls (generated and printed when absent)")
+    parser.add_argument("--kafka", type=_address, metavar="HOST:PORT",
+                        help="Kafka bootstrap server (used by the data plane)")
+    commands = parser.add_subparsers(dest="command", parser_class=config.Parser)
+    cp = commands.add_parser("cp", help="charging points").add_subparsers(
+        dest="cp_command", required=True, parser_class=config.Parser)
+    add = cp.add_parser("add", help="register a CP; prints its secret as the last line")
+    add.add_argument("id")
+    add.add_argument("--location", required=True)
+    add.add_argument("--price", required=True, metavar="EUR_PER_KWH")
+    add.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS)
+    listing = cp.add_parser("list", help="list registered CPs")
+    listing.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS)
+    driver = commands.add_parser("driver", help="drivers").add_subparsers(
+        dest="driver_command", required=True, parser_class=config.Parser)
+    add_driver = driver.add_parser("add", help="register a driver")
+    add_driver.add_argument("id")
+    add_driver.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = config.parse(build_parser(), argv, "central")
+    logs.setup()
+    from cloud.central.store import Store
+
+    try:
+        store = Store(args.db)
+    except Exception as error:  # sqlite3 errors: unreadable file, not a database...
+        config.fail(f"cannot open database {args.db}: {error}", PROG)
+    if args.command == "cp":
+        return _cp(args, store)
+    if args.command == "driver":
+        return _driver(args, store)
+    return serve(args, store)
+
+
+def _cp(args: argparse.Namespace, store) -> int:
+    if args.cp_command == "list":
+        for row in store.cps():
+            state = "enabled" if row["enabled"] else "stopped"
+            print(f"{row['id']}\t{row['price_eur_kwh']}\t{state}\t{row['location']}")
+        return 0
+    try:
+        secret = store.add_cp(args.id, args.location, args.price)
+    except ValueError as error:
+        config.fail(str(error), PROG)
+    store.audit("cli", "add_cp", args.id, args.location)
+    print(f"registered CP {args.id}; its secret (shown once) is on the next line", flush=True)
+    print(secret, flush=True)
+    return 0
+
+
+def _driver(args: argparse.Namespace, store) -> int:
+    try:
+        store.add_driver(args.id)
+    except ValueError as error:
+        config.fail(str(error), PROG)
+    store.audit("cli", "add_driver", None, args.id)
+    print(f"registered driver {args.id}", flush=True)
+    return 0
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(args: argparse.Namespace, store) -> int:
+    from werkzeug.serving import make_server
+
+    from cloud.central.cp_server import CpServer
+    from cloud.central.fleet import Fleet
+
+    (cp_host, cp_port), (http_host, http_port) = args.listen, args.http
+    token = args.admin_token or secrets.token_urlsafe(24)
+    fleet = Fleet(store)
+    try:
+        http_socket = _bind(http_host, http_port)
+    except OSError as error:
+        config.fail(f"cannot listen on {http_host}:{http_port} (--http): {_why(error)}", PROG)
+    server = CpServer(fleet, cp_host, cp_port)
+    try:
+        server.start()
+    except OSError as error:
+        http_socket.close()
+        config.fail(f"cannot listen on {cp_host}:{cp_port} (--listen): {_why(error)}", PROG)
+    try:
+        from cloud.central.app import create_app
+
+        app = create_app({"FLEET": fleet, "ADMIN_TOKEN": token, "DB": store.path})
+        httpd = make_server(http_host, http_port, app, threaded=True,
+                            fd=http_socket.fileno())
+    except Exception as error:
+        server.stop()
+        config.fail(f"cannot start the web app: {error}", PROG)
+    http_socket.close()  # make_server holds its own duplicate of the descriptor
+    _on_signals(lambda: threading.Thread(target=httpd.shutdown, daemon=True).start())
+    shown = token if not args.admin_token else "(as configured)"
+    print(f"dashboard: http://{http_host}:{http_port}/  admin token: {shown}", flush=True)
+    log.info("Central up: CPs on %s:%s, HTTP on %s:%s", cp_host, cp_port, http_host, http_port)
+    try:
+        httpd.serve_forever(poll_interval=0.2)
+    finally:
+        httpd.server_close()
+        server.stop()
+        store.close()
+        log.info("Central stopped")
+    return 0
+
+
+def _on_signals(stop) -> None:
+    def handler(signum, frame) -> None:
+        log.info("%s received, shutting down", signal.Signals(signum).name)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

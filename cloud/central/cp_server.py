@@ -1,0 +1,289 @@
+"""Central's CP socket server: one asyncio loop, many sans-IO links.
+
+Each connection wraps a :class:`protocol.link.Link`: bytes and ``loop.time()`` go in,
+``data_to_send()`` goes out, ``tick`` runs at ``deadline()`` through ``loop.call_at``.
+A connection must say Hello, answer the Challenge with the HMAC proof of its secret,
+and only then may it speak; everything it says goes to the :class:`Fleet` hooks.  The
+server runs in its own thread with its own loop so that the HTTP server can run beside
+it; garbage from one peer is NAKed, counted and logged and never touches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from cloud.central.fleet import Fleet
+from protocol import auth
+from protocol import messages as m
+from protocol.link import CLOSED, Closed, Link, Received, Rejected
+
+log = logging.getLogger(__name__)
+
+HANDSHAKE_TIMEOUT = 10.0  # seconds to authenticate before we hang up
+CLOSE_GRACE = 2.0  # seconds a refusal may wait for its ACK before we hang up
+SWEEP_EVERY = 0.2
+
+
+class CpConnection(asyncio.Protocol):
+    def __init__(self, server: CpServer) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.link = Link(m.decode)
+        self.cp_id: str | None = None
+        self.authenticated = False
+        self.peer = "?"
+        self._nonce: str | None = None
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._closing: str | None = None
+        self._location: str | None = None
+        self._handshake: asyncio.TimerHandle | None = None
+
+    # -- asyncio callbacks -----------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.server.connections.add(self)
+        self._handshake = self.loop.call_later(
+            HANDSHAKE_TIMEOUT, self.close, "no authentication within 10 s")
+
+    def data_received(self, data: bytes) -> None:
+        self.link.receive_data(data, self.loop.time())
+        self._after()
+
+    def eof_received(self) -> bool:
+        self.link.close("connection lost")
+        self._after()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.link.state != CLOSED:
+            self.link.close("connection lost")
+        self._after()
+        self._cleanup()
+
+    # -- what the server and the fleet call --------------------------------------------
+    def send(self, message: m.Message) -> None:
+        """Send on this link; safe from any thread."""
+        if threading.get_ident() == self.server.thread_id:
+            self._send_now(message)
+        else:
+            self.loop.call_soon_threadsafe(self._send_now, message)
+
+    def close(self, reason: str) -> None:
+        if self.link.state != CLOSED:
+            self.link.close(reason)
+        self._after()
+
+    def _send_now(self, message: m.Message) -> None:
+        if self.link.state == CLOSED:
+            return
+        self.link.send(m.encode(message), self.loop.time())
+        self._after()
+
+    def _refuse(self, reason: str) -> None:
+        """Send Refused, then hang up once it is acknowledged (or after a grace time)."""
+        self.server.fleet.on_auth_refused(self.cp_id, self.peer, reason)
+        self.link.send(m.encode(m.Refused(cp_id=self.cp_id or "unknown", reason=reason)),
+                       self.loop.time())
+        self._closing = f"refused: {reason}"
+        self.loop.call_later(CLOSE_GRACE, self.close, self._closing)
+
+    # -- the link's events -----------------------------------------------------------
+    def _after(self) -> None:
+        """Handle link events, write what the link wants out, re-arm its timer."""
+        while True:
+            while (event := self.link.next_event()) is not None:
+                try:
+                    self._on_event(event)
+                except Exception:
+                    log.exception("%s: failed on %s", self.cp_id or self.peer,
+                                  type(event).__name__)
+            if not (self._closing and self.link.idle and self.link.state != CLOSED):
+                break
+            self.link.close(self._closing)
+        out = self.link.data_to_send()
+        if out and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(out)
+        if self.link.state == CLOSED:
+            if self._transport is not None and not self._transport.is_closing():
+                self._transport.close()
+            self._cleanup()
+            return
+        self._arm(self.link.deadline())
+
+    def _arm(self, deadline: float | None) -> None:
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self.loop.call_at(deadline, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = self._timer_at = None
+        self.link.tick(self.loop.time())
+        self._after()
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, Received):
+            self._on_message(event.message)
+        elif isinstance(event, Rejected):
+            self.server.fleet.on_frame_rejected(self.cp_id, event.reason)
+            log.warning("%s: NAK: %s", self.cp_id or self.peer, event.reason)
+        elif isinstance(event, Closed):
+            self._on_closed(event.reason)
+
+    def _on_closed(self, reason: str) -> None:
+        if self.authenticated and self.server.active.get(self.cp_id) is self:
+            del self.server.active[self.cp_id]
+            self.server.fleet.on_disconnected(self.cp_id, reason)
+        elif not self.authenticated:
+            log.info("%s: link closed before authentication: %s", self.cp_id or self.peer, reason)
+        self.authenticated = False
+
+    def _cleanup(self) -> None:
+        self.server.connections.discard(self)
+        for handle in (self._timer, self._handshake):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._handshake = None
+        self._timer_at = None
+
+    # -- messages --------------------------------------------------------------------
+    def _on_message(self, msg: m.Message) -> None:
+        if self._closing:
+            return
+        if self.authenticated:
+            self._dispatch(msg)
+        elif isinstance(msg, m.Hello) and self._nonce is None:
+            self._on_hello(msg)
+        elif isinstance(msg, m.Authenticate) and self._nonce is not None:
+            self._on_authenticate(msg)
+        else:
+            self._refuse(f"{msg.TYPE} before authentication")
+
+    def _on_hello(self, msg: m.Hello) -> None:
+        self.cp_id = msg.cp_id
+        self._location = msg.location
+        if self.server.fleet.store.cp(msg.cp_id) is None:
+            self._refuse("unknown CP")
+            return
+        self._nonce = auth.new_nonce()
+        self._send_now(m.Challenge(cp_id=msg.cp_id, nonce=self._nonce))
+
+    def _on_authenticate(self, msg: m.Authenticate) -> None:
+        row = self.server.fleet.store.cp(self.cp_id)
+        if (
+            row is None
+            or msg.cp_id != self.cp_id
+            or not auth.verify(row["secret_key"], self._nonce, self.cp_id, msg.hmac)
+        ):
+            self._refuse("wrong secret")
+            return
+        self.authenticated = True
+        if self._handshake is not None:
+            self._handshake.cancel()
+            self._handshake = None
+        old = self.server.active.get(self.cp_id)
+        self.server.active[self.cp_id] = self
+        if old is not None:
+            old.close("replaced by a new connection")
+        self._send_now(m.Welcome(cp_id=self.cp_id, enabled=bool(row["enabled"]),
+                                 price_eur_kwh=row["price_eur_kwh"]))
+        log.info("%s: authenticated from %s", self.cp_id, self.peer)
+        self.server.fleet.on_connected(self.cp_id, self.send, location=self._location)
+
+    def _dispatch(self, msg: m.Message) -> None:
+        fleet = self.server.fleet
+        if msg.cp_id != self.cp_id:
+            log.warning("%s: ignored %s for another CP %s", self.cp_id, msg.TYPE, msg.cp_id)
+            return
+        if isinstance(msg, m.Heartbeat):
+            fleet.on_heartbeat(msg)
+        elif isinstance(msg, m.EngineStatus):
+            fleet.on_engine_status(msg)
+        elif isinstance(msg, m.CommandResult):
+            fleet.on_command_result(msg)
+        elif isinstance(msg, m.SupplyRequest):
+            self._send_now(fleet.on_supply_request(msg))
+        elif isinstance(msg, m.SupplyStarted):
+            self._send_now(fleet.on_supply_started(msg))
+        elif isinstance(msg, m.SupplyEnded):
+            self._send_now(fleet.on_supply_ended(msg))
+        else:
+            log.warning("%s: ignored unexpected %s", self.cp_id, msg.TYPE)
+
+
+class CpServer:
+    """The CP socket server in a thread of its own: ``start()`` binds, ``stop()`` ends."""
+
+    def __init__(self, fleet: Fleet, host: str = "127.0.0.1", port: int = 7000) -> None:
+        self.fleet = fleet
+        self.host, self.port = host, port
+        self.loop = asyncio.new_event_loop()
+        self.connections: set[CpConnection] = set()
+        self.active: dict[str, CpConnection] = {}
+        self.thread_id: int | None = None
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._run, name="cp-server", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._server.sockets[0].getsockname()[:2]
+
+    def start(self) -> CpServer:
+        """Bind and serve; raises OSError (e.g. port in use) from the caller's thread."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        self.thread_id = threading.get_ident()
+        asyncio.set_event_loop(self.loop)
+        try:
+            self._server = self.loop.run_until_complete(self.loop.create_server(
+                lambda: CpConnection(self), self.host, self.port, backlog=1024))
+        except BaseException as error:  # noqa: BLE001 - handed to start()'s caller
+            self._error = error
+            self._ready.set()
+            self.loop.close()
+            return
+        log.info("CP server listening on %s:%s", *self.address)
+        self._ready.set()
+        self.loop.call_soon(self._sweep)
+        try:
+            self.loop.run_forever()
+        finally:
+            self._shutdown()
+
+    def _sweep(self) -> None:
+        try:
+            self.fleet.sweep()
+        except Exception:
+            log.exception("sweep failed")
+        self.loop.call_later(SWEEP_EVERY, self._sweep)
+
+    def _shutdown(self) -> None:
+        self._server.close()
+        for connection in list(self.connections):
+            connection.close("Central shutting down")
+        self.loop.run_until_complete(asyncio.sleep(0.05))
+        self.loop.run_until_complete(self._server.wait_closed())
+        self.loop.close()
+        log.info("CP server stopped")

@@ -1,0 +1,62 @@
+"""Change events for the dashboard, and the recent application messages.
+
+Every subscriber gets a bounded queue of ``{"event": ..., "data": ...}`` dicts; a slow
+consumer loses its oldest events rather than ever blocking the CP server.  Callers
+hold the fleet's lock, which keeps publication in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("cloud.central.fleet")
+
+QUEUE_SIZE = 1000
+MESSAGES_KEPT = 500
+LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class Hub:
+    def __init__(self, wallclock: Callable[[], str]) -> None:
+        self.wallclock = wallclock
+        self._subscribers: list[queue.Queue] = []
+        self._messages: deque[dict[str, Any]] = deque(maxlen=MESSAGES_KEPT)
+
+    def subscribe(self, maxsize: int = QUEUE_SIZE) -> queue.Queue:
+        subscription: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._subscribers.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: queue.Queue) -> None:
+        if subscription in self._subscribers:
+            self._subscribers.remove(subscription)
+
+    def publish(self, event: str, data: Any) -> None:
+        item = {"event": event, "data": data}
+        for subscription in list(self._subscribers):
+            while True:
+                try:
+                    subscription.put_nowait(item)
+                    break
+                except queue.Full:
+                    try:
+                        subscription.get_nowait()  # drop the oldest
+                    except queue.Empty:
+                        pass
+
+    def note(self, level: str, cp_id: str | None, text: str) -> None:
+        """An application message: logged once, kept, published."""
+        log.log(LEVELS[level], "%s%s", f"{cp_id}: " if cp_id else "", text)
+        message = {"ts": self.wallclock(), "level": level, "cp_id": cp_id, "text": text}
+        self._messages.append(message)
+        self.publish("message", message)
+
+    def messages(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The last ``limit`` messages, oldest first."""
+        if limit <= 0:
+            return []
+        return [dict(x) for x in list(self._messages)[-limit:]]

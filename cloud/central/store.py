@@ -1,0 +1,233 @@
+"""Central's SQLite store: the one module that owns the database (sqlite-utils).
+
+One connection in WAL mode, shared by the CP server's event loop and the HTTP threads
+and guarded by a lock.  Supply records are idempotent upserts keyed by ``session_id``:
+a duplicate or late record never counts twice, and an ended record wins over a
+started one.  A CP's secret is returned once by :meth:`Store.add_cp`; only the key
+derived from it (``protocol.auth.secret_key``) is stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlite_utils
+
+from protocol import auth
+from protocol.messages import CP_ID, DRIVER_ID, MAX_TEXT, new_id, utc_now
+
+STATUSES = ("authorized", "supplying", "ended", "expired", "denied")
+
+
+def price(value: object) -> Decimal:
+    """A price in EUR/kWh: a finite, non-negative decimal; raises ValueError."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"price must be a decimal number, not {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"price must be a finite non-negative number, not {value!r}")
+    return number
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._create()
+
+    def _create(self) -> None:
+        with self._lock:
+            self.db["cps"].create(
+                {"id": str, "location": str, "price_eur_kwh": str, "secret_key": str,
+                 "enabled": int, "created_at": str},
+                pk="id", if_not_exists=True,
+            )
+            self.db["drivers"].create({"id": str, "created_at": str}, pk="id", if_not_exists=True)
+            self.db["sessions"].create(
+                {"id": str, "cp_id": str, "driver_id": str, "source": str, "price_eur_kwh": str,
+                 "authorized_at": str, "started_at": str, "ended_at": str, "kwh": str,
+                 "eur": str, "reason": str, "status": str},
+                pk="id", if_not_exists=True,
+            )
+            self.db["sessions"].create_index(["cp_id"], if_not_exists=True)
+            self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
+            self.db["audit"].create(
+                {"id": int, "ts": str, "actor": str, "action": str, "cp_id": str, "detail": str},
+                pk="id", if_not_exists=True,
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def _one(self, table: str, key: str) -> dict[str, Any] | None:
+        rows = list(self.db[table].rows_where("id = ?", [key], limit=1))
+        return rows[0] if rows else None
+
+    # -- charging points -------------------------------------------------------
+    def add_cp(self, cp_id: str, location: str, price_eur_kwh: object) -> str:
+        """Register a CP; returns its secret (plaintext, shown once)."""
+        if not isinstance(cp_id, str) or not CP_ID.match(cp_id):
+            raise ValueError(f"bad CP id {cp_id!r}")
+        if not isinstance(location, str) or len(location) > MAX_TEXT:
+            raise ValueError("location must be text of at most 200 characters")
+        amount = price(price_eur_kwh)
+        secret = auth.new_secret()
+        with self._lock:
+            if self._one("cps", cp_id):
+                raise ValueError(f"CP {cp_id} already exists")
+            self.db["cps"].insert({
+                "id": cp_id, "location": location, "price_eur_kwh": str(amount),
+                "secret_key": auth.secret_key(secret).hex(), "enabled": 1,
+                "created_at": utc_now(),
+            })
+        return secret
+
+    def cp(self, cp_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._one("cps", cp_id)
+
+    def cps(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db["cps"].rows_where(order_by="id"))
+
+    def set_enabled(self, cp_id: str, enabled: bool) -> None:
+        with self._lock:
+            self.db["cps"].update(cp_id, {"enabled": int(bool(enabled))})
+
+    def set_location(self, cp_id: str, location: str) -> None:
+        with self._lock:
+            self.db["cps"].update(cp_id, {"location": location[:MAX_TEXT]})
+
+    # -- drivers ---------------------------------------------------------------
+    def add_driver(self, driver_id: str) -> None:
+        if not isinstance(driver_id, str) or not DRIVER_ID.match(driver_id):
+            raise ValueError(f"bad driver id {driver_id!r}")
+        with self._lock:
+            if self._one("drivers", driver_id):
+                raise ValueError(f"driver {driver_id} already exists")
+            self.db["drivers"].insert({"id": driver_id, "created_at": utc_now()})
+
+    def driver(self, driver_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._one("drivers", driver_id)
+
+    def drivers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db["drivers"].rows_where(order_by="id"))
+
+    # -- sessions --------------------------------------------------------------
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._one("sessions", session_id)
+
+    def sessions(
+        self, cp_id: str | None = None, driver_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        where, args = [], []
+        if cp_id is not None:
+            where.append("cp_id = ?")
+            args.append(cp_id)
+        if driver_id is not None:
+            where.append("driver_id = ?")
+            args.append(driver_id)
+        order = "coalesce(ended_at, started_at, authorized_at) desc, id"
+        with self._lock:
+            return list(self.db["sessions"].rows_where(
+                " and ".join(where) or None, args, order_by=order, limit=limit))
+
+    def sessions_with_status(self, status: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db["sessions"].rows_where("status = ?", [status]))
+
+    def record_authorized(
+        self, session_id: str, cp_id: str, driver_id: str | None, source: str,
+        price_eur_kwh: str, at: str,
+    ) -> None:
+        with self._lock:
+            if self._one("sessions", session_id):
+                return
+            self.db["sessions"].insert({
+                "id": session_id, "cp_id": cp_id, "driver_id": driver_id, "source": source,
+                "price_eur_kwh": price_eur_kwh, "authorized_at": at, "status": "authorized",
+            })
+
+    def record_denied(
+        self, cp_id: str, driver_id: str | None, source: str, reason: str, at: str
+    ) -> str:
+        session_id = new_id()
+        with self._lock:
+            self.db["sessions"].insert({
+                "id": session_id, "cp_id": cp_id, "driver_id": driver_id, "source": source,
+                "authorized_at": at, "ended_at": at, "reason": reason, "status": "denied",
+            })
+        return session_id
+
+    def expire(self, session_id: str, reason: str, at: str) -> bool:
+        """An authorization not used: authorized -> expired.  True if it changed."""
+        with self._lock:
+            row = self._one("sessions", session_id)
+            if not row or row["status"] != "authorized":
+                return False
+            self.db["sessions"].update(
+                session_id, {"status": "expired", "reason": reason, "ended_at": at})
+            return True
+
+    def record_started(
+        self, session_id: str, cp_id: str, driver_id: str | None, price_eur_kwh: str,
+        started_at: str,
+    ) -> bool:
+        """A supply started; True if this record changed anything (not a duplicate)."""
+        with self._lock:
+            row = self._one("sessions", session_id)
+            if row and row["status"] in ("supplying", "ended"):
+                return False
+            record = {
+                "id": session_id, "cp_id": row["cp_id"] if row else cp_id,
+                "driver_id": driver_id if driver_id else (row or {}).get("driver_id"),
+                "source": (row or {}).get("source") or "cp", "price_eur_kwh": price_eur_kwh,
+                "started_at": started_at, "status": "supplying", "reason": None,
+                "ended_at": None,
+            }
+            self.db["sessions"].upsert(record, pk="id")
+            return True
+
+    def record_ended(
+        self, session_id: str, cp_id: str, driver_id: str | None, price_eur_kwh: str,
+        started_at: str, ended_at: str, kwh: str, eur: str, reason: str,
+    ) -> bool:
+        """A supply ended (its final, billed record); True unless a duplicate."""
+        with self._lock:
+            row = self._one("sessions", session_id)
+            if row and row["status"] == "ended":
+                return False
+            record = {
+                "id": session_id, "cp_id": row["cp_id"] if row else cp_id,
+                "driver_id": driver_id if driver_id else (row or {}).get("driver_id"),
+                "source": (row or {}).get("source") or "cp", "price_eur_kwh": price_eur_kwh,
+                "started_at": started_at, "ended_at": ended_at, "kwh": str(Decimal(kwh)),
+                "eur": str(Decimal(eur)), "reason": reason[:MAX_TEXT], "status": "ended",
+            }
+            self.db["sessions"].upsert(record, pk="id")
+            return True
+
+    # -- audit log -------------------------------------------------------------
+    def audit(self, actor: str, action: str, cp_id: str | None = None, detail: str = "") -> None:
+        with self._lock:
+            self.db["audit"].insert({
+                "ts": utc_now(), "actor": str(actor)[:MAX_TEXT], "action": action,
+                "cp_id": cp_id, "detail": detail[:MAX_TEXT],
+            })
+
+    def audit_log(self, limit: int = 100, cp_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            where, args = ("cp_id = ?", [cp_id]) if cp_id else (None, [])
+            return list(self.db["audit"].rows_where(where, args, order_by="id desc", limit=limit))

@@ -1,0 +1,155 @@
+"""``ev-cp-e``: the Engine service, and ``ev-cp-e panel ...``, its front-panel client."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from edge.engine import hardware
+from edge.engine.console import Console
+from edge.engine.journal import Journal
+from edge.engine.links import SerialLink, TcpListener
+from edge.engine.meter import DEFAULT_POWER_KW, Meter
+from edge.engine.panel import PanelServer, PanelUnreachable, request
+from edge.engine.service import TICK_S, Engine
+from protocol.messages import BUTTONS, CP_ID, DRIVER_ID
+from protocol.transport import parse_address
+from runtime import config, logs
+
+log = logging.getLogger("edge.engine")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["panel"]:
+        return panel_main(argv[1:])
+    args = _parse(argv)
+    logs.setup()
+    try:
+        return _run(args)
+    except OSError as error:
+        sys.stderr.write(f"ev-cp-e: error: {error}\n")
+        return 1
+
+
+# -- the service ---------------------------------------------------------------
+def _parser() -> config.Parser:
+    parser = config.Parser(prog="ev-cp-e", description="Charging point Engine")
+    parser.add_argument("--cp-id", required=False, help="this charging point's id")
+    link = parser.add_mutually_exclusive_group()
+    link.add_argument("--listen", metavar="HOST:PORT", help="monitor link (default 127.0.0.1:6000)")
+    link.add_argument("--serial", metavar="URL", help="monitor link over pyserial")
+    parser.add_argument("--panel", metavar="HOST:PORT", help="virtual front panel")
+    parser.add_argument("--state-dir", metavar="DIR", default="state", help="journal folder")
+    parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
+                        help="simulated charging power")
+    parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
+    parser.add_argument("--mqtt", metavar="HOST:PORT", help="MQTT uplink (not used yet)")
+    return parser
+
+
+def _parse(argv: list[str]):
+    parser = _parser()
+    args = config.parse(parser, argv, "engine")
+    if not args.cp_id or not CP_ID.match(args.cp_id):
+        parser.error("--cp-id is required: letters, digits, '_', '.', '-' (up to 64)")
+    if not args.serial:
+        args.listen = args.listen or "127.0.0.1:6000"
+    for flag in ("listen", "panel"):
+        value = getattr(args, flag)
+        if value:
+            try:
+                parse_address(value)
+            except ValueError as error:
+                parser.error(f"--{flag}: {error}")
+    try:
+        args.power_kw = Decimal(args.power_kw)
+    except InvalidOperation:
+        parser.error(f"--power-kw: not a number: {args.power_kw!r}")
+    if not args.power_kw.is_finite() or not 0 < args.power_kw <= 1000:
+        parser.error("--power-kw must be between 0 and 1000")
+    try:
+        args.pins = hardware.parse_pins(args.pins)
+    except ValueError as error:
+        parser.error(f"--pins: {error}")
+    state_dir = Path(args.state_dir)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--state-dir {state_dir}: {error.strerror}")
+    if not os.access(state_dir, os.R_OK | os.W_OK | os.X_OK):
+        parser.error(f"--state-dir {state_dir}: not readable and writable")
+    return args
+
+
+def _run(args) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        journal = Journal(Path(args.state_dir) / "journal.db")
+    except Exception as error:  # noqa: BLE001 - sqlite3 errors: one line, exit 2
+        config.fail(f"cannot open the journal in {args.state_dir}: {error}", "ev-cp-e")
+    devices = hardware.build(args.pins)
+    engine = Engine(args.cp_id, journal, devices, Meter(args.power_kw))
+    engine.start()
+    if args.mqtt:
+        log.info("--mqtt %s given: the MQTT uplink is not part of this engine yet", args.mqtt)
+    shells = []
+    try:
+        if args.panel:
+            shells.append(PanelServer(args.panel, args.cp_id, engine.panel_action).start())
+        if args.serial:
+            shells.append(SerialLink(args.serial, engine, threading.Event()).start())
+        else:
+            shells.append(TcpListener(args.listen, engine).start())
+        console = Console(engine, stop)
+        console.clear_line_before_logs()
+        console.start_keyboard()
+        while not stop.wait(TICK_S):
+            engine.tick()
+            console.show()
+    finally:
+        for shell in shells:
+            shell.close()
+        engine.shutdown()
+        devices.close()
+        journal.close()
+        if sys.stdout.isatty():
+            sys.stdout.write("\n")
+        log.info("engine %s stopped", args.cp_id)
+    return 0
+
+
+# -- the panel client --------------------------------------------------------------
+def panel_main(argv: list[str]) -> int:
+    parser = config.Parser(prog="ev-cp-e panel", description="Press the engine's buttons")
+    parser.add_argument("--panel", metavar="HOST:PORT", required=True, help="the engine's panel")
+    parser.add_argument("--driver", metavar="ID", help="driver id for a request")
+    parser.add_argument("action", choices=("press", "release", "status"))
+    parser.add_argument("button", nargs="?", choices=BUTTONS)
+    args = parser.parse_args(argv)
+    if args.action != "status" and not args.button:
+        parser.error(f"{args.action} needs a button: {', '.join(BUTTONS)}")
+    if args.driver and not DRIVER_ID.match(args.driver):
+        parser.error(f"bad driver id {args.driver!r}")
+    try:
+        parse_address(args.panel)
+    except ValueError as error:
+        parser.error(f"--panel: {error}")
+    try:
+        status = request(args.panel, args.action, args.button, args.driver)
+    except PanelUnreachable:
+        sys.stderr.write(f"cannot reach panel at {args.panel}\n")
+        return 1
+    if args.action != "status":
+        done = {"press": "pressed", "release": "released"}[args.action]
+        print(f"{done} {args.button}: {status.get('state')}")
+    print(json.dumps(status, sort_keys=True))
+    return 0

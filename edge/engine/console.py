@@ -1,0 +1,93 @@
+"""The terminal: single-key buttons on a TTY and a live status line (or progress logs)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+log = logging.getLogger(__name__)
+KEYS = {"f": "fault", "p": "plug", "r": "request"}
+PROGRESS_LOG_S = 5.0
+
+
+def status_line(snapshot: dict) -> str:
+    links = f"monitor {'up' if snapshot['monitor'] else 'down'}, " \
+        f"Central {'up' if snapshot['central'] else 'down'}"
+    text = f"{snapshot['cp_id']} {snapshot['state'].upper()} {snapshot['health']} ({links})"
+    supply = snapshot["supply"]
+    if supply:
+        text += (f" | {supply['driver_id'] or '-'} {supply['kw']} kW "
+                 f"{supply['kwh']} kWh {supply['eur']} EUR")
+    elif snapshot["authorization"]:
+        auth = snapshot["authorization"]
+        text += f" | waiting for {auth['driver_id'] or '-'} to plug in ({auth['expires_in_s']} s)"
+    return text
+
+
+class Console:
+    def __init__(self, engine, stop: threading.Event) -> None:
+        self._engine = engine
+        self._stop = stop
+        self._tty_out = sys.stdout.isatty()
+        self._last_progress = 0.0
+
+    def clear_line_before_logs(self) -> None:
+        """On a TTY, each log line first wipes the redrawn status line."""
+        if not self._tty_out:
+            return
+
+        def wipe(record: logging.LogRecord) -> bool:
+            sys.stdout.write("\r\x1b[K")
+            sys.stdout.flush()
+            return True
+
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(wipe)
+
+    def show(self) -> None:
+        """Called on each tick: redraw the line on a TTY, else log supply progress."""
+        snapshot = self._engine.snapshot()
+        if self._tty_out:
+            sys.stdout.write("\r\x1b[K" + status_line(snapshot))
+            sys.stdout.flush()
+            return
+        now = time.monotonic()
+        if snapshot["supply"] and now - self._last_progress >= PROGRESS_LOG_S:
+            self._last_progress = now
+            log.info("%s", status_line(snapshot))
+
+    def start_keyboard(self) -> None:
+        if not sys.stdin.isatty():
+            return
+        threading.Thread(target=self._keyboard, name="keyboard", daemon=True).start()
+        log.info("keys: f=fault p=plug r=request q=quit")
+
+    def _keyboard(self) -> None:
+        import termios
+        import tty
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd)
+            while not self._stop.is_set():
+                key = os.read(fd, 1).decode(errors="ignore").lower()
+                if key == "q" or not key:
+                    self._stop.set()
+                elif key in KEYS:
+                    self._press(KEYS[key])
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+    def _press(self, name: str) -> None:
+        button = self._engine.devices.buttons[name]
+        if self._engine.devices.mock:
+            if button.is_pressed:
+                button.pin.drive_high()
+            button.pin.drive_low()
+            button.pin.drive_high()
+        else:
+            self._engine.press(name)

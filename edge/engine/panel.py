@@ -1,0 +1,97 @@
+"""The virtual front panel: a framed-protocol TCP server and its one-shot client.
+
+A :class:`~protocol.messages.PanelAction` presses or releases one of the engine's
+buttons (the same gpiozero pins the hardware uses) or just asks; every action is
+answered with a :class:`~protocol.messages.PanelStatus`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from protocol import messages
+from protocol.transport import Connection, SocketStream, connect, parse_address
+
+log = logging.getLogger(__name__)
+
+
+class PanelServer:
+    def __init__(
+        self, address: str, cp_id: str, handle: Callable[[messages.PanelAction], dict]
+    ) -> None:
+        self._cp_id = cp_id
+        self._handle = handle
+        host, port = parse_address(address)
+        self._sock = socket.create_server((host, port), reuse_port=False)
+        self.address = address
+        self._thread = threading.Thread(target=self._accept, name="panel", daemon=True)
+
+    def start(self) -> PanelServer:
+        self._thread.start()
+        log.info("virtual front panel on %s", self.address)
+        return self
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                stream = SocketStream(client)
+            except OSError:
+                client.close()
+                continue
+            holder: dict[str, Connection] = {}
+            conn = Connection(
+                stream, initiator=False, name="panel",
+                on_message=lambda message, h=holder: self._on_message(h["conn"], message),
+            )
+            holder["conn"] = conn
+            conn.start()
+
+    def _on_message(self, conn: Connection, message: messages.Message) -> None:
+        if not isinstance(message, messages.PanelAction):
+            log.warning("panel: ignored a %s message from %s", message.TYPE, conn.peer)
+            return
+        status = self._handle(message)
+        conn.send(messages.PanelStatus(cp_id=self._cp_id, status=status))
+
+
+class PanelUnreachable(Exception):
+    pass
+
+
+def request(
+    address: str, action: str, button: str | None = None, driver_id: str | None = None,
+    timeout: float = 3.0,
+) -> dict[str, Any]:
+    """Send one PanelAction and return the PanelStatus' status; PanelUnreachable if not."""
+    replies: queue.Queue = queue.Queue()
+    try:
+        stream = connect(address, timeout=timeout)
+    except OSError as error:
+        raise PanelUnreachable(str(error)) from None
+    conn = Connection(stream, initiator=True, on_message=replies.put, name="panel-client")
+    conn.start()
+    try:
+        if not conn.wait_open(timeout):
+            raise PanelUnreachable("link did not open")
+        conn.send(messages.PanelAction(cp_id="", action=action, button=button,
+                                       driver_id=driver_id))
+        while True:
+            reply = replies.get(timeout=timeout)
+            if isinstance(reply, messages.PanelStatus):
+                return reply.status
+    except queue.Empty:
+        raise PanelUnreachable("no answer") from None
+    finally:
+        conn.close("done")

@@ -1,0 +1,169 @@
+"""The monitor's decisions: health, heartbeats, relaying. No I/O, no clock, no threads.
+
+Events from the two links go in with the current time; actions come out for the shell
+to carry out: :class:`ToEngine`, :class:`ToCentral`, :class:`EngineHealth` (log and
+show a change) and :class:`Dropped` (log a message that had nowhere to go).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol import messages as m
+
+from .health import HealthChanged, HealthTracker, SendCheck
+
+# What the engine sends that Central must see, and what Central sends for the engine.
+TO_CENTRAL = (m.CommandResult, m.SupplyRequest, m.SupplyStarted, m.SupplyEnded)
+TO_ENGINE = (m.Command, m.RecordAck, m.SupplyDenied)
+ENGINE_UNREACHABLE = "engine unreachable"
+
+
+@dataclass(frozen=True)
+class ToEngine:
+    message: m.Message
+
+
+@dataclass(frozen=True)
+class ToCentral:
+    message: m.Message
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    engine: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dropped:
+    message: m.Message
+    why: str
+
+
+Action = ToEngine | ToCentral | EngineHealth | Dropped
+
+
+class MonitorCore:
+    def __init__(
+        self,
+        cp_id: str,
+        central_address: str,
+        *,
+        heartbeat_interval: float = 1.0,
+        check_interval: float = 1.0,
+        check_timeout: float = 0.9,
+    ) -> None:
+        self.cp_id = cp_id
+        self.central_address = central_address
+        self.heartbeat_interval = heartbeat_interval
+        self.health = HealthTracker(interval=check_interval, timeout=check_timeout)
+        self.engine_up = False
+        self.central_up = False
+        self._next_heartbeat: float | None = None
+
+    # -- engine link ----------------------------------------------------------
+    def engine_connected(self, now: float) -> list[Action]:
+        self.engine_up = True
+        out: list[Action] = [ToEngine(self._central_status())]
+        return out + self._health(self.health.connected(now))
+
+    def engine_lost(self, now: float, reason: str) -> list[Action]:
+        self.engine_up = False
+        return self._health(self.health.lost(now, reason))
+
+    def from_engine(self, now: float, message: m.Message) -> list[Action]:
+        if isinstance(message, m.HealthReport):
+            outputs = self.health.report(
+                now,
+                message.seq,
+                message.status,
+                state=message.state,
+                session_id=message.session_id,
+                driver_id=message.driver_id,
+            )
+            return self._health(outputs)
+        if isinstance(message, TO_CENTRAL):
+            if self.central_up:
+                return [ToCentral(message)]
+            return [Dropped(message, "Central not connected")]
+        return [Dropped(message, "not expected from the engine")]
+
+    # -- Central link ---------------------------------------------------------
+    def central_connected(self, now: float) -> list[Action]:
+        """Central welcomed us: tell the engine, report health, start heartbeats."""
+        self.central_up = True
+        out: list[Action] = [ToCentral(self._engine_status())]
+        if self.engine_up:
+            out.append(ToEngine(self._central_status()))
+        self._next_heartbeat = now
+        return out + self._heartbeat(now)
+
+    def central_lost(self, now: float) -> list[Action]:
+        if not self.central_up:
+            return []
+        self.central_up = False
+        self._next_heartbeat = None
+        return [ToEngine(self._central_status())] if self.engine_up else []
+
+    def from_central(self, now: float, message: m.Message) -> list[Action]:
+        if not isinstance(message, TO_ENGINE):
+            return [Dropped(message, "not expected from Central")]
+        if message.cp_id != self.cp_id:
+            if isinstance(message, m.Command):
+                reason = f"command for {message.cp_id} sent to {self.cp_id}"
+                return [ToCentral(self._result(message, reason))]
+            return [Dropped(message, f"meant for {message.cp_id}")]
+        if self.engine_up:
+            return [ToEngine(message)]
+        if isinstance(message, m.Command):
+            return [ToCentral(self.unreachable(message))]
+        return [Dropped(message, ENGINE_UNREACHABLE)]
+
+    def unreachable(self, command: m.Command) -> m.CommandResult:
+        """Central's answer to a command the engine cannot get."""
+        return self._result(command, ENGINE_UNREACHABLE)
+
+    # -- time -----------------------------------------------------------------
+    def tick(self, now: float) -> list[Action]:
+        return self._health(self.health.tick(now)) + self._heartbeat(now)
+
+    def deadline(self) -> float | None:
+        times = [t for t in (self.health.deadline(), self._next_heartbeat) if t is not None]
+        return min(times, default=None)
+
+    # -- internals ------------------------------------------------------------
+    def _health(self, outputs: list) -> list[Action]:
+        out: list[Action] = []
+        for output in outputs:
+            if isinstance(output, SendCheck):
+                out.append(ToEngine(m.HealthCheck(cp_id=self.cp_id, seq=output.seq)))
+            elif isinstance(output, HealthChanged):
+                out.append(EngineHealth(output.engine, output.reason))
+                if self.central_up:
+                    out.append(ToCentral(self._engine_status()))
+        return out
+
+    def _heartbeat(self, now: float) -> list[Action]:
+        if not self.central_up or self._next_heartbeat is None or now < self._next_heartbeat:
+            return []
+        self._next_heartbeat = now + self.heartbeat_interval
+        health = self.health
+        beat = m.Heartbeat(
+            cp_id=self.cp_id,
+            engine=health.health,
+            state=health.state,
+            session_id=health.session_id,
+            driver_id=health.driver_id,
+        )
+        return [ToCentral(beat)]
+
+    def _engine_status(self) -> m.EngineStatus:
+        health = self.health
+        return m.EngineStatus(cp_id=self.cp_id, engine=health.health, reason=health.reason)
+
+    def _central_status(self) -> m.CentralStatus:
+        return m.CentralStatus(cp_id=self.cp_id, up=self.central_up, address=self.central_address)
+
+    def _result(self, command: m.Command, reason: str) -> m.CommandResult:
+        return m.CommandResult(cp_id=self.cp_id, ref=command.id, ok=False, reason=reason)

@@ -1,0 +1,111 @@
+"""Engine health from health checks and their answers: no I/O, no clock, no threads.
+
+The shell calls :meth:`HealthTracker.connected`, :meth:`~HealthTracker.report`,
+:meth:`~HealthTracker.lost` and :meth:`~HealthTracker.tick` with the current time and
+carries out what they return: :class:`SendCheck` (send ``HealthCheck(seq)`` to the
+engine) and :class:`HealthChanged` (exactly one per change of the health value).
+
+Rules: a KO answer, or a check not answered within ``timeout``, is a fault (KO); the
+engine link lost or not yet made is DOWN; an OK answer after either is a recovery.
+An answer to a check that already timed out is stale and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OK, KO, DOWN = "OK", "KO", "DOWN"
+
+
+@dataclass(frozen=True)
+class SendCheck:
+    seq: int
+
+
+@dataclass(frozen=True)
+class HealthChanged:
+    engine: str
+    reason: str
+
+
+Output = SendCheck | HealthChanged
+
+
+class HealthTracker:
+    def __init__(self, *, interval: float = 1.0, timeout: float = 0.9) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self.health = DOWN
+        self.reason = "not connected yet"
+        self.state: str | None = None
+        self.session_id: str | None = None
+        self.driver_id: str | None = None
+        self._connected = False
+        self._seq = 0
+        self._pending: dict[int, float] = {}  # seq -> answer deadline
+        self._next_check: float | None = None
+
+    def connected(self, now: float) -> list[Output]:
+        """The engine link is open: the first check goes out at once."""
+        self._connected = True
+        self._pending.clear()
+        self._next_check = now
+        return self.tick(now)
+
+    def lost(self, now: float, reason: str) -> list[Output]:
+        """The engine link closed or could not be made."""
+        self._connected = False
+        self._pending.clear()
+        self._next_check = None
+        self.state = self.session_id = self.driver_id = None
+        return self._become(DOWN, reason)
+
+    def report(
+        self,
+        now: float,
+        seq: int,
+        status: str,
+        *,
+        state: str | None = None,
+        session_id: str | None = None,
+        driver_id: str | None = None,
+    ) -> list[Output]:
+        """The engine answered check ``seq`` with ``status`` OK or KO."""
+        if not self._connected or seq not in self._pending:
+            return []
+        for answered in [s for s in self._pending if s <= seq]:
+            del self._pending[answered]
+        self.state, self.session_id, self.driver_id = state, session_id, driver_id
+        if status == OK:
+            return self._become(OK, "answering health checks")
+        return self._become(KO, "engine reports a fault")
+
+    def tick(self, now: float) -> list[Output]:
+        """Time passes: checks time out and new ones fall due."""
+        if not self._connected:
+            return []
+        out: list[Output] = []
+        expired = [seq for seq, deadline in self._pending.items() if deadline <= now]
+        if expired:
+            for seq in expired:
+                del self._pending[seq]
+            out += self._become(KO, f"no answer to a health check within {self.timeout:g} s")
+        if self._next_check is not None and now >= self._next_check:
+            self._seq += 1
+            self._pending[self._seq] = now + self.timeout
+            self._next_check = now + self.interval
+            out.append(SendCheck(self._seq))
+        return out
+
+    def deadline(self) -> float | None:
+        """When :meth:`tick` next has something to do."""
+        times = list(self._pending.values())
+        if self._next_check is not None:
+            times.append(self._next_check)
+        return min(times, default=None)
+
+    def _become(self, health: str, reason: str) -> list[Output]:
+        if health == self.health:
+            return []
+        self.health, self.reason = health, reason
+        return [HealthChanged(health, reason)]

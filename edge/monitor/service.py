@@ -1,0 +1,164 @@
+"""The monitor shell: two dialers, one loop thread, the core in the middle.
+
+Every event (a link up or down, a message, time passing) is fed to
+:class:`~edge.monitor.core.MonitorCore` under one lock, and the actions it returns
+are carried out under the same lock, so EngineStatus and CentralStatus go out in the
+order the changes happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from protocol import messages as m
+from protocol.transport import Connection
+
+from .core import (
+    TO_CENTRAL,
+    TO_ENGINE,
+    Action,
+    Dropped,
+    EngineHealth,
+    MonitorCore,
+    ToCentral,
+    ToEngine,
+)
+from .display import StatusLine
+from .links import CentralDialer, EngineDialer
+
+log = logging.getLogger(__name__)
+
+TICK = 0.05
+RELAYED = TO_CENTRAL + TO_ENGINE
+
+
+class Monitor:
+    def __init__(
+        self,
+        *,
+        cp_id: str,
+        engine: str,
+        serial: bool,
+        central: str,
+        secret: str,
+        location: str | None,
+        display: StatusLine,
+        check_timeout: float = 0.9,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._core = MonitorCore(cp_id, central, check_timeout=check_timeout)
+        self._clock = clock
+        self._display = display
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._engine: Connection | None = None
+        self._central: Connection | None = None
+        self._engine_dialer = EngineDialer(
+            engine, cp_id, serial=serial, stop=self._stop,
+            on_up=self._engine_up, on_message=self._from_engine, on_down=self._engine_down,
+        )
+        self._central_dialer = CentralDialer(
+            central, cp_id, secret, location, stop=self._stop,
+            on_up=self._central_up, on_message=self._from_central,
+            on_down=self._central_down, on_status=lambda text: display.update(central=text),
+        )
+        self._threads = [
+            threading.Thread(target=self._engine_dialer.run, name="engine-dialer", daemon=True),
+            threading.Thread(target=self._central_dialer.run, name="central-dialer", daemon=True),
+            threading.Thread(target=self._loop, name="monitor-loop", daemon=True),
+        ]
+
+    def start(self) -> Monitor:
+        log.info(
+            "monitor for %s: engine %s, Central %s",
+            self._core.cp_id, self._engine_dialer.target, self._central_dialer.address,
+        )
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close both links (EOT) and wait for the threads."""
+        self._stop.set()
+        with self._lock:
+            links = [c for c in (self._central, self._engine) if c is not None]
+        for conn in links:
+            conn.close("monitor stopping")
+        for thread in self._threads:
+            thread.join(3.0)
+        self._display.close()
+
+    # -- engine link (dialer and reader threads) ------------------------------
+    def _engine_up(self, conn: Connection) -> None:
+        with self._lock:
+            self._engine = conn
+            self._run(self._core.engine_connected(self._clock()))
+
+    def _engine_down(self, reason: str) -> None:
+        with self._lock:
+            self._engine = None
+            self._run(self._core.engine_lost(self._clock(), f"link lost: {reason}"))
+
+    def _from_engine(self, message: m.Message) -> None:
+        with self._lock:
+            self._run(self._core.from_engine(self._clock(), message))
+
+    # -- Central link ---------------------------------------------------------
+    def _central_up(self, conn: Connection, welcome: m.Welcome) -> None:
+        log.info(
+            "connected to Central at %s (%s, %s EUR/kWh)",
+            self._central_dialer.address,
+            "enabled" if welcome.enabled else "stopped by Central",
+            welcome.price_eur_kwh,
+        )
+        with self._lock:
+            self._central = conn
+            self._run(self._core.central_connected(self._clock()))
+        self._display.update(central="connected to Central")
+
+    def _central_down(self, reason: str) -> None:
+        with self._lock:
+            self._central = None
+            self._run(self._core.central_lost(self._clock()))
+        self._display.update(central=f"lost Central: {reason}")
+
+    def _from_central(self, message: m.Message) -> None:
+        with self._lock:
+            self._run(self._core.from_central(self._clock(), message))
+
+    # -- time -----------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                now = self._clock()
+                self._run(self._core.tick(now))
+                deadline = self._core.deadline()
+            wait = TICK if deadline is None else min(TICK, max(deadline - now, 0.0))
+            self._stop.wait(wait)
+
+    def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, ToEngine):
+                sent = self._send(self._engine, action.message, "engine")
+                if not sent and isinstance(action.message, m.Command):
+                    self._send(self._central, self._core.unreachable(action.message), "Central")
+            elif isinstance(action, ToCentral):
+                self._send(self._central, action.message, "Central")
+            elif isinstance(action, EngineHealth):
+                level = logging.INFO if action.engine == "OK" else logging.WARNING
+                log.log(level, "engine %s: %s", action.engine, action.reason)
+                self._display.update(engine=action.engine)
+            elif isinstance(action, Dropped):
+                log.info("dropped %s %s: %s", action.message.TYPE, action.message.id, action.why)
+
+    @staticmethod
+    def _send(conn: Connection | None, message: m.Message, peer: str) -> bool:
+        if conn is None or not conn.send(message):
+            log.debug("could not send %s to %s: link closed", message.TYPE, peer)
+            return False
+        if isinstance(message, RELAYED):
+            log.info("%s %s -> %s", message.TYPE, message.id, peer)
+        return True

@@ -1,0 +1,336 @@
+"""The real ``ev-cp-m`` process against a fake engine and a fake Central on loopback."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import socket
+import threading
+import time
+import tty
+from pathlib import Path
+
+import pytest
+
+from protocol import auth
+from protocol import messages as m
+from protocol.transport import Connection, SocketStream
+from tests.support import free_port, spawn, stop, wait_for
+
+pytestmark = pytest.mark.integration
+
+CP = "CP07"
+SECRET = "correct horse battery staple"
+EXPIRES = "2099-01-01T00:00:00Z"
+
+
+class FakePeer:
+    """A server that accepts links and answers each message with ``self.answer``."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: list[tuple[float, m.Message]] = []
+        self.links: list[Connection] = []
+        self._lock = threading.Lock()
+        self._running = False
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> FakePeer:
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._server.settimeout(0.05)
+        self._running = True
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while self._running:
+            try:
+                sock, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            sock.settimeout(None)
+            self.attach(SocketStream(sock))
+
+    def attach(self, stream) -> Connection:
+        holder: list[Connection] = []
+        link = Connection(
+            stream, initiator=False, name="fake",
+            on_message=lambda message, h=holder: self._on_message(h[0], message),
+        )
+        holder.append(link)
+        with self._lock:
+            self.links.append(link)
+        return link.start()
+
+    def _on_message(self, link: Connection, message: m.Message) -> None:
+        with self._lock:
+            self.received.append((time.monotonic(), message))
+        self.answer(link, message)
+
+    def answer(self, link: Connection, message: m.Message) -> None:
+        pass
+
+    def close(self) -> None:
+        """Stop listening and close every link (EOT)."""
+        self._running = False
+        self._thread.join(1)
+        self._server.close()
+        with self._lock:
+            links, self.links = self.links, []
+        for link in links:
+            link.close("fake closed")
+
+    def of(self, kind: type, since: float = 0.0) -> list:
+        with self._lock:
+            return [msg for t, msg in self.received if isinstance(msg, kind) and t >= since]
+
+    def first(self, kind: type, since: float = 0.0, timeout: float = 5.0, **match):
+        def found():
+            for x in self.of(kind, since):
+                if all(getattr(x, k) == v for k, v in match.items()):
+                    return x
+            return None
+
+        return wait_for(found, timeout)
+
+
+class FakeEngine(FakePeer):
+    status = "OK"  # "OK", "KO" or "silent"
+
+    def answer(self, link: Connection, message: m.Message) -> None:
+        if isinstance(message, m.HealthCheck) and self.status != "silent":
+            state = "available" if self.status == "OK" else "broken"
+            link.send(m.HealthReport(cp_id=CP, seq=message.seq, status=self.status, state=state))
+        elif isinstance(message, m.Command):
+            link.send(m.CommandResult(cp_id=CP, ref=message.id, ok=True))
+
+
+class FakeCentral(FakePeer):
+    def __init__(self, port: int, secret: str = SECRET) -> None:
+        super().__init__(port)
+        self.key_hex = auth.secret_key(secret).hex()
+        self.nonces: dict[int, str] = {}
+
+    def answer(self, link: Connection, message: m.Message) -> None:
+        if isinstance(message, m.Hello):
+            self.nonces[id(link)] = nonce = auth.new_nonce()
+            link.send(m.Challenge(cp_id=message.cp_id, nonce=nonce))
+        elif isinstance(message, m.Authenticate):
+            if auth.verify(self.key_hex, self.nonces[id(link)], message.cp_id, message.hmac):
+                link.send(m.Welcome(cp_id=message.cp_id, enabled=True, price_eur_kwh="0.30"))
+            else:
+                link.send(m.Refused(cp_id=message.cp_id, reason="wrong secret"))
+                time.sleep(0.1)
+                link.close("refused")
+
+    def send(self, message: m.Message) -> None:
+        with self._lock:
+            live = [link for link in self.links if link.is_open]
+        live[-1].send(message)
+
+
+@pytest.fixture
+def engine():
+    peer = FakeEngine(free_port()).start()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def central():
+    peer = FakeCentral(free_port()).start()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def monitor(tmp_path: Path, output_dir: Path, engine, central):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    log = output_dir / "monitor.log"
+    log.unlink(missing_ok=True)
+    args = ["ev-cp-m", "--cp-id", CP, "--engine", engine.address, "--central", central.address,
+            "--secret-file", str(secret_file), "--location", "Car park A"]
+    process = spawn(args, log)
+    process.log = log
+    yield process
+    stop(process)
+    assert "Traceback" not in log.read_text()
+
+
+def output(process) -> str:
+    return process.log.read_text()
+
+
+def test_authenticates_and_sends_heartbeats(monitor, engine, central):
+    hello = central.first(m.Hello)
+    assert (hello.cp_id, hello.location) == (CP, "Car park A")
+    central.first(m.Heartbeat, timeout=5)
+    start = time.monotonic()
+    time.sleep(3.0)
+    beats = central.of(m.Heartbeat, since=start)
+    assert 2 <= len(beats) <= 4
+    assert beats[-1].engine == "OK" and beats[-1].state == "available"
+    assert central.of(m.EngineStatus)[-1].engine == "OK"
+    assert engine.first(m.Hello).cp_id == CP
+    assert engine.first(m.CentralStatus, up=True).address == central.address
+
+
+def test_engine_fault_timeout_and_recovery(monitor, engine, central):
+    central.first(m.EngineStatus, engine="OK")
+    engine.status = "KO"
+    start = time.monotonic()
+    central.first(m.EngineStatus, since=start, engine="KO", timeout=1.5)
+    engine.status = "OK"
+    start = time.monotonic()
+    central.first(m.EngineStatus, since=start, engine="OK", timeout=1.5)
+    engine.status = "silent"
+    start = time.monotonic()
+    status = central.first(m.EngineStatus, since=start, engine="KO", timeout=2.0)
+    assert "no answer to a health check within 0.9 s" in status.reason
+    engine.status = "OK"
+    central.first(m.EngineStatus, since=start, engine="OK", timeout=2.0)
+    changes = [s.engine for s in central.of(m.EngineStatus)]
+    assert changes in (["OK", "KO", "OK", "KO", "OK"], ["DOWN", "OK", "KO", "OK", "KO", "OK"])
+
+
+def test_engine_closing_is_down_then_back(monitor, engine, central):
+    central.first(m.EngineStatus, engine="OK")
+    start = time.monotonic()
+    engine.close()
+    central.first(m.EngineStatus, since=start, engine="DOWN", timeout=0.5)
+    assert central.first(m.Heartbeat, since=time.monotonic(), timeout=2).engine == "DOWN"
+    command = m.Command(cp_id=CP, action="stop", expires_at=EXPIRES)
+    central.send(command)
+    result = central.first(m.CommandResult, ref=command.id, timeout=2)
+    assert (result.ok, result.reason) == (False, "engine unreachable")
+    engine.start()
+    start = time.monotonic()
+    central.first(m.EngineStatus, since=start, engine="OK", timeout=3.0)
+    assert engine.first(m.CentralStatus, since=start, up=True)
+    assert output(monitor).count(f"cannot reach engine at {engine.address}") == 1
+
+
+def test_command_relayed_and_result_returned(monitor, engine, central):
+    central.first(m.EngineStatus, engine="OK")
+    command = m.Command(cp_id=CP, action="stop", expires_at=EXPIRES, reason="maintenance")
+    central.send(command)
+    relayed = engine.first(m.Command, timeout=2)
+    assert relayed == command
+    result = central.first(m.CommandResult, ref=command.id, timeout=2)
+    assert result.ok
+
+
+def test_central_lost_then_back(monitor, engine, central):
+    central.first(m.Heartbeat)
+    engine.first(m.CentralStatus, up=True)
+    start = time.monotonic()
+    central.close()
+    notice = engine.first(m.CentralStatus, since=start, up=False, timeout=2)
+    assert notice.address == central.address
+    wait_for(lambda: f"cannot reach Central at {central.address}, retrying" in output(monitor), 3)
+    time.sleep(1.0)
+    assert output(monitor).count("cannot reach Central") == 1  # once per outage
+    central.start()
+    start = time.monotonic()
+    central.first(m.Heartbeat, since=start, timeout=5)
+    assert engine.first(m.CentralStatus, since=start, up=True)
+    assert monitor.poll() is None
+
+
+def test_wrong_secret_is_refused_without_a_crash(tmp_path, output_dir, engine):
+    central = FakeCentral(free_port(), secret="another secret").start()
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET)
+    log = output_dir / "monitor.log"
+    log.unlink(missing_ok=True)
+    process = spawn(["ev-cp-m", "--cp-id", CP, "--engine", engine.address, "--central",
+                     central.address, "--secret-file", str(secret_file)], log)
+    try:
+        wait_for(lambda: "Central refused us: wrong secret" in log.read_text(), 5)
+        time.sleep(0.5)
+        assert process.poll() is None
+        assert central.of(m.Heartbeat) == []
+        assert engine.first(m.CentralStatus).up is False
+    finally:
+        stop(process)
+        central.close()
+    text = log.read_text()
+    assert "Traceback" not in text and SECRET not in text
+
+
+def test_sigterm_closes_links_and_exits_0(monitor, engine, central):
+    central.first(m.Heartbeat)
+    monitor.send_signal(signal.SIGTERM)
+    assert monitor.wait(5) == 0
+    wait_for(lambda: all(not link.is_open for link in engine.links + central.links), 2)
+
+
+class PtyStream:
+    """The engine's end of a pty pair: the monitor opens the other end as a serial port."""
+
+    peer = "pty"
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self, timeout: float) -> bytes | None:
+        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+        if not ready:
+            return b""
+        try:
+            return os.read(self.fd, 65536) or None
+        except OSError:
+            return None
+
+    def write(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def close(self) -> None:
+        pass  # the test closes the descriptors
+
+
+def test_engine_over_a_serial_line(tmp_path, output_dir, central):
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    engine = FakeEngine(0)
+    engine.attach(PtyStream(master))
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET)
+    log = output_dir / "monitor.log"
+    log.unlink(missing_ok=True)
+    process = spawn(["ev-cp-m", "--cp-id", CP, "--serial", os.ttyname(slave), "--central",
+                     central.address, "--secret-file", str(secret_file)], log)
+    try:
+        central.first(m.EngineStatus, engine="OK", timeout=5)
+        command = m.Command(cp_id=CP, action="resume", expires_at=EXPIRES)
+        central.send(command)
+        assert central.first(m.CommandResult, ref=command.id, timeout=3).ok
+        engine.status = "silent"
+        start = time.monotonic()
+        central.first(m.EngineStatus, since=start, engine="KO", timeout=2.0)
+    finally:
+        stop(process)
+        for link in engine.links:
+            link.close()
+        os.close(master)
+        os.close(slave)
+    assert "Traceback" not in log.read_text()
+
+
+def test_missing_secret_file_is_one_line_and_exit_2(tmp_path, output_dir):
+    log = output_dir / "monitor.log"
+    log.unlink(missing_ok=True)
+    process = spawn(["ev-cp-m", "--cp-id", CP, "--engine", "127.0.0.1:1",
+                     "--secret-file", str(tmp_path / "absent")], log)
+    assert process.wait(10) == 2
+    lines = log.read_text().strip().splitlines()
+    assert len(lines) == 1 and "cannot read secret file" in lines[0]

@@ -1,0 +1,233 @@
+"""REST API, /healthz and /metrics of Central's Flask app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cloud.central.app import create_app, prometheus_text
+from tests.unit.central.conftest import AUTH, TOKEN
+
+CP_KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
+           "session_id", "updated_at"}
+ADMIN_POSTS = ["/api/cps/CP1/stop", "/api/cps/CP1/resume", "/api/cps/stop", "/api/cps/resume"]
+
+
+def test_create_app_needs_fleet_and_token(fleet):
+    with pytest.raises(ValueError):
+        create_app({"ADMIN_TOKEN": TOKEN})
+    with pytest.raises(ValueError):
+        create_app({"FLEET": fleet, "ADMIN_TOKEN": ""})
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_list_cps(client):
+    response = client.get("/api/cps")
+    assert response.status_code == 200
+    cps = response.get_json()
+    assert [cp["id"] for cp in cps] == ["CP1", "CP2", "CP3"]
+    assert all(CP_KEYS <= cp.keys() for cp in cps)
+
+
+def test_one_cp(client, sessions):
+    cp = client.get("/api/cps/CP2").get_json()
+    assert CP_KEYS <= cp.keys()
+    assert (cp["state"], cp["driver_id"]) == ("SUPPLYING", "D7")
+    assert cp["session_id"] == sessions["CP2/D7"]
+    assert cp["price_eur_kwh"] == "0.40"
+    assert cp["location"] == "Campus, parking B"
+
+
+@pytest.mark.parametrize("cp_id", ["NOPE", "bad%20id", "x" * 80])
+def test_unknown_cp_is_json_404(client, cp_id):
+    response = client.get(f"/api/cps/{cp_id}")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["status"] == 404
+
+
+@pytest.mark.parametrize("path", ADMIN_POSTS)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"},
+     {"Authorization": "Bearer "}],
+    ids=["none", "wrong", "no-scheme", "basic", "longer", "empty"],
+)
+def test_admin_posts_need_the_token(client, fleet, path, headers):
+    before = fleet.cps()
+    response = client.post(path, headers=headers)
+    assert response.status_code == 401
+    assert response.is_json
+    assert "token" in response.get_json()["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert fleet.cps() == before
+    assert fleet.store.audit_log() == []
+
+
+def audit(fleet) -> list[tuple[str, str, str]]:
+    return [(row["actor"], row["action"], row["cp_id"])
+            for row in reversed(fleet.store.audit_log())]
+
+
+def test_stop_and_resume_one(client, fleet, site):
+    response = client.post("/api/cps/CP1/stop", headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json()["state"] == "STOPPED"
+    assert fleet.cp("CP1")["state"] == "STOPPED"
+    assert site.sent["CP1"][-1].action == "stop"
+    response = client.post("/api/cps/CP1/resume", headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json()["state"] == "ACTIVATED"
+    assert audit(fleet) == [("admin@127.0.0.1", "stop", "CP1"),
+                            ("admin@127.0.0.1", "resume", "CP1")]
+
+
+def test_stop_ends_a_supply_under_way(client, fleet, site):
+    assert client.post("/api/cps/CP2/stop", headers=AUTH).get_json()["state"] == "STOPPED"
+    assert site.sent["CP2"][-1].action == "stop"
+
+
+@pytest.mark.parametrize("action", ["stop", "resume"])
+@pytest.mark.parametrize("cp_id", ["NOPE", "bad%20id"])
+def test_admin_action_on_unknown_cp_is_404(client, fleet, action, cp_id):
+    response = client.post(f"/api/cps/{cp_id}/{action}", headers=AUTH)
+    assert response.status_code == 404
+    assert response.is_json
+    assert fleet.store.audit_log() == []
+
+
+def test_stop_all_and_resume_all(client, fleet):
+    response = client.post("/api/cps/stop", headers=AUTH)
+    assert response.status_code == 200
+    assert [cp["state"] for cp in response.get_json()] == ["STOPPED"] * 3
+    assert {cp["state"] for cp in fleet.cps()} == {"STOPPED"}
+    response = client.post("/api/cps/resume", headers=AUTH)
+    assert response.status_code == 200
+    assert "STOPPED" not in {cp["state"] for cp in response.get_json()}
+    assert [action for _, action, _ in audit(fleet)] == ["stop"] * 3 + ["resume"] * 3
+
+
+def test_stop_survives_a_restart_of_central(client, fleet, tmp_path):
+    client.post("/api/cps/CP3/stop", headers=AUTH)
+    again = create_app({"FLEET": type(fleet)(fleet.store), "ADMIN_TOKEN": TOKEN}).test_client()
+    cp = again.get("/api/cps/CP3").get_json()
+    assert cp["state"] == "DISCONNECTED"  # no monitor link yet after a restart
+    assert fleet.store.cp("CP3")["enabled"] == 0
+
+
+def test_wrong_method_is_json_405(client):
+    response = client.get("/api/cps/CP1/stop")
+    assert response.status_code == 405
+    assert response.is_json
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unknown_api_route_is_json_404(client):
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.is_json
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"CP1/D8", "CP1/D7", "CP2/D7"}),
+        ("?cp_id=CP1", {"CP1/D8", "CP1/D7"}),
+        ("?driver_id=D7", {"CP1/D7", "CP2/D7"}),
+        ("?cp_id=CP1&driver_id=D7", {"CP1/D7"}),
+        ("?cp_id=CP3", set()),
+        ("?driver_id=NOBODY", set()),
+        ("?cp_id=&driver_id=", {"CP1/D8", "CP1/D7", "CP2/D7"}),
+    ],
+)
+def test_sessions_filters(client, sessions, query, expected):
+    response = client.get(f"/api/sessions{query}")
+    assert response.status_code == 200
+    assert {s["id"] for s in response.get_json()} == {sessions[key] for key in expected}
+
+
+def test_session_records_carry_the_bill(client, sessions):
+    [record] = client.get("/api/sessions?cp_id=CP1&driver_id=D8").get_json()
+    assert (record["status"], record["kwh"], record["eur"]) == ("ended", "2.000", "0.70000")
+
+
+@pytest.mark.parametrize("query", ["?cp_id=bad%20id", "?driver_id=%3Cscript%3E"])
+def test_sessions_rejects_bad_filters(client, query):
+    response = client.get(f"/api/sessions{query}")
+    assert response.status_code == 400
+    assert response.is_json
+
+
+def test_drivers(client):
+    assert [d["id"] for d in client.get("/api/drivers").get_json()] == ["D7", "D8"]
+
+
+def test_requests(client, site):
+    assert client.get("/api/requests").get_json() == []
+    session_id = site.authorize("CP3", "D8")
+    [item] = client.get("/api/requests").get_json()
+    assert item["session_id"] == session_id
+    assert (item["cp_id"], item["driver_id"], item["source"]) == ("CP3", "D8", "driver")
+    assert item["since"]
+
+
+def test_messages_and_limit(client, fleet, site):
+    everything = client.get("/api/messages").get_json()
+    assert everything == fleet.messages()
+    assert {"ts", "level", "cp_id", "text"} <= everything[0].keys()
+    site.break_down("CP3")
+    latest = client.get("/api/messages?limit=1").get_json()
+    assert [(x["cp_id"], x["level"]) for x in latest] == [("CP3", "error")]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "100000"])
+def test_messages_rejects_bad_limit(client, limit):
+    response = client.get(f"/api/messages?limit={limit}")
+    assert response.status_code == 400
+    assert response.is_json
+
+
+SAMPLE = re.compile(r'^(evcharging_[a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
+
+
+def test_metrics_exposition(client, site):
+    site.break_down("CP3")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    assert "version=0.0.4" in response.content_type
+    lines = response.get_data(as_text=True).splitlines()
+    types = {line.split()[2]: line.split()[3] for line in lines if line.startswith("# TYPE")}
+    samples = [SAMPLE.match(line) for line in lines if not line.startswith("#")]
+    assert all(samples), lines
+    assert {match.group(1) for match in samples} == set(types)
+    assert types["evcharging_supplies_ended_total"] == "counter"
+    assert types["evcharging_cps_by_state"] == "gauge"
+    values = {match.group(1) + (match.group(2) or ""): float(match.group(3))
+              for match in samples}
+    assert values["evcharging_supplies_ended_total"] == 2
+    assert values['evcharging_cps_by_state{state="BROKEN"}'] == 1
+    assert values['evcharging_cps_by_state{state="SUPPLYING"}'] == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, ""),
+        ({"up": 1.0}, "# TYPE evcharging_up gauge\nevcharging_up 1\n"),
+        ({"evcharging_x_total": 2.5},
+         "# TYPE evcharging_x_total counter\nevcharging_x_total 2.5\n"),
+        ({"bad-name": float("nan")}, "# TYPE evcharging_bad_name gauge\nevcharging_bad_name NaN\n"),
+        ({'s{a="1"}': 1, 's{a="2"}': 2},
+         '# TYPE evcharging_s gauge\nevcharging_s{a="1"} 1\nevcharging_s{a="2"} 2\n'),
+    ],
+)
+def test_prometheus_text(values, expected):
+    assert prometheus_text(values) == expected

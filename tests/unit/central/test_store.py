@@ -1,0 +1,105 @@
+"""Central's store on a real temporary SQLite file."""
+
+from decimal import Decimal
+
+import pytest
+
+from cloud.central.store import Store
+from protocol import auth
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(str(tmp_path / "central.db"))
+    yield store
+    store.close()
+
+
+def test_add_cp_returns_the_secret_and_keeps_only_its_key(store):
+    secret = store.add_cp("CP1", "Calle Mayor 1", "0.35")
+    row = store.cp("CP1")
+    assert row["secret_key"] == auth.secret_key(secret).hex()
+    assert secret not in str(row)
+    assert (row["price_eur_kwh"], row["enabled"], row["location"]) == ("0.35", 1, "Calle Mayor 1")
+
+
+@pytest.mark.parametrize(("cp_id", "location", "price"), [
+    ("bad id!", "x", "0.3"), ("CP1", "x", "abc"), ("CP1", "x", "-1"), ("CP1", "x", "NaN"),
+    ("CP1", "x" * 201, "0.3"),
+])
+def test_add_cp_rejects_bad_input(store, cp_id, location, price):
+    with pytest.raises(ValueError):
+        store.add_cp(cp_id, location, price)
+    assert store.cps() == []
+
+
+def test_duplicates_are_refused(store):
+    store.add_cp("CP1", "x", "0.3")
+    store.add_driver("D1")
+    with pytest.raises(ValueError):
+        store.add_cp("CP1", "y", "0.4")
+    with pytest.raises(ValueError):
+        store.add_driver("D1")
+    assert [d["id"] for d in store.drivers()] == ["D1"]
+
+
+def test_enabled_persists_across_reopening(tmp_path):
+    path = str(tmp_path / "c.db")
+    first = Store(path)
+    first.add_cp("CP1", "x", "0.3")
+    first.set_enabled("CP1", False)
+    first.close()
+    assert Store(path).cp("CP1")["enabled"] == 0
+
+
+def started(store, session_id="s1"):
+    return store.record_started(session_id, "CP1", "D1", "0.35", "2026-01-01T10:00:00.000Z")
+
+
+def ended(store, session_id="s1", kwh="2.5", eur="0.875"):
+    return store.record_ended(session_id, "CP1", "D1", "0.35", "2026-01-01T10:00:00.000Z",
+                              "2026-01-01T10:30:00.000Z", kwh, eur, "unplugged")
+
+
+def test_records_are_idempotent_and_ended_wins(store):
+    assert started(store) is True
+    assert started(store) is False
+    assert ended(store) is True
+    assert ended(store, kwh="9", eur="9") is False  # a duplicate never counts twice
+    assert started(store) is False  # a late start never reopens an ended session
+    [session] = store.sessions()
+    assert (session["status"], session["kwh"], session["eur"]) == ("ended", "2.5", "0.875")
+    assert Decimal(session["eur"]) == Decimal("0.875")
+
+
+def test_an_ended_record_without_a_start_is_kept(store):
+    assert ended(store, "s2") is True
+    assert store.session("s2")["status"] == "ended"
+
+
+def test_authorization_expires_unless_the_supply_started(store):
+    store.record_authorized("s1", "CP1", "D1", "app", "0.35", "2026-01-01T10:00:00.000Z")
+    store.record_authorized("s2", "CP1", "D1", "app", "0.35", "2026-01-01T10:00:00.000Z")
+    started(store, "s2")
+    assert store.expire("s1", "not plugged", "2026-01-01T10:01:00.000Z") is True
+    assert store.expire("s2", "not plugged", "2026-01-01T10:01:00.000Z") is False
+    assert store.session("s1")["status"] == "expired"
+    assert store.session("s2")["status"] == "supplying"
+    assert started(store, "s1") is True  # a real supply is billed even after expiry
+
+
+def test_sessions_filter_by_cp_and_driver(store):
+    store.record_started("a", "CP1", "D1", "0.3", "2026-01-01T10:00:00.000Z")
+    store.record_started("b", "CP2", "D1", "0.3", "2026-01-01T11:00:00.000Z")
+    store.record_started("c", "CP2", "D2", "0.3", "2026-01-01T12:00:00.000Z")
+    assert [s["id"] for s in store.sessions()] == ["c", "b", "a"]
+    assert [s["id"] for s in store.sessions(cp_id="CP2")] == ["c", "b"]
+    assert [s["id"] for s in store.sessions(cp_id="CP2", driver_id="D1")] == ["b"]
+
+
+def test_audit_log(store):
+    store.audit("admin", "stop", "CP1")
+    store.audit("ops", "resume", "CP1", "after repair")
+    log = store.audit_log()
+    assert [(e["actor"], e["action"]) for e in log] == [("ops", "resume"), ("admin", "stop")]
+    assert log[0]["detail"] == "after repair"

@@ -1,0 +1,139 @@
+"""The monitor's decisions: relaying, heartbeats, central status, engine status."""
+
+import pytest
+
+from edge.monitor.core import Dropped, EngineHealth, MonitorCore, ToCentral, ToEngine
+from protocol import messages as m
+
+CP = "CP01"
+EXPIRES = "2099-01-01T00:00:00Z"
+
+
+def core_with(engine=True, central=True, healthy=True):
+    core = MonitorCore(CP, "127.0.0.1:7000")
+    if engine:
+        core.engine_connected(0.0)
+        if healthy:
+            core.from_engine(0.1, m.HealthReport(cp_id=CP, seq=1, status="OK", state="available"))
+    if central:
+        core.central_connected(0.2)
+    return core
+
+
+def sent(actions, kind):
+    return [a.message for a in actions if isinstance(a, kind)]
+
+
+def command(**extra):
+    return m.Command(cp_id=CP, action="stop", expires_at=EXPIRES, **extra)
+
+
+def test_engine_connected_gets_central_status_and_first_check():
+    core = core_with(engine=False, central=True)
+    actions = core.engine_connected(1.0)
+    status, check = sent(actions, ToEngine)
+    assert isinstance(status, m.CentralStatus) and status.up and status.address == "127.0.0.1:7000"
+    assert isinstance(check, m.HealthCheck) and check.seq == 1
+
+
+def test_welcome_sends_engine_status_heartbeat_and_tells_engine():
+    core = core_with(central=False)
+    actions = core.central_connected(5.0)
+    to_central = sent(actions, ToCentral)
+    assert [type(x) for x in to_central] == [m.EngineStatus, m.Heartbeat]
+    assert to_central[0].engine == "OK" and to_central[1].state == "available"
+    (status,) = sent(actions, ToEngine)
+    assert isinstance(status, m.CentralStatus) and status.up
+
+
+def test_heartbeat_every_second_while_central_is_up():
+    core = core_with()
+    beats = []
+    for tenth in range(3, 33):
+        beats += [x for x in sent(core.tick(tenth / 10), ToCentral) if isinstance(x, m.Heartbeat)]
+    assert len(beats) == 3  # at 1.2, 2.2, 3.2
+
+
+def test_no_heartbeat_once_central_is_lost():
+    core = core_with()
+    actions = core.central_lost(1.0)
+    (status,) = sent(actions, ToEngine)
+    assert isinstance(status, m.CentralStatus) and not status.up
+    assert sent(core.tick(5.0), ToCentral) == []
+    assert core.central_lost(6.0) == []  # no second notice
+
+
+def test_engine_status_on_change_only_when_central_is_up():
+    core = core_with(central=False)
+    actions = core.engine_lost(1.0, "link closed")
+    changes = [a for a in actions if isinstance(a, EngineHealth)]
+    assert changes == [EngineHealth("DOWN", "link closed")]
+    assert sent(actions, ToCentral) == []
+    core = core_with()
+    (status,) = sent(core.engine_lost(1.0, "link closed"), ToCentral)
+    assert status.engine == "DOWN" and status.reason == "link closed"
+
+
+def test_ko_report_is_one_engine_status():
+    core = core_with()
+    core.tick(1.1)
+    report = m.HealthReport(cp_id=CP, seq=2, status="KO", state="broken")
+    (status,) = sent(core.from_engine(1.2, report), ToCentral)
+    assert status.engine == "KO"
+
+
+def test_command_relayed_to_engine():
+    core = core_with()
+    cmd = command()
+    assert sent(core.from_central(1.0, cmd), ToEngine) == [cmd]
+
+
+def test_command_while_engine_down_is_answered_unreachable():
+    core = core_with(engine=False)
+    cmd = command()
+    (result,) = sent(core.from_central(1.0, cmd), ToCentral)
+    assert isinstance(result, m.CommandResult)
+    assert (result.ref, result.ok, result.reason) == (cmd.id, False, "engine unreachable")
+
+
+def test_command_for_another_cp_is_refused():
+    core = core_with()
+    cmd = m.Command(cp_id="CP99", action="stop", expires_at=EXPIRES)
+    (result,) = sent(core.from_central(1.0, cmd), ToCentral)
+    assert not result.ok and result.ref == cmd.id
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        m.RecordAck(cp_id=CP, ref="r1", session_id="s1"),
+        m.SupplyDenied(cp_id=CP, ref="r1", reason="unknown driver"),
+    ],
+)
+def test_acks_and_denials_relayed_to_engine(message):
+    assert sent(core_with().from_central(1.0, message), ToEngine) == [message]
+    assert isinstance(core_with(engine=False).from_central(1.0, message)[0], Dropped)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        m.CommandResult(cp_id=CP, ref="c1", ok=True),
+        m.SupplyRequest(cp_id=CP, source="button"),
+        m.SupplyStarted(cp_id=CP, session_id="s1", started_at=EXPIRES, price_eur_kwh="0.30"),
+        m.SupplyEnded(
+            cp_id=CP, session_id="s1", started_at=EXPIRES, ended_at=EXPIRES, kwh="1.5",
+            eur="0.45", price_eur_kwh="0.30", reason="unplugged",
+        ),
+    ],
+)
+def test_engine_records_relayed_to_central_or_dropped(message):
+    assert sent(core_with().from_engine(1.0, message), ToCentral) == [message]
+    (dropped,) = core_with(central=False).from_engine(1.0, message)
+    assert isinstance(dropped, Dropped) and dropped.message == message
+
+
+def test_unexpected_messages_are_dropped():
+    core = core_with()
+    assert isinstance(core.from_central(1.0, m.Heartbeat(cp_id=CP, engine="OK"))[0], Dropped)
+    assert isinstance(core.from_engine(1.0, m.Hello(cp_id=CP))[0], Dropped)
