@@ -117,7 +117,7 @@ class Fleet:
     def metrics(self) -> dict[str, float]:
         with self._lock:
             values: dict[str, float] = {
-                "cps_total": len(self._cps),
+                "cps_registered": len(self._cps),
                 "cps_connected": sum(cp.connected for cp in self._cps.values()),
                 "requests_pending": len(self._pending),
             }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
 from pathlib import Path
 
@@ -18,34 +17,10 @@ from tests.unit.central.conftest import CPS, TOKEN, populate
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 RED = "rgb(185, 28, 28)"
 GREEN = "rgb(21, 128, 61)"
 ORANGE = "rgb(194, 65, 12)"
 GREY = "rgb(75, 85, 99)"
-
-
-def missing(message: str) -> None:
-    """Under CI=true a missing browser is a failure, never a silent skip."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright import sync_api
-    except ImportError:
-        missing("playwright is not installed (pip install -e '.[test]')")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

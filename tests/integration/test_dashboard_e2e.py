@@ -1,0 +1,29 @@
+"""The whole chain in a browser: the fault button of a real engine turns its tile red."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_dashboard_browser import GREEN, RED
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+
+def test_fault_button_turns_the_tile_red(network, browser, output_dir):
+    cp = network.cps[0]
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(network.url + "/")
+    tile = page.locator(f"#cp-{cp.cp_id}")
+    tile.and_(page.locator('[data-state="ACTIVATED"]')).wait_for(timeout=10_000)
+    assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == GREEN
+
+    network.panel(cp, "press", "fault")
+    tile.and_(page.locator('[data-state="BROKEN"]')).wait_for(timeout=3_000)
+    page.wait_for_timeout(300)  # let the colour transition finish before the screenshot
+    assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == RED
+    assert "Broken down" in tile.inner_text()
+    page.screenshot(path=str(output_dir / "fault-pressed.png"), full_page=True)
+
+    network.panel(cp, "press", "fault")
+    tile.and_(page.locator('[data-state="ACTIVATED"]')).wait_for(timeout=3_000)
+    page.close()
