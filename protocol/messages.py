@@ -7,7 +7,8 @@ money travel as decimal strings (``"1.234"``), never floats.
 
 Flows (C = Central, M = monitor, E = engine, P = panel client):
 
-- M->E ``Hello``; E->M ``HealthReport`` answers every ``HealthCheck`` (1 s).
+- M->E ``Hello``; E->M ``HealthReport`` answers every ``HealthCheck`` (1 s), and is
+  pushed unasked with ``seq`` 0 the moment the engine's health or state changes.
 - M->C ``Hello`` (id, location); C->M ``Challenge``; M->C ``Authenticate``;
   C->M ``Welcome`` or ``Refused``.  Then M->C ``Heartbeat`` every second and
   ``EngineStatus`` at once on every change (fault, recovery, engine lost).

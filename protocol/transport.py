@@ -145,12 +145,13 @@ class Connection:
         return self
 
     def wait_open(self, timeout: float) -> bool:
-        """True once the link is open; False if it closed or the time ran out."""
+        """True once the link has opened (it may have closed again since: the peer can
+        answer ENQ, send a refusal and EOT in one breath); False if it never did."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._closed.is_set():
             if self._opened.wait(0.02):
                 return True
-        return self._opened.is_set() and not self._closed.is_set()
+        return self._opened.is_set()
 
     @property
     def is_open(self) -> bool:

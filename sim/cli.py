@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -170,9 +171,10 @@ def run(network: Network, count: int, http, listen, ports) -> None:
         start_cp(network, cp, central, secrets_dir / f"{cp.cp_id}.secret")
     url = f"http://{http[0]}:{http[1]}/"
     print(f"\ndashboard:   {url}\nadmin token: {token}\nworkdir:     {workdir}\n")
+    panel = shutil.which("ev-cp-e") and "ev-cp-e" or str(BIN / "ev-cp-e")
     for cp in cps:
         print(f"  {cp.cp_id:8} {cp.location:10} {cp.price} EUR/kWh   "
-              f"ev-cp-e panel --panel 127.0.0.1:{cp.panel_port} press fault|plug|request")
+              f"{panel} panel --panel 127.0.0.1:{cp.panel_port} press fault|plug|request")
     print("\nCtrl+C stops everything.\n", flush=True)
     watch(network, url)
 

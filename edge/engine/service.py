@@ -46,6 +46,7 @@ class Engine:
         self._lock = threading.RLock()
         self._link: Connection | None = None
         self._link_since = 0.0
+        self._pushed: tuple | None = None  # what the monitor was last told, unasked
         self._request_hint: tuple[str, str | None] | None = None
         self.on_change: Callable[[], None] = lambda: None
         buttons = devices.buttons
@@ -67,6 +68,18 @@ class Engine:
             now = self._clock()
             self._execute(step(now, *args))
             self._show()
+            self._push_report(now)
+
+    def _push_report(self, now) -> None:
+        """Tell the monitor at once when health or state change (a pushed report, seq 0),
+        so a pressed fault reaches Central without waiting for the next health check."""
+        machine = self.machine
+        current = machine.supply or machine.authorization
+        key = (machine.health, machine.state, current and current.session_id)
+        link = self._link
+        if key != self._pushed and link is not None and link.is_open:
+            self._pushed = key
+            link.send(machine.health_report(now, 0))
 
     def press(self, button: str) -> None:
         """A button's handler (gpiozero thread, panel on real GPIO, keyboard)."""
@@ -144,7 +157,7 @@ class Engine:
                 if heard:
                     return False
                 log.warning("monitor link from %s is silent: replaced", current.peer)
-            self._link, self._link_since = conn, now
+            self._link, self._link_since, self._pushed = conn, now, None
         if current is not None:
             current.close("replaced by a new monitor link")
         log.debug("monitor link from %s", conn.peer)
@@ -168,6 +181,7 @@ class Engine:
             if conn is not self._link:
                 return
             self._link = None
+            self._pushed = None
             self.feed(self.machine.monitor_lost, f"link closed ({reason})")
 
     def _dispatch(self, message: messages.Message) -> None:

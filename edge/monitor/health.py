@@ -31,6 +31,9 @@ class HealthChanged:
 Output = SendCheck | HealthChanged
 
 
+PUSHED = 0  # the seq of a HealthReport the engine sends unasked
+
+
 class HealthTracker:
     def __init__(self, *, interval: float = 1.0, timeout: float = 0.9) -> None:
         self.interval = interval
@@ -70,8 +73,9 @@ class HealthTracker:
         session_id: str | None = None,
         driver_id: str | None = None,
     ) -> list[Output]:
-        """The engine answered check ``seq`` with ``status`` OK or KO."""
-        if not self._connected or seq not in self._pending:
+        """The engine answered check ``seq`` with ``status`` OK or KO; seq 0 is a report
+        the engine pushed unasked because its health or state changed."""
+        if not self._connected or (seq != PUSHED and seq not in self._pending):
             return []
         for answered in [s for s in self._pending if s <= seq]:
             del self._pending[answered]

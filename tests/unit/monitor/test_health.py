@@ -147,3 +147,17 @@ def test_deadline_is_next_check_or_answer_due():
     assert tracker.deadline() == pytest.approx(10.9)
     tracker.report(10.1, 1, "OK")
     assert tracker.deadline() == pytest.approx(11.0)
+
+
+def test_a_pushed_report_changes_health_at_once_without_a_check():
+    from edge.monitor.health import PUSHED, HealthChanged, HealthTracker
+
+    tracker = HealthTracker(interval=1.0, timeout=0.9)
+    tracker.connected(0.0)
+    tracker.report(0.01, 1, "OK", state="available")
+    assert tracker.report(0.3, PUSHED, "KO", state="broken") == [
+        HealthChanged("KO", "engine reports a fault")
+    ]
+    assert tracker.state == "broken"
+    # the pending check schedule is untouched: the next check still goes out at 1.0
+    assert tracker.deadline() == 1.0

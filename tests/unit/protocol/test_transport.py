@@ -111,3 +111,16 @@ class _FdPort:
 
     def close(self):
         os.close(self.fd)
+
+
+def test_wait_open_is_true_for_a_link_that_opened_and_closed_in_one_read():
+    server = socket.create_server(("127.0.0.1", 0))
+    client = Connection(connect(f"127.0.0.1:{server.getsockname()[1]}"), initiator=True,
+                        on_message=lambda msg: None)
+    sock, _ = server.accept()
+    sock.sendall(b"\x06\x04")  # ACK then EOT together, before the reader runs
+    time.sleep(0.05)
+    client.start()
+    assert client.wait_open(1)
+    wait(lambda: not client.is_open)
+    sock.close()
