@@ -16,7 +16,9 @@ PROGRESS_LOG_S = 5.0
 def status_line(snapshot: dict) -> str:
     links = f"monitor {'up' if snapshot['monitor'] else 'down'}, " \
         f"Central {'up' if snapshot['central'] else 'down'}"
-    text = f"{snapshot['cp_id']} {snapshot['state'].upper()} {snapshot['health']} ({links})"
+    lit = " ".join(f"{colour}:{how}" for colour, how in snapshot["leds"].items() if how != "off")
+    text = (f"{snapshot['cp_id']} {snapshot['state'].upper()} {snapshot['health']} "
+            f"[LEDs {lit or 'off'}] ({links})")
     supply = snapshot["supply"]
     if supply:
         text += (f" | {supply['driver_id'] or '-'} {supply['kw']} kW "

@@ -35,8 +35,10 @@ def attack(port: int, data: bytes) -> bytes:
         while time.monotonic() < deadline and NAK not in got:
             try:
                 chunk = sock.recv(4096)
-            except (TimeoutError, ConnectionResetError):
+            except TimeoutError:
                 break
+            except ConnectionResetError:  # dropped with our bytes unread: RST may beat NAK
+                return answer + got + b"<reset>"
             if not chunk:
                 break
             got += chunk
@@ -50,7 +52,7 @@ def test_every_port_naks_garbage_and_the_cp_stays_healthy(network, name):
     for port in ports.values():
         got = attack(port, ATTACKS[name])
         assert got[:1] == bytes([ACK]), (name, port, got[:10])
-        assert NAK in got[1:], (name, port, got[:10])
+        assert NAK in got[1:] or got.endswith(b"<reset>"), (name, port, got[:10])
     assert network.state(cp.cp_id) == "ACTIVATED"
     assert all(p.poll() is None for p in network.net.processes.values())
 

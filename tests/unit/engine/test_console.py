@@ -1,0 +1,23 @@
+from edge.engine.console import status_line
+
+
+def snapshot(**overrides):
+    base = {"cp_id": "MAD-01", "state": "supplying", "health": "OK", "monitor": True,
+            "central": False, "leds": {"green": "off", "blue": "on", "amber": "off"},
+            "supply": {"driver_id": "D1", "kw": "7.4", "kwh": "1.234", "eur": "0.43"},
+            "authorization": None}
+    return {**base, **overrides}
+
+
+def test_status_line_shows_state_leds_links_and_the_live_supply():
+    line = status_line(snapshot())
+    assert line == ("MAD-01 SUPPLYING OK [LEDs blue:on] (monitor up, Central down)"
+                    " | D1 7.4 kW 1.234 kWh 0.43 EUR")
+
+
+def test_status_line_while_waiting_for_the_vehicle():
+    auth = {"driver_id": None, "expires_in_s": 42}
+    line = status_line(snapshot(state="authorized", supply=None, authorization=auth,
+                                leds={"green": "blink"}))
+    assert line.endswith("[LEDs green:blink] (monitor up, Central down) | waiting for - "
+                         "to plug in (42 s)")
