@@ -337,7 +337,9 @@ def encode(message: Message) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode(payload: bytes) -> Message:
+def decode(payload: bytes, types: dict[str, type] | None = None) -> Message:
+    """Parse one message; ``types`` is the registry to accept (default: control plane)."""
+    registry = MESSAGE_TYPES if types is None else types
     try:
         body = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -347,7 +349,7 @@ def decode(payload: bytes) -> Message:
     kind = body.pop("type", None)
     if not isinstance(kind, str):
         raise FormatViolation("message has no type")
-    cls = MESSAGE_TYPES.get(kind)
+    cls = registry.get(kind)
     if cls is None:
         raise UnknownMessageType(f"unknown message type {kind[:40]!r}")
     return build(cls, body)
@@ -375,7 +377,7 @@ def build(cls: type[Message], body: dict[str, Any]) -> Message:
         message = cls(**values)
     except TypeError as error:
         raise FormatViolation(str(error)) from None
-    if not isinstance(message.id, str) or not 0 < len(message.id) <= 64:
+    if not isinstance(message.id, str) or not 0 < len(message.id) <= 64:  # type: ignore
         raise FormatViolation("bad message id")
     message.check()
     return message
@@ -389,6 +391,8 @@ def _is_instance(value: object, hint: Any) -> bool:
         return value is None
     if origin is dict:
         return isinstance(value, dict)
+    if origin is list:
+        return isinstance(value, list)
     if hint is bool:
         return isinstance(value, bool)
     if hint is int:

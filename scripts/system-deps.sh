@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages the tests need when they are missing and we are root.
+# Installs the Debian packages the tests need (Chromium, Mosquitto) when they are missing and we are root.
 # Under CI=true a missing package is a failure, never a silent skip.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing="$missing mosquitto"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing$missing (apt-get)"
@@ -13,5 +14,5 @@ elif [ "${CI:-}" = true ]; then
     echo "missing Debian packages:$missing (run as root or install them)" >&2
     exit 1
 else
-    echo "warning: missing$missing; the browser test will be skipped" >&2
+    echo "warning: missing$missing; the tests that need them will be skipped" >&2
 fi

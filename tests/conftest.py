@@ -12,3 +12,24 @@ def output_dir(request) -> Path:
     path = Path(__file__).resolve().parent.parent / "test-output" / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def brokers(tmp_path):
+    """A fresh Tansu (Kafka) and Mosquitto on free loopback ports, for one test.
+
+    Under CI=true a missing Mosquitto is a failure, never a silent skip (amqtt does not
+    keep the delivery guarantees the tests prove)."""
+    from sim import brokers as b
+    from tests.support import free_port
+
+    if not b.have_mosquitto():
+        if os.environ.get("CI") == "true":
+            pytest.fail("mosquitto is not installed (apt-get install mosquitto)")
+        pytest.skip("mosquitto is not installed")
+    kafka = b.kafka_broker(tmp_path, free_port()).start()
+    mqtt = b.mqtt_broker(tmp_path / "mqtt", free_port()).start()
+    b.create_topics(kafka.address)
+    yield kafka, mqtt
+    mqtt.stop()
+    kafka.stop()
