@@ -21,7 +21,7 @@ import psutil
 from bench.fleetsim import connect_fleet
 from bench.stats import summary
 from cloud.central.store import Store
-from sim.cli import Network, free_ports, wait_port
+from sim.network import Network, free_ports, wait_port
 
 
 def register(db: Path, count: int) -> list[tuple[str, str]]:

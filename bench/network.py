@@ -7,8 +7,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from sim.cli import Network, free_ports, start_cp, wait_port
 from sim.fleet import plan
+from sim.network import Network, free_ports, start_cp, wait_port
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ def free_port() -> int:
     """A free loopback port outside the ephemeral range (see sim.cli.free_ports)."""
     global _PORTS
     if _PORTS is None:
-        from sim.cli import free_ports
+        from sim.network import free_ports
 
         _PORTS = free_ports()
     return next(_PORTS)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import Network, free_ports, start_cp, wait_port
 from sim.fleet import SimulatedCP, plan
+from sim.network import Network, free_ports, start_cp, wait_port
 from tests.support import wait_for
 
 

@@ -1,0 +1,113 @@
+"""The processes of a simulated network, each on its own loopback ports.
+
+Only processes started here are ever stopped, by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sim.fleet import SimulatedCP
+
+BIN = Path(sys.executable).parent
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def free_ports(low: int = 20000, high: int = 32000):
+    """Free loopback ports below the kernel's ephemeral range, so that no outgoing
+    connection takes one between the moment we pick it and the moment it is bound."""
+    taken: set[int] = set()
+    while True:
+        port = random.randint(low, high)
+        if port not in taken and port_free("127.0.0.1", port):
+            taken.add(port)
+            yield port
+
+
+def wait_port(port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f} s")
+
+
+class Network:
+    """Child processes with their logs under ``workdir/logs``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, args: list[str], **env: str) -> subprocess.Popen:
+        environment = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock", "PYTHONUNBUFFERED": "1",
+                       **env}
+        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+        process = subprocess.Popen(
+            [str(BIN / args[0]), *args[1:]], stdout=out, stderr=subprocess.STDOUT,
+            env=environment, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.processes[name] = process
+        return process
+
+    def run(self, args: list[str]) -> str:
+        done = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def exited(self) -> list[tuple[str, int]]:
+        gone = [(n, p.returncode) for n, p in self.processes.items() if p.poll() is not None]
+        for name, _ in gone:
+            del self.processes[name]
+        return gone
+
+    def stop(self) -> None:
+        for process in reversed(self.processes.values()):
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.terminate()
+        deadline = time.monotonic() + 5
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_cp(network: Network, cp: SimulatedCP, central: str, secret_file: Path,
+             *extra: str) -> None:
+    """An engine and its monitor; ``extra`` flags go to the engine."""
+    state = network.workdir / "cps" / cp.cp_id
+    state.mkdir(parents=True, exist_ok=True)
+    engine = f"127.0.0.1:{cp.engine_port}"
+    network.start(f"{cp.cp_id}-engine", [
+        "ev-cp-e", "--cp-id", cp.cp_id, "--listen", engine,
+        "--panel", f"127.0.0.1:{cp.panel_port}", "--state-dir", str(state), *extra,
+    ])
+    wait_port(cp.engine_port, 15, f"engine {cp.cp_id}")
+    network.start(f"{cp.cp_id}-monitor", [
+        "ev-cp-m", "--cp-id", cp.cp_id, "--engine", engine, "--central", central,
+        "--secret-file", str(secret_file), "--location", cp.location,
+    ])
