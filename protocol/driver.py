@@ -8,6 +8,9 @@ answers one names it in ``ref``.  A driver app shows only updates for its own
                   -> Authorized (the CP confirmed; plug in within 60 s)
                   -> Plugged -> Progress (every second) ...
                   -> Ticket (kWh, EUR, start, end, reason)   or  Cancelled(reason)
+
+    StopRequest   -> Ticket or Cancelled for the supply it ends, or Denied(ref) when the
+                     driver has none under way.
 """
 
 from __future__ import annotations
@@ -145,8 +148,12 @@ class CpList(DriverMessage):
 
 @dataclass(frozen=True, kw_only=True)
 class DriverStatus(DriverMessage):
-    """Answer to StatusRequest: the session under way (or None) and recent tickets,
-    each a dict with the Ticket's fields or the session's current figures."""
+    """Answer to StatusRequest.
+
+    ``current``: the session under way or None, as ``{cp_id, session_id, status
+    ("authorized" | "supplying"), started_at, price_eur_kwh, kw, kwh, eur}`` (figures
+    may be None before the first telemetry).  ``recent``: the driver's last ended
+    sessions, newest first, each a dict with the fields of :class:`Ticket`."""
 
     TYPE = "driver_status"
     ref: str

@@ -23,6 +23,7 @@ Flows (C = Central, M = monitor, E = engine, P = panel client):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import types
@@ -355,9 +356,14 @@ def decode(payload: bytes, types: dict[str, type] | None = None) -> Message:
     return build(cls, body)
 
 
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A class's field types and fields, worked out once (they never change)."""
+    return typing.get_type_hints(cls), {f.name: f for f in fields(cls)}
+
+
 def build(cls: type[Message], body: dict[str, Any]) -> Message:
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
+    hints, known = _schema(cls)
     unknown = set(body) - set(known)
     if unknown:
         raise FormatViolation(f"{cls.TYPE}: unknown fields {sorted(unknown)}")

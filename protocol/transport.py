@@ -38,12 +38,12 @@ class SocketStream:
 
     def read(self, timeout: float) -> bytes | None:
         """Bytes read, b"" on timeout, None at end of stream."""
-        ready, _, _ = select.select([self._sock], [], [], max(timeout, 0))
-        if not ready:
-            return b""
         try:
+            ready, _, _ = select.select([self._sock], [], [], max(timeout, 0))
+            if not ready:
+                return b""
             data = self._sock.recv(65536)
-        except OSError:
+        except (OSError, ValueError):  # closed by another thread while we waited
             return None
         return data or None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -127,13 +128,25 @@ class Producer:
     def __len__(self) -> int:
         return len(self._producer)
 
+    def renew(self, reason: str) -> None:
+        """Replace the producer now.  Needed where librdkafka does not call an error
+        fatal: after a broker restart that lost its state it answers
+        UNKNOWN_PRODUCER_ID by bumping the epoch and retrying silently until
+        message.timeout.ms.  Messages in flight fail back through their callbacks."""
+        log.warning("rebuilding the Kafka producer: %s", reason)
+        with self._lock:
+            self._fatal = True
+            self._renew_if_fatal()
+
     def _renew_if_fatal(self) -> None:
         if not self._fatal:
             return
         old, self._fatal = self._producer, False
         try:
             old.purge(in_queue=True, in_flight=True)
-            old.poll(0)  # failed messages' callbacks run now, so callers can retry them
+            deadline = time.monotonic() + 2.0
+            while len(old) and time.monotonic() < deadline:
+                old.poll(0.05)  # purged messages' callbacks run now: callers retry them
         except KafkaException:
             pass
         self._producer = self._build()

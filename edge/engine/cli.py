@@ -16,8 +16,11 @@ from edge.engine.console import Console
 from edge.engine.journal import Journal
 from edge.engine.links import SerialLink, TcpListener
 from edge.engine.meter import DEFAULT_POWER_KW, Meter
+from edge.engine.outbox import DEFAULT_MAX_ROWS, Outbox
 from edge.engine.panel import PanelServer, PanelUnreachable, request
 from edge.engine.service import TICK_S, Engine
+from edge.engine.uplink import Uplink
+from edge.engine.vehicle import Vehicle
 from protocol.messages import BUTTONS, CP_ID, DRIVER_ID
 from protocol.transport import parse_address
 from runtime import config, logs
@@ -50,7 +53,15 @@ def _parser() -> config.Parser:
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
                         help="simulated charging power")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
-    parser.add_argument("--mqtt", metavar="HOST:PORT", help="MQTT uplink (not used yet)")
+    parser.add_argument("--mqtt", metavar="HOST:PORT", help="MQTT broker for the data plane")
+    parser.add_argument("--mqtt-user", metavar="USER", help="MQTT user (default: the CP id "
+                        "when a password file is given)")
+    parser.add_argument("--mqtt-password-file", metavar="PATH", help="MQTT password file")
+    parser.add_argument("--outbox-max", metavar="ROWS", type=int, default=DEFAULT_MAX_ROWS,
+                        help="outbox bound; the oldest telemetry is shed first")
+    parser.add_argument("--vehicle-sim", metavar="SECONDS", type=float, default=0.0,
+                        help="simulated vehicle: plug in after authorization, unplug after "
+                        "SECONDS of supply (0 = off)")
     return parser
 
 
@@ -61,13 +72,23 @@ def _parse(argv: list[str]):
         parser.error("--cp-id is required: letters, digits, '_', '.', '-' (up to 64)")
     if not args.serial:
         args.listen = args.listen or "127.0.0.1:6000"
-    for flag in ("listen", "panel"):
+    for flag in ("listen", "panel", "mqtt"):
         value = getattr(args, flag)
         if value:
             try:
                 parse_address(value)
             except ValueError as error:
                 parser.error(f"--{flag}: {error}")
+    if args.outbox_max < 1:
+        parser.error("--outbox-max must be at least 1")
+    if not 0 <= args.vehicle_sim <= 86400:
+        parser.error("--vehicle-sim must be between 0 and 86400 seconds")
+    args.mqtt_password = None
+    if args.mqtt_password_file:
+        try:
+            args.mqtt_password = Path(args.mqtt_password_file).read_text().strip()
+        except OSError as error:
+            parser.error(f"--mqtt-password-file {args.mqtt_password_file}: {error.strerror}")
     try:
         args.power_kw = Decimal(args.power_kw)
     except InvalidOperation:
@@ -96,11 +117,21 @@ def _run(args) -> int:
         journal = Journal(Path(args.state_dir) / "journal.db")
     except Exception as error:  # noqa: BLE001 - sqlite3 errors: one line, exit 2
         config.fail(f"cannot open the journal in {args.state_dir}: {error}", "ev-cp-e")
-    devices = hardware.build(args.pins)
-    engine = Engine(args.cp_id, journal, devices, Meter(args.power_kw))
-    engine.start()
+    outbox = uplink = None
     if args.mqtt:
-        log.info("--mqtt %s given: the MQTT uplink is not part of this engine yet", args.mqtt)
+        try:
+            outbox = Outbox(Path(args.state_dir) / "outbox.db", args.outbox_max)
+        except Exception as error:  # noqa: BLE001 - sqlite3 errors: one line, exit 2
+            config.fail(f"cannot open the outbox in {args.state_dir}: {error}", "ev-cp-e")
+        uplink = Uplink(args.cp_id, args.mqtt, outbox, username=args.mqtt_user,
+                        password=args.mqtt_password)
+    vehicle = Vehicle(args.vehicle_sim) if args.vehicle_sim else None
+    devices = hardware.build(args.pins)
+    engine = Engine(args.cp_id, journal, devices, Meter(args.power_kw), uplink=uplink,
+                    vehicle=vehicle)
+    engine.start()
+    if uplink:
+        uplink.start()
     shells = []
     try:
         if args.panel:
@@ -119,6 +150,9 @@ def _run(args) -> int:
         for shell in shells:
             shell.close()
         engine.shutdown()
+        if uplink and outbox:
+            uplink.close()
+            outbox.close()
         devices.close()
         journal.close()
         if sys.stdout.isatty():

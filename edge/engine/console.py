@@ -16,6 +16,8 @@ PROGRESS_LOG_S = 5.0
 def status_line(snapshot: dict) -> str:
     links = f"monitor {'up' if snapshot['monitor'] else 'down'}, " \
         f"Central {'up' if snapshot['central'] else 'down'}"
+    if snapshot.get("uplink"):
+        links += f", MQTT {'up' if snapshot['mqtt'] else 'down'}, outbox {snapshot['outbox']}"
     lit = " ".join(f"{colour}:{how}" for colour, how in snapshot["leds"].items() if how != "off")
     text = (f"{snapshot['cp_id']} {snapshot['state'].upper()} {snapshot['health']} "
             f"[LEDs {lit or 'off'}] ({links})")

@@ -4,6 +4,12 @@ Every input (a button callback on a gpiozero thread, a message on a link's reade
 thread, the tick thread, the panel, the keyboard) goes through :meth:`Engine.feed`,
 which serializes it, hands it to the pure :class:`~edge.engine.machine.Machine` and
 carries out the actions it returns.
+
+With an uplink (``--mqtt``) every data-plane event also goes to the outbox: a
+``StateChanged`` on each state or health change, a ``ButtonPressed`` per press, the
+supply records (the very messages journaled and sent to the monitor) and a
+``Telemetry`` every second of a supply.  With ``--vehicle-sim`` the tick also drives a
+simulated vehicle that plugs in and unplugs by itself.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from edge.engine.hardware import Devices
 from edge.engine.journal import Journal
 from edge.engine.leds import LedBoard, View, pattern
 from edge.engine.meter import Meter
+from edge.engine.vehicle import Vehicle
 from protocol import messages
+from protocol.data import ButtonPressed, StateChanged, Telemetry
 from protocol.transport import Connection
 
 log = logging.getLogger(__name__)
@@ -34,7 +42,7 @@ def real_now() -> m.Now:
 class Engine:
     def __init__(
         self, cp_id: str, journal: Journal, devices: Devices, meter: Meter,
-        clock: Callable[[], m.Now] = real_now,
+        clock: Callable[[], m.Now] = real_now, *, uplink=None, vehicle: Vehicle | None = None,
     ) -> None:
         self.cp_id = cp_id
         self.machine = m.Machine(cp_id, meter, stopped=journal.stopped)
@@ -48,6 +56,9 @@ class Engine:
         self._link_since = 0.0
         self._pushed: tuple | None = None  # what the monitor was last told, unasked
         self._request_hint: tuple[str, str | None] | None = None
+        self.uplink = uplink  # .publish(message), .connected, .depth; None without --mqtt
+        self.vehicle = vehicle
+        self._published: tuple | None = None  # the state last published on the data plane
         self.on_change: Callable[[], None] = lambda: None
         buttons = devices.buttons
         buttons["fault"].when_pressed = lambda: self.press("fault")
@@ -57,8 +68,12 @@ class Engine:
     def start(self) -> None:
         with self._lock:
             self.journal.recover(self.machine.new_id)
+            if self.uplink is not None:  # a kill may have come between journal and outbox
+                for record in self.journal.unreported():
+                    self._publish(record)
             self.devices.relay.off()
             self._show()
+            self._publish_state(self._clock(), "engine started")
         state = self.machine.state
         log.info("engine %s ready: %s, %s", self.cp_id, state, self.machine.health)
 
@@ -66,9 +81,12 @@ class Engine:
     def feed(self, step: Callable[..., list[m.Action]], *args) -> None:
         with self._lock:
             now = self._clock()
-            self._execute(step(now, *args))
+            actions = step(now, *args)
+            self._execute(actions, now)
             self._show()
             self._push_report(now)
+            notes = [a.text for a in actions if isinstance(a, m.Notice)]
+            self._publish_state(now, notes[-1] if notes else "")
 
     def _push_report(self, now) -> None:
         """Tell the monitor at once when health or state change (a pushed report, seq 0),
@@ -83,6 +101,10 @@ class Engine:
 
     def press(self, button: str) -> None:
         """A button's handler (gpiozero thread, panel on real GPIO, keyboard)."""
+        if self.uplink is not None:
+            with self._lock:
+                self._publish(ButtonPressed(cp_id=self.cp_id, id=self.machine.new_id(),
+                                            ts=self._clock().iso, button=button))
         if button == "fault":
             self.feed(self.machine.press_fault)
         elif button == "plug":
@@ -95,6 +117,15 @@ class Engine:
 
     def tick(self) -> None:
         self.feed(self.machine.tick)
+        if self.vehicle is not None:
+            with self._lock:
+                machine = self.machine
+                current = machine.supply or machine.authorization
+                move = self.vehicle.step(self._clock().mono, machine.state, machine.plugged,
+                                         current and current.session_id)
+            if move:
+                log.info("simulated vehicle %s", "plugs in" if move == "plug" else "unplugs")
+                self.press("plug")
 
     def shutdown(self) -> None:
         with self._lock:
@@ -133,6 +164,9 @@ class Engine:
                 "leds": dict(self.leds), "relay": bool(self.devices.relay.value),
                 "plugged": machine.plugged, "monitor": machine.monitor,
                 "central": machine.central,
+                "uplink": self.uplink is not None,
+                "mqtt": bool(self.uplink and self.uplink.connected),
+                "outbox": self.uplink.depth if self.uplink else 0,
                 "supply": supply and {
                     "session_id": supply.session_id, "driver_id": supply.driver_id,
                     "kw": str(supply.reading.kw), "kwh": str(supply.reading.kwh),
@@ -203,7 +237,7 @@ class Engine:
             log.warning("ignored a %s message from the monitor", message.TYPE)
 
     # -- actions ---------------------------------------------------------------------
-    def _execute(self, actions: list[m.Action]) -> None:
+    def _execute(self, actions: list[m.Action], now: m.Now) -> None:
         for action in actions:
             if isinstance(action, m.Relay):
                 if action.on:
@@ -215,9 +249,11 @@ class Engine:
                     self.journal.open_supply(action.message)
                 else:
                     self.journal.close_supply(action.message)
+                self._publish(action.message)
                 self._send(action.message)
             elif isinstance(action, m.Progress):
                 self.journal.progress(action.session_id, action.kwh, action.eur, action.at)
+                self._publish_telemetry(now)
             elif isinstance(action, m.ResendRecords):
                 records = self.journal.unreported()
                 if records:
@@ -231,6 +267,33 @@ class Engine:
             elif isinstance(action, m.Notice):
                 log.log(logging.WARNING if action.level == "warning" else logging.INFO,
                         "%s", action.text)
+
+    # -- the data plane --------------------------------------------------------------
+    def _publish(self, message: messages.Message) -> None:
+        if self.uplink is not None:
+            self.uplink.publish(message)
+
+    def _publish_state(self, now: m.Now, reason: str) -> None:
+        machine = self.machine
+        current = machine.supply or machine.authorization
+        key = (machine.state, machine.health, current and current.session_id)
+        if self.uplink is None or key == self._published:
+            return
+        self._published = key
+        self._publish(StateChanged(
+            cp_id=self.cp_id, id=machine.new_id(), ts=now.iso, state=machine.state,
+            health=machine.health, session_id=current and current.session_id,
+            driver_id=current and current.driver_id, reason=reason))
+
+    def _publish_telemetry(self, now: m.Now) -> None:
+        supply = self.machine.supply
+        if self.uplink is None or supply is None:
+            return
+        reading = supply.reading
+        self._publish(Telemetry(
+            cp_id=self.cp_id, id=self.machine.new_id(), ts=now.iso,
+            session_id=supply.session_id, kw=str(reading.kw), kwh=str(reading.kwh),
+            eur=str(reading.eur), price_eur_kwh=str(supply.price), driver_id=supply.driver_id))
 
     def _send(self, message: messages.Message) -> None:
         link = self._link

@@ -6,9 +6,11 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,14 @@ from tests.support import wait_for
 
 
 class LiveNetwork:
-    def __init__(self, workdir: Path, count: int) -> None:
+    """Central and CPs as real processes; with ``kafka`` and ``mqtt`` addresses also the
+    data plane: engines publish over MQTT, a bridge relays into Kafka, Central consumes."""
+
+    def __init__(self, workdir: Path, count: int, kafka: str | None = None,
+                 mqtt: str | None = None, engine_args: tuple[str, ...] = ()) -> None:
+        self.kafka, self.mqtt = kafka, mqtt
+        self.engine_args = list(engine_args) + (["--mqtt", mqtt] if mqtt else [])
+        self.env = {"EV_KAFKA_SESSION_MS": "2000"}
         self.net = Network(workdir)
         self.ports = free_ports()
         self.db = workdir / "central.db"
@@ -37,21 +46,51 @@ class LiveNetwork:
 
     # processes
     def start_central(self) -> None:
+        kafka = ["--kafka", self.kafka] if self.kafka else []
         self.net.start("central", ["ev-central", "--listen", self.central, "--http",
                                    f"127.0.0.1:{self.http_port}", "--db", str(self.db),
-                                   "--admin-token", self.token])
+                                   "--admin-token", self.token, *kafka], **self.env)
         wait_port(self.http_port, 15, "Central")
+
+    def start_bridge(self) -> None:
+        self.net.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
+                                  "--client-id", "bridge-test"], **self.env)
 
     def start_cps(self) -> None:
         for cp in self.cps:
-            start_cp(self.net, cp, self.central, self.secrets[cp.cp_id])
+            start_cp(self.net, cp, self.central, self.secrets[cp.cp_id], *self.engine_args)
 
     def start_engine(self, cp: SimulatedCP) -> None:
         state = self.net.workdir / "cps" / cp.cp_id
         self.net.start(f"{cp.cp_id}-engine", [
             "ev-cp-e", "--cp-id", cp.cp_id, "--listen", f"127.0.0.1:{cp.engine_port}",
-            "--panel", f"127.0.0.1:{cp.panel_port}", "--state-dir", str(state)])
+            "--panel", f"127.0.0.1:{cp.panel_port}", "--state-dir", str(state),
+            *self.engine_args])
         wait_port(cp.engine_port, 15, "engine")
+
+    def add_driver(self, driver_id: str) -> None:
+        self.net.run(["ev-central", "driver", "add", driver_id, "--db", str(self.db)])
+
+    def start_driver(self, driver_id: str, *args: str) -> None:
+        self.net.start(driver_id, ["ev-driver", "--kafka", self.kafka, "--driver-id", driver_id,
+                                   "--state-dir", str(self.net.workdir / "drivers" / driver_id),
+                                   *args], **self.env)
+
+    def journal_totals(self) -> tuple[Decimal, Decimal, int]:
+        """kWh, EUR and count of ended supplies over every engine's journal."""
+        kwh = eur = Decimal(0)
+        count = 0
+        for path in (self.net.workdir / "cps").glob("*/journal.db"):
+            with sqlite3.connect(path) as db:
+                for row_kwh, row_eur in db.execute(
+                        "SELECT kwh, eur FROM supplies WHERE ended_at IS NOT NULL"):
+                    kwh, eur, count = kwh + Decimal(row_kwh), eur + Decimal(row_eur), count + 1
+        return kwh, eur, count
+
+    def central_totals(self) -> tuple[Decimal, Decimal, int]:
+        ended = [s for s in self.get("/api/sessions") if s["status"] == "ended"]
+        return (sum((Decimal(s["kwh"]) for s in ended), Decimal(0)),
+                sum((Decimal(s["eur"]) for s in ended), Decimal(0)), len(ended))
 
     def start_monitor(self, cp: SimulatedCP) -> None:
         self.net.start(f"{cp.cp_id}-monitor", [

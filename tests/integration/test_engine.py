@@ -195,6 +195,11 @@ def test_cli_errors_are_one_line(tmp_path):
         (["--cp-id", "CP1", "--listen", "nowhere"], 2, "--listen"),
         (["--cp-id", "CP1", "--state-dir", "/proc/engine-state"], 2, "--state-dir"),
         (["--cp-id", "CP1", "--pins", "green=17,amber=17"], 2, "same pin"),
+        (["--cp-id", "CP1", "--mqtt", "nowhere"], 2, "--mqtt"),
+        (["--cp-id", "CP1", "--outbox-max", "0"], 2, "--outbox-max"),
+        (["--cp-id", "CP1", "--vehicle-sim", "-1"], 2, "--vehicle-sim"),
+        (["--cp-id", "CP1", "--mqtt-password-file", "/nonexistent/pw"], 2,
+         "--mqtt-password-file"),
     ]
     for args, code, text in cases:
         done = subprocess.run([str(BIN / "ev-cp-e"), *args], capture_output=True, text=True,

@@ -21,3 +21,8 @@ def test_status_line_while_waiting_for_the_vehicle():
                                 leds={"green": "blink"}))
     assert line.endswith("[LEDs green:blink] (monitor up, Central down) | waiting for - "
                          "to plug in (42 s)")
+
+
+def test_status_line_shows_the_uplink_when_there_is_one():
+    line = status_line(snapshot(uplink=True, mqtt=False, outbox=12))
+    assert "(monitor up, Central down, MQTT down, outbox 12)" in line

@@ -1,0 +1,340 @@
+"""The pure driver-session model: updates in, what to show and send out."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from driver_app.session import (
+    QUIET_S,
+    RETRY_S,
+    DriverSession,
+    Ended,
+    Notice,
+    Remember,
+    Retrying,
+    Send,
+    ShowHistory,
+    ShowList,
+    ShowProgress,
+    ShowStatus,
+    ShowTicket,
+)
+from protocol import driver as d
+
+ME, CP, SID = "D1", "MAD-01", "S1"
+T0 = "2030-01-01T10:00:00.000Z"
+
+
+def model(memory=None) -> DriverSession:
+    ids = (f"r{n}" for n in itertools.count(1))
+    return DriverSession(ME, memory, new_id=lambda: next(ids), utc_now=lambda: T0)
+
+
+def kinds(effects) -> list[str]:
+    return [type(e).__name__ for e in effects]
+
+
+def ticket(session_id=SID, **extra) -> d.Ticket:
+    fields = dict(driver_id=ME, cp_id=CP, session_id=session_id, started_at=T0,
+                  ended_at="2030-01-01T10:30:00.000Z", kwh="5.000", eur="1.75",
+                  price_eur_kwh="0.35", reason="unplugged")
+    return d.Ticket(**{**fields, **extra})
+
+
+def ticket_dict(session_id=SID, **extra) -> dict:
+    t = ticket(session_id, **extra)
+    return {k: v for k, v in vars(t).items() if k not in ("id", "ts", "driver_id")}
+
+
+def supply_updates(ref="r2", session_id=SID) -> list[d.DriverMessage]:
+    return [
+        d.Accepted(driver_id=ME, ref=ref, cp_id=CP, session_id=session_id),
+        d.Authorized(driver_id=ME, cp_id=CP, session_id=session_id, expires_in_s=60),
+        d.Plugged(driver_id=ME, cp_id=CP, session_id=session_id, started_at=T0,
+                  price_eur_kwh="0.35"),
+        d.Progress(driver_id=ME, cp_id=CP, session_id=session_id, kw="7.4", kwh="1.2",
+                   eur="0.42"),
+    ]
+
+
+def started(memory=None) -> DriverSession:
+    """A model whose start-up status request (r1) Central answered with nothing."""
+    s = model(memory)
+    s.start(0)
+    s.receive(d.DriverStatus(driver_id=ME, ref="r1"), 0)
+    return s
+
+
+def test_start_asks_for_the_status_and_is_ready_once_answered():
+    s = model()
+    (send,) = s.start(0)
+    assert isinstance(send.message, d.StatusRequest) and send.message.driver_id == ME
+    assert not s.ready
+    effects = s.receive(d.DriverStatus(driver_id=ME, ref=send.message.id), 1)
+    assert s.ready and kinds(effects) == ["ShowStatus"]
+
+
+def test_happy_path_from_request_to_ticket():
+    s = started()
+    effects = s.charge(CP, 1)
+    assert kinds(effects) == ["Send", "Remember"]
+    assert isinstance(effects[0].message, d.ChargeRequest) and effects[0].message.cp_id == CP
+    assert s.busy and s.following.phase == "requested"
+    phases = []
+    for update in supply_updates():
+        s.receive(update, 2)
+        phases.append(s.following.phase)
+    assert phases == ["accepted", "authorized", "supplying", "supplying"]
+    assert not s.pending
+    effects = s.receive(ticket(), 3)
+    assert kinds(effects) == ["ShowTicket", "Ended", "Remember"]
+    assert effects[1] == Ended(CP, "ticket", "unplugged", Decimal("5.000"), Decimal("1.75"))
+    assert s.following is None and not s.busy
+
+
+def test_progress_is_shown_with_its_figures():
+    s = started()
+    s.charge(CP, 1)
+    effects = [e for u in supply_updates() for e in s.receive(u, 2)]
+    assert ShowProgress(SID, CP, "7.4", "1.2", "0.42") in effects
+
+
+@pytest.mark.parametrize(("update", "outcome", "reason"), [
+    (d.Denied(driver_id=ME, ref="r2", cp_id=CP, reason="CP busy"), "denied", "CP busy"),
+])
+def test_denied_ends_the_service(update, outcome, reason):
+    s = started()
+    s.charge(CP, 1)
+    effects = s.receive(update, 2)
+    assert Ended(CP, outcome, reason) in effects
+    assert Notice(f"denied at {CP}: {reason}") in effects
+    assert s.following is None and not s.pending
+
+
+@pytest.mark.parametrize("reason", ["expired", "refused by the CP", "CP lost"])
+def test_cancelled_authorization_ends_the_service(reason):
+    s = started()
+    s.charge(CP, 1)
+    for update in supply_updates()[:2]:
+        s.receive(update, 2)
+    effects = s.receive(d.Cancelled(driver_id=ME, cp_id=CP, session_id=SID, reason=reason), 3)
+    assert Ended(CP, "cancelled", reason) in effects
+    assert s.following is None
+
+
+def test_interrupted_ticket_keeps_the_flag_and_reason():
+    s = started()
+    s.charge(CP, 1)
+    for update in supply_updates():
+        s.receive(update, 2)
+    effects = s.receive(ticket(reason="engine lost", interrupted=True), 3)
+    (shown,) = [e for e in effects if isinstance(e, ShowTicket)]
+    assert shown.ticket["interrupted"] is True and shown.ticket["reason"] == "engine lost"
+    assert Ended(CP, "ticket", "engine lost", Decimal("5.000"), Decimal("1.75")) in effects
+
+
+def test_duplicate_updates_are_ignored_by_id():
+    s = started()
+    s.charge(CP, 1)
+    for update in supply_updates():
+        s.receive(update, 2)
+    t = ticket()
+    assert s.receive(t, 3)
+    assert s.receive(t, 3) == []
+
+
+def test_late_updates_of_an_ended_session_are_ignored():
+    s = started()
+    s.charge(CP, 1)
+    for update in supply_updates():
+        s.receive(update, 2)
+    s.receive(ticket(), 3)
+    late = d.Progress(driver_id=ME, cp_id=CP, session_id=SID, kw="0", kwh="5", eur="1.75")
+    assert s.receive(late, 4) == []
+    assert s.receive(ticket(), 4) == []  # another copy of it, with a new id
+    assert s.following is None
+
+
+@pytest.mark.parametrize("update", [
+    d.Accepted(driver_id="D2", ref="r2", cp_id=CP, session_id=SID),
+    d.Denied(driver_id="D2", ref="r2", reason="CP busy"),
+    d.Progress(driver_id="D2", cp_id=CP, session_id=SID, kw="1", kwh="1", eur="1"),
+    d.Ticket(driver_id="D2", cp_id=CP, session_id="S9", started_at=T0, ended_at=T0,
+             kwh="1", eur="1", price_eur_kwh="1", reason="unplugged"),
+    d.CpList(driver_id="D2", ref="r2", cps=[]),
+    d.DriverStatus(driver_id="D2", ref="r2", current={"cp_id": CP, "session_id": SID}),
+])
+def test_updates_for_other_drivers_are_ignored(update):
+    s = started()
+    s.charge(CP, 1)
+    assert s.receive(update, 2) == []
+    assert s.following.phase == "requested" and "r2" in s.pending
+
+
+def test_answers_to_requests_never_sent_are_ignored():
+    s = started()
+    assert s.receive(d.CpList(driver_id=ME, ref="nope", cps=[]), 1) == []
+    assert s.receive(d.Denied(driver_id=ME, ref="nope", reason="x"), 1) == []
+    assert s.receive(d.DriverStatus(driver_id=ME, ref="nope"), 1) == []
+
+
+def test_list_and_history_show_their_answers():
+    s = started()
+    s.list_cps(1)
+    assert s.receive(d.CpList(driver_id=ME, ref="r2", cps=[{"id": CP}]), 2) == \
+        [ShowList([{"id": CP}])]
+    s.history(3)
+    effects = s.receive(d.DriverStatus(driver_id=ME, ref="r3", recent=[ticket_dict()]), 4)
+    assert effects == [ShowHistory([ticket_dict()])]
+
+
+def test_an_unanswered_request_is_sent_again_with_the_same_id():
+    s = started()
+    (send, _) = s.charge(CP, 0)
+    s.delivered(send.message.id, True, 0.1)
+    assert s.tick(RETRY_S - 0.1) == []
+    effects = s.tick(RETRY_S)
+    assert effects == [Retrying("central"), Send(send.message, retry=True)]
+    assert s.tick(RETRY_S + 1) == []
+
+
+def test_an_undelivered_request_blames_kafka_and_waits_for_the_producer():
+    s = started()
+    (send, _) = s.charge(CP, 0)
+    assert s.tick(RETRY_S) == [Retrying("kafka")]  # still in the producer's queue
+    assert s.delivered(send.message.id, False, 31) == [Retrying("kafka"),
+                                                       Send(send.message, retry=True)]
+
+
+def test_a_quiet_supply_makes_the_model_ask_for_the_status():
+    s = started()
+    s.charge(CP, 0)
+    for update in supply_updates():
+        s.receive(update, 1)
+    (send,) = s.tick(1 + QUIET_S)
+    assert isinstance(send.message, d.StatusRequest)
+    s.delivered(send.message.id, True, 1 + QUIET_S)
+    current = {"cp_id": CP, "session_id": SID, "state": "supplying", "kwh": "2.0"}
+    effects = s.receive(d.DriverStatus(driver_id=ME, ref=send.message.id, current=current),
+                        2 + QUIET_S)
+    assert not [e for e in effects if isinstance(e, ShowStatus)]  # not asked by the driver
+    assert s.following.kwh == "2.0"
+
+
+def test_one_service_at_a_time():
+    s = started()
+    s.charge(CP, 0)
+    assert kinds(s.charge("MAD-02", 1)) == ["Notice"]
+
+
+def test_stop_names_the_cp_and_is_answered_by_the_ticket():
+    s = started()
+    assert kinds(s.stop(0)) == ["Notice"]  # nothing to stop
+    s.charge(CP, 0)
+    for update in supply_updates():
+        s.receive(update, 1)
+    (send,) = s.stop(2)
+    assert isinstance(send.message, d.StopRequest) and send.message.cp_id == CP
+    s.receive(ticket(reason="stopped by the driver"), 3)
+    assert not s.pending
+
+
+def test_stop_refused():
+    s = started()
+    s.charge(CP, 0)
+    for update in supply_updates():
+        s.receive(update, 1)
+    (send,) = s.stop(2)
+    effects = s.receive(d.Denied(driver_id=ME, ref=send.message.id, reason="no supply"), 3)
+    assert effects == [Notice("stop request refused: no supply")]
+    assert s.following is not None
+
+
+# -- restarts -----------------------------------------------------------------------
+def remembered(phase="supplying", session_id=SID) -> dict:
+    s = model()
+    s.charge(CP, 0)
+    for update in supply_updates()[:{"requested": 0, "accepted": 1, "authorized": 2,
+                                     "supplying": 4}[phase]]:
+        s.receive(update, 1)
+    assert s.following.phase == phase
+    return s.memory()
+
+
+def restart_status(memory: dict, current=None, recent=()) -> tuple[DriverSession, list]:
+    s = model(memory)
+    (send,) = s.start(10)
+    return s, s.receive(d.DriverStatus(driver_id=ME, ref=send.message.id, current=current,
+                                       recent=list(recent)), 11)
+
+
+def test_memory_survives_a_round_trip():
+    memory = remembered()
+    assert model(memory).memory() == memory
+    assert model(memory).following.session_id == SID
+
+
+def test_restart_after_the_supply_ended_shows_its_ticket():
+    recent = [ticket_dict("S0"), ticket_dict(reason="engine lost", interrupted=True)]
+    s, effects = restart_status(remembered(), recent=recent)
+    assert kinds(effects) == ["ShowStatus", "ShowTicket", "Ended", "Remember"]
+    assert effects[1] == ShowTicket(recent[1], late=True)
+    assert s.following is None
+
+
+def test_restart_during_the_supply_follows_it_again():
+    current = {"cp_id": CP, "session_id": SID, "status": "supplying", "kw": "7.4",
+               "kwh": "3.1", "eur": "1.09", "started_at": None}
+    s, effects = restart_status(remembered(), current=current)
+    assert kinds(effects) == ["ShowStatus", "Remember"]
+    assert s.following.session_id == SID and s.following.kwh == "3.1"
+    assert kinds(s.receive(ticket(), 12)) == ["ShowTicket", "Ended", "Remember"]
+
+
+def test_restart_after_an_authorization_that_expired():
+    s, effects = restart_status(remembered("authorized"))
+    assert Ended(CP, "cancelled", "ended while the app was away, without a supply") in effects
+    assert s.following is None
+
+
+def test_restart_before_central_answered_the_charge_request_finds_the_ticket():
+    t = ticket_dict("S7", started_at="2030-01-01T10:00:01.000Z")
+    s, effects = restart_status(remembered("requested"), recent=[t])
+    assert ShowTicket(t, late=True) in effects
+    assert s.following is None
+
+
+def test_a_ticket_shown_before_the_restart_is_not_shown_again():
+    s = started()
+    s.charge(CP, 0)
+    for update in supply_updates():
+        s.receive(update, 1)
+    s.receive(ticket(), 2)
+    again = model(s.memory())
+    assert again.receive(ticket(), 3) == []
+
+
+def test_a_status_while_the_charge_request_is_on_its_way_keeps_following():
+    s = started()
+    s.charge(CP, 0)
+    (status,) = s.status(1)
+    effects = s.receive(d.DriverStatus(driver_id=ME, ref=status.message.id), 2)
+    assert kinds(effects) == ["ShowStatus"]
+    assert s.following.phase == "requested"
+
+
+def test_a_supply_started_elsewhere_is_adopted():
+    s = started()
+    effects = s.receive(supply_updates()[2], 1)  # Plugged: a card at the CP
+    assert s.following.session_id == SID and kinds(effects) == ["Notice", "Remember"]
+    assert isinstance(effects[1], Remember)
+
+
+def test_restart_while_authorized_follows_the_authorization():
+    current = {"cp_id": CP, "session_id": SID, "status": "authorized", "started_at": None,
+               "price_eur_kwh": "0.35", "kw": None, "kwh": None, "eur": None}
+    s, effects = restart_status(remembered("authorized"), current=current)
+    assert s.following.phase == "authorized" and s.following.kwh == "0"
