@@ -65,7 +65,11 @@ def _http_error(error: HTTPException):
 
 
 def healthz():
-    return jsonify(status="ok")
+    """``ok``; with Kafka configured, ``degraded`` while it cannot be reached."""
+    kafka = current_app.config["FLEET"].kafka()
+    if kafka is None:
+        return jsonify(status="ok")
+    return jsonify(status="ok" if kafka["up"] else "degraded", kafka=bool(kafka["up"]))
 
 
 def metrics():

@@ -1,6 +1,7 @@
 """``ev-central``: serve the CP socket and the dashboard, or register CPs and drivers.
 
-    ev-central [--listen HOST:PORT] [--http HOST:PORT] [--db PATH] [--admin-token T]
+    ev-central [--listen HOST:PORT] [--http HOST:PORT] [--kafka HOST:PORT] [--db PATH]
+               [--admin-token T]
     ev-central cp add ID --location L --price EUR_PER_KWH [--db PATH]
     ev-central cp list [--db PATH]
     ev-central driver add ID [--db PATH]
@@ -40,7 +41,8 @@ def build_parser() -> config.Parser:
     parser.add_argument("--admin-token", metavar="TOKEN",
                         help="bearer token for admin calls (generated and printed when absent)")
     parser.add_argument("--kafka", type=_address, metavar="HOST:PORT",
-                        help="Kafka bootstrap server (used by the data plane)")
+                        help="Kafka bootstrap server: CP telemetry and records, driver "
+                             "requests and updates (none when absent)")
     commands = parser.add_subparsers(dest="command", parser_class=config.Parser)
     cp = commands.add_parser("cp", help="charging points").add_subparsers(
         dest="cp_command", required=True, parser_class=config.Parser)
@@ -147,18 +149,30 @@ def serve(args: argparse.Namespace, store) -> int:
         server.stop()
         config.fail(f"cannot start the web app: {error}", PROG)
     http_socket.close()  # make_server holds its own duplicate of the descriptor
+    kafka = None
+    if args.kafka:
+        from cloud.central.kafka_io import KafkaIO
+
+        kafka = KafkaIO(fleet, _bootstrap(*args.kafka)).start()
     _on_signals(lambda: threading.Thread(target=httpd.shutdown, daemon=True).start())
     shown = token if not args.admin_token else "(as configured)"
     print(f"dashboard: http://{http_host}:{http_port}/  admin token: {shown}", flush=True)
-    log.info("Central up: CPs on %s:%s, HTTP on %s:%s", cp_host, cp_port, http_host, http_port)
+    log.info("Central up: CPs on %s:%s, HTTP on %s:%s%s", cp_host, cp_port, http_host, http_port,
+             f", Kafka at {_bootstrap(*args.kafka)}" if args.kafka else "")
     try:
         httpd.serve_forever(poll_interval=0.2)
     finally:
         httpd.server_close()
+        if kafka is not None:
+            kafka.stop()
         server.stop()
         store.close()
         log.info("Central stopped")
     return 0
+
+
+def _bootstrap(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _on_signals(stop) -> None:

@@ -54,12 +54,16 @@ def with_engine_state(facts: Facts, engine_state: str | None, authorized: bool) 
 def view(
     cp_id: str, location: str, price: str, state: str, session_id: str | None,
     driver_id: str | None, started_at: str | None,
+    live: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
-    """A CP as the dashboard and the REST API show it (without ``updated_at``)."""
+    """A CP as the dashboard and the REST API show it (without ``updated_at``).
+
+    ``live`` is the last telemetry of the supply under way: (kW, kWh, EUR)."""
     busy = state in (SUPPLYING, AUTHORIZED)
+    kw, kwh, eur = live if live and state == SUPPLYING else (None, None, None)
     return {
         "id": cp_id, "location": location, "price_eur_kwh": price, "state": state,
-        "driver_id": driver_id if busy else None, "kw": None, "kwh": None, "eur": None,
+        "driver_id": driver_id if busy else None, "kw": kw, "kwh": kwh, "eur": eur,
         "session_id": session_id if busy else None,
         "started_at": started_at if state == SUPPLYING else None,
     }

@@ -4,8 +4,9 @@ Shared by the asyncio CP server (which calls the ``on_*`` hooks) and the HTTP th
 (which read views and call stop / resume); an RLock guards everything.  The displayed
 state comes from :func:`cloud.central.cpstate.derive_state`; what must survive a
 restart (enabled flags, sessions, the audit log) lives in the store.  Every change is
-published to subscribers as ``{"event": "cp" | "message" | "requests", "data": ...}``
-on bounded queues that drop their oldest event rather than block.
+published to subscribers as ``{"event": "cp" | "message" | "requests" | "kafka",
+"data": ...}`` on bounded queues that drop their oldest event rather than block.
+Authorizations and supply records live in :mod:`cloud.central.supplies`.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from cloud.central import cpstate
 from cloud.central.cpstate import DISCONNECTED, Facts
 from cloud.central.hub import QUEUE_SIZE, Hub
 from cloud.central.store import Store
+from cloud.central.supplies import Listener, Pending, Supplies
 from protocol import messages as m
 
 log = logging.getLogger(__name__)
 
-AUTHORIZATION_TIMEOUT = 60.0  # an authorization not plugged within this expires
+KAFKA_COUNTERS = ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered")
 COMMAND_TTL = 10.0  # a command not delivered within this is ignored by the CP
 Sender = Callable[[m.Message], None]
 
@@ -51,20 +53,11 @@ class _Cp:
     started_at: str | None = None
     ended_session: str | None = None  # so a stale heartbeat cannot revive it
     resume_sent: bool = False
+    live: tuple[str, str, str, str] | None = None  # session_id, kW, kWh, EUR (telemetry)
     view: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class _Pending:
-    session_id: str
-    cp_id: str
-    driver_id: str | None
-    source: str
-    since: str
-    deadline: float
-
-
-class Fleet:
+class Fleet(Supplies):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
@@ -74,7 +67,9 @@ class Fleet:
         self.wallclock = wallclock
         self._lock = threading.RLock()
         self._cps: dict[str, _Cp] = {}
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, Pending] = {}
+        self._listeners: list[Listener] = []
+        self._kafka: dict[str, Any] | None = None  # {"up", "address", "text"} with Kafka
         self._commands: OrderedDict[str, tuple[str, str, str | None]] = OrderedDict()
         self._hub = Hub(wallclock)
         self._counters: Counter[str] = Counter()
@@ -83,6 +78,11 @@ class Fleet:
             self._load(row)
         for row in store.sessions_with_status("authorized"):
             store.expire(row["id"], "Central restarted", wallclock())
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every operation; hold it to make several of them one step."""
+        return self._lock
 
     # -- views -------------------------------------------------------------------
     def cps(self) -> list[dict[str, Any]]:
@@ -102,14 +102,6 @@ class Fleet:
     def drivers(self) -> list[dict[str, Any]]:
         return self.store.drivers()
 
-    def requests(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [
-                {"session_id": p.session_id, "cp_id": p.cp_id, "driver_id": p.driver_id,
-                 "source": p.source, "since": p.since}
-                for p in sorted(self._pending.values(), key=lambda p: p.since)
-            ]
-
     def messages(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._lock:
             return self._hub.messages(limit)
@@ -125,9 +117,37 @@ class Fleet:
             for state in cpstate.STATES:
                 values[f'cps_by_state{{state="{state}"}}'] = states[state]
             for name in ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
-                         "supplies_started", "supplies_ended", "supplies_denied"):
+                         "supplies_started", "supplies_ended", "supplies_denied",
+                         *KAFKA_COUNTERS):
                 values[f"{name}_total"] = self._counters[name]
+            if self._kafka is not None:
+                values["kafka_up"] = int(bool(self._kafka["up"]))
             return values
+
+    def count(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self._counters[name] += by
+
+    # -- the data plane (Kafka) ----------------------------------------------------
+    def kafka(self) -> dict[str, Any] | None:
+        """None without Kafka, else ``{"up", "address", "text"}``."""
+        with self._lock:
+            return dict(self._kafka) if self._kafka is not None else None
+
+    def set_kafka(self, up: bool, address: str) -> None:
+        """Kafka reachable or not: the dashboard's banner and /healthz follow it."""
+        with self._lock:
+            text = "" if up else (f"Kafka unreachable at {address}: live telemetry and "
+                                  "driver requests paused")
+            status = {"up": up, "address": address, "text": text}
+            if status == self._kafka:
+                return
+            self._kafka = status
+            if up:
+                self._note("info", None, f"Kafka reachable at {address}")
+            else:
+                self._note("warning", None, f"cannot reach Kafka at {address}, retrying")
+            self._publish("kafka", dict(status))
 
     # -- subscriptions -----------------------------------------------------------
     def subscribe(self, maxsize: int = QUEUE_SIZE) -> queue.Queue:
@@ -203,32 +223,6 @@ class Fleet:
         expires_at = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return m.Command(cp_id=cp_id, action=action, expires_at=expires_at, **fields)
 
-    def charge(self, cp_id: str, driver_id: str | None, source: str) -> m.Command | str:
-        """Decide a supply request: the authorize Command (recorded, not sent) or a reason."""
-        with self._lock:
-            cp = self._cps.get(cp_id) or self._load_one(cp_id)
-            if cp is None:
-                return "unknown CP"
-            known = driver_id is not None and self.store.driver(driver_id) is not None
-            reason = cpstate.supply_refusal(cp.state, driver_id, known)
-            if reason:
-                self._counters["supplies_denied"] += 1
-                self.store.record_denied(cp_id, driver_id, source, reason, self.wallclock())
-                self._note("warning", cp_id, f"supply for {driver_id or source} denied: {reason}")
-                return reason
-            session_id = m.new_id()
-            command = self.command(cp_id, "authorize", session_id=session_id,
-                                   driver_id=driver_id, price_eur_kwh=cp.price)
-            self._remember(command)
-            since = self.wallclock()
-            self.store.record_authorized(session_id, cp_id, driver_id, source, cp.price, since)
-            self._pending[session_id] = _Pending(session_id, cp_id, driver_id, source, since,
-                                                 self.clock() + AUTHORIZATION_TIMEOUT)
-            self._publish("requests", self.requests())
-            self._note("info", cp_id, f"supply authorized for {driver_id or source}")
-            self._refresh(cp)
-            return command
-
     # -- hooks the CP server calls ---------------------------------------------------
     def on_connected(self, cp_id: str, sender: Sender, location: str | None = None) -> None:
         with self._lock:
@@ -292,64 +286,6 @@ class Fleet:
                 self._set_engine(cp, msg.engine, msg.reason)
                 self._refresh(cp)
 
-    def on_command_result(self, msg: m.CommandResult) -> None:
-        with self._lock:
-            cp_id, action, session_id = self._commands.pop(msg.ref, (msg.cp_id, "command", None))
-            if msg.ok:
-                log.debug("%s: %s acknowledged", cp_id, action)
-                return
-            self._note("warning", cp_id, f"{action} refused by the CP: {msg.reason or 'no reason'}")
-            if session_id and self._expire(session_id, f"refused by the CP: {msg.reason}"):
-                self._publish("requests", self.requests())
-            if cp_id in self._cps:
-                self._refresh(self._cps[cp_id])
-
-    def on_supply_request(self, msg: m.SupplyRequest) -> m.Command | m.SupplyDenied:
-        outcome = self.charge(msg.cp_id, msg.driver_id, msg.source)
-        if isinstance(outcome, str):
-            return m.SupplyDenied(cp_id=msg.cp_id, ref=msg.id, reason=outcome)
-        with self._lock:
-            self._counters["commands_sent"] += 1
-        return outcome
-
-    def on_supply_started(self, msg: m.SupplyStarted) -> m.RecordAck:
-        with self._lock:
-            new = self.store.record_started(msg.session_id, msg.cp_id, msg.driver_id,
-                                            msg.price_eur_kwh, msg.started_at)
-            if self._pending.pop(msg.session_id, None):
-                self._publish("requests", self.requests())
-            cp = self._cps.get(msg.cp_id)
-            if new and cp is not None and cp.ended_session != msg.session_id:
-                cp.engine_state, cp.session_id = "supplying", msg.session_id
-                cp.driver_id, cp.started_at = msg.driver_id, msg.started_at
-            if new:
-                self._counters["supplies_started"] += 1
-                self._note("info", msg.cp_id, f"supply started for {msg.driver_id or 'CP user'}")
-            if cp is not None:
-                self._refresh(cp)
-            return m.RecordAck(cp_id=msg.cp_id, ref=msg.id, session_id=msg.session_id)
-
-    def on_supply_ended(self, msg: m.SupplyEnded) -> m.RecordAck:
-        with self._lock:
-            new = self.store.record_ended(
-                msg.session_id, msg.cp_id, msg.driver_id, msg.price_eur_kwh, msg.started_at,
-                msg.ended_at, msg.kwh, msg.eur, msg.reason)
-            if self._pending.pop(msg.session_id, None):
-                self._publish("requests", self.requests())
-            cp = self._cps.get(msg.cp_id)
-            if cp is not None and cp.session_id in (msg.session_id, None):
-                cp.ended_session = msg.session_id
-                if cp.engine_state in ("supplying", "authorized"):
-                    cp.engine_state = "available"
-                cp.session_id = cp.driver_id = cp.started_at = None
-            if new:
-                self._counters["supplies_ended"] += 1
-                self._note("info", msg.cp_id, f"supply ended ({msg.reason}): {msg.kwh} kWh, "
-                           f"{msg.eur} EUR, driver {msg.driver_id or 'CP user'}")
-            if cp is not None:
-                self._refresh(cp)
-            return m.RecordAck(cp_id=msg.cp_id, ref=msg.id, session_id=msg.session_id)
-
     def on_frame_rejected(self, cp_id: str | None, reason: str) -> None:
         with self._lock:
             self._counters["frames_rejected"] += 1
@@ -363,14 +299,7 @@ class Fleet:
         """Notice heartbeats lost for 3 s and authorizations unused for 60 s."""
         with self._lock:
             now = self.clock() if now is None else now
-            expired = [p for p in self._pending.values() if now >= p.deadline]
-            for pending in expired:
-                self._expire(pending.session_id, "not plugged in within 60 s")
-                self._note("warning", pending.cp_id,
-                           f"authorization for {pending.driver_id or pending.source} expired")
-            if expired:
-                self._publish("requests", self.requests())
-            for cp_id in {p.cp_id for p in expired}:
+            for cp_id in self._expire_overdue(now):
                 if cp_id in self._cps:
                     self._refresh(self._cps[cp_id], now)
             for cp in self._cps.values():
@@ -438,18 +367,6 @@ class Fleet:
         while len(self._commands) > 10000:
             self._commands.popitem(last=False)
 
-    def _expire(self, session_id: str, reason: str) -> bool:
-        pending = self._pending.pop(session_id, None)
-        self.store.expire(session_id, reason, self.wallclock())
-        return pending is not None
-
-    def _drop_pending(self, cp_id: str, reason: str) -> None:
-        doomed = [p.session_id for p in self._pending.values() if p.cp_id == cp_id]
-        for session_id in doomed:
-            self._expire(session_id, reason)
-        if doomed:
-            self._publish("requests", self.requests())
-
     def _refresh(self, cp: _Cp, now: float | None = None, publish: bool = True) -> None:
         pending = next((p for p in self._pending.values() if p.cp_id == cp.id), None)
         facts = Facts(cp.connected, cp.last_heartbeat, cp.engine, cp.enabled)
@@ -458,7 +375,9 @@ class Fleet:
         session = (cp.session_id, cp.driver_id)
         if cp.session_id is None and pending is not None:
             session = (pending.session_id, pending.driver_id)
-        view = cpstate.view(cp.id, cp.location, cp.price, cp.state, *session, cp.started_at)
+        live = cp.live[1:] if cp.live and cp.live[0] == session[0] else None
+        view = cpstate.view(cp.id, cp.location, cp.price, cp.state, *session, cp.started_at,
+                            live)
         if view != {k: v for k, v in cp.view.items() if k != "updated_at"}:
             cp.updated_at = self.wallclock()
             cp.view = {**view, "updated_at": cp.updated_at}

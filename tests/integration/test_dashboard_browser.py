@@ -167,3 +167,23 @@ def test_banner_shows_while_central_restarts(browser, tmp_path):
         central.kill()
         central.join(5)
         store.close()
+
+
+def test_kafka_banner_and_live_figures(browser, central, fleet, output_dir):
+    from protocol.data import Telemetry
+
+    page, errors = open_page(browser, central)
+    assert page.is_hidden("#degraded")
+    fleet.set_kafka(False, "kafka.example:9092")
+    page.wait_for_selector("#degraded", state="visible", timeout=5000)
+    assert page.inner_text("#degraded") == ("Kafka unreachable at kafka.example:9092: live "
+                                            "telemetry and driver requests paused")
+    fleet.on_telemetry(Telemetry(cp_id="CP2", session_id=fleet.cp("CP2")["session_id"], kw="7.4",
+                                 kwh="1.250", eur="0.50", price_eur_kwh="0.40", driver_id="D7"))
+    page.wait_for_selector("#cp-CP2 .tile-kwh >> text=1.250 kWh")
+    assert page.inner_text("#cp-CP2 .tile-kw") == "7.4 kW"
+    assert page.inner_text("#cp-CP2 .tile-eur") == "0.50 €"
+    page.screenshot(path=str(output_dir / "dashboard-degraded.png"), full_page=True)
+    fleet.set_kafka(True, "kafka.example:9092")
+    page.wait_for_selector("#degraded", state="hidden", timeout=5000)
+    assert errors == []

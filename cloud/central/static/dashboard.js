@@ -146,6 +146,13 @@
   }
   $("notice-close").addEventListener("click", () => ($("notice").hidden = true));
 
+  // Kafka down: live telemetry and driver requests pause; the control plane goes on.
+  function setKafka(kafka) {
+    const banner = $("degraded");
+    banner.hidden = !kafka || kafka.up;
+    banner.textContent = kafka && !kafka.up ? kafka.text : "";
+  }
+
   function setConnected(connected) {
     $("conn-banner").hidden = connected;
     document.body.dataset.live = connected ? "yes" : "no";
@@ -214,8 +221,10 @@
       renderTiles(data.cps || []);
       renderRequests(data.requests || []);
       renderMessages(data.messages || []);
+      setKafka(data.kafka);
     },
     cp: upsertTile,
+    kafka: setKafka,
     message: addMessage,
     async requests(data) {
       if (Array.isArray(data)) return renderRequests(data);

@@ -231,3 +231,21 @@ def test_metrics_exposition(client, site):
 )
 def test_prometheus_text(values, expected):
     assert prometheus_text(values) == expected
+
+
+@pytest.mark.parametrize(("up", "health", "kafka_up"), [
+    (True, {"status": "ok", "kafka": True}, 1),
+    (False, {"status": "degraded", "kafka": False}, 0),
+])
+def test_healthz_and_metrics_follow_kafka(client, fleet, up, health, kafka_up):
+    fleet.set_kafka(up, "127.0.0.1:9092")
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == health
+    text = client.get("/metrics").get_data(as_text=True)
+    assert f"evcharging_kafka_up {kafka_up}\n" in text
+    for name in ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered"):
+        assert f"# TYPE evcharging_{name}_total counter\nevcharging_{name}_total 0\n" in text
+
+
+def test_without_kafka_there_is_no_kafka_up(client):
+    assert "kafka_up" not in client.get("/metrics").get_data(as_text=True)

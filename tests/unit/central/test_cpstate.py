@@ -2,7 +2,7 @@
 
 import pytest
 
-from cloud.central.cpstate import Facts, derive_state, supply_refusal
+from cloud.central.cpstate import Facts, derive_state, supply_refusal, view
 
 NOW = 100.0
 UP = {"connected": True, "last_heartbeat": NOW - 1, "engine": "OK", "enabled": True}
@@ -40,3 +40,18 @@ def test_derive_state(facts, expected):
 ])
 def test_supply_refusal(state, driver_id, known, expected):
     assert supply_refusal(state, driver_id, known) == expected
+
+
+LIVE = ("7.2", "1.5", "0.525")
+
+
+@pytest.mark.parametrize(("state", "live", "figures"), [
+    ("SUPPLYING", LIVE, LIVE),
+    ("SUPPLYING", None, (None, None, None)),
+    ("AUTHORIZED", LIVE, (None, None, None)),
+    ("BROKEN", LIVE, (None, None, None)),
+    ("ACTIVATED", None, (None, None, None)),
+])
+def test_view_shows_live_figures_only_while_supplying(state, live, figures):
+    shown = view("CP1", "here", "0.35", state, "S1", "D1", "2026-01-02T10:00:00Z", live)
+    assert (shown["kw"], shown["kwh"], shown["eur"]) == figures

@@ -232,3 +232,20 @@ def test_a_client_that_goes_away_is_unsubscribed(app, live_url, fleet):
         assert len(fleet.streams) == 1
     wait_for(lambda: not fleet.streams, timeout=5)
     wait_for(lambda: app.extensions["sse_streams"].open == 0, timeout=5)
+
+
+def test_kafka_outage_is_a_banner_event_and_in_the_page(client, fleet):
+    assert 'id="degraded" role="status" hidden' in client.get("/").get_data(as_text=True)
+    with stream(client) as (_, chunks):
+        assert next_event(chunks)[1]["kafka"] is None
+        fleet.set_kafka(False, "10.0.0.5:9092")
+        name, banner = events_until(chunks, "kafka")[-1]
+        assert banner == {"up": False, "address": "10.0.0.5:9092", "text": (
+            "Kafka unreachable at 10.0.0.5:9092: live telemetry and driver requests paused")}
+    page = client.get("/").get_data(as_text=True)
+    assert ">Kafka unreachable at 10.0.0.5:9092: live telemetry" in page
+    with stream(client) as (_, chunks):
+        assert next_event(chunks)[1]["kafka"]["up"] is False
+        fleet.set_kafka(True, "10.0.0.5:9092")
+        assert events_until(chunks, "kafka")[-1][1]["up"] is True
+    assert 'id="degraded" role="status" hidden' in client.get("/").get_data(as_text=True)

@@ -282,3 +282,25 @@ def test_messages_limit_and_order(live):
         live.on_disconnected("CP1", "gone")
     texts = [x["text"] for x in live.messages(limit=2)]
     assert texts == ["connected", "disconnected: gone"]
+
+
+def test_telemetry_counts_only_for_the_supply_under_way(live):
+    from protocol.data import Telemetry
+
+    connect(live)
+    command = live.on_supply_request(request())
+
+    def telemetry(session_id: str, kwh: str) -> bool:
+        return live.on_telemetry(Telemetry(cp_id="CP1", session_id=session_id, kw="7",
+                                           kwh=kwh, eur="0.1", price_eur_kwh="0.35"))
+
+    assert not telemetry("another-session", "9")
+    assert not live.on_telemetry(Telemetry(cp_id="CP7", session_id="x", kw="7", kwh="1",
+                                           eur="0.1", price_eur_kwh="0.35"))
+    assert telemetry(command.session_id, "0.1")  # before the start record: kept
+    assert live.cp("CP1")["kwh"] is None  # but shown only while supplying
+    live.on_supply_started(m.SupplyStarted(cp_id="CP1", session_id=command.session_id,
+                                           started_at="2026-01-02T10:00:05.000Z",
+                                           price_eur_kwh="0.35", driver_id="D1"))
+    assert live.cp("CP1")["kwh"] == "0.1"
+    assert telemetry(command.session_id, "0.2") and live.cp("CP1")["kwh"] == "0.2"

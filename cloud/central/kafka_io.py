@@ -1,0 +1,306 @@
+"""Central's thin Kafka adapter: ``cp.events``, ``cp.telemetry`` and ``driver.requests``
+in, ``driver.updates`` and ``deadletter`` out.
+
+One thread owns the consumer (group ``central``, manual commits) and probes the broker
+every second.  A batch from ``consume(500, 0.1)`` is handled record by record:
+decoded (:mod:`cloud.central.kafka_records`; anything malformed goes to ``deadletter``
+with its reason), skipped if its ``id`` was handled already, then handed to the Fleet or the
+:class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
+return; only then are the batch's offsets committed.  A record whose handling fails is
+read again (three tries, then dead-lettered).
+
+An unreachable broker is one log line and a degraded dashboard, never a crash: the
+control plane and the dashboard go on.  When the broker answers again, or when it comes
+back without our topics (Tansu forgets everything on restart), the topics are created
+and the consumer is rebuilt so it rejoins its group; a consumer that keeps failing is
+rebuilt too (and the dashboard shows Central degraded meanwhile).  The producer
+(:class:`runtime.kafka.Producer`, not idempotent here: see ``__init__``) reconnects by
+itself; an update it could not deliver is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from typing import Any
+
+import confluent_kafka
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from cloud.central.driver_desk import DriverDesk
+from cloud.central.drivers import SeenIds
+from cloud.central.kafka_records import Refused, deadletter_record, decode_record
+from protocol import data
+from protocol import driver as d
+from protocol import messages as m
+from protocol.errors import ProtocolError
+from protocol.topics import (
+    CP_EVENTS,
+    CP_TELEMETRY,
+    DEADLETTER,
+    DRIVER_REQUESTS,
+    DRIVER_UPDATES,
+    KAFKA_TOPICS,
+    PARTITIONS,
+)
+from runtime.kafka import Producer, consumer_config
+
+log = logging.getLogger(__name__)
+# librdkafka's own connection chatter ("Connect to ... failed") stays out of the logs:
+# reachability is reported once per outage by the probe.
+RDKAFKA_LOG = logging.getLogger("cloud.central.rdkafka")
+RDKAFKA_LOG.setLevel(logging.CRITICAL)
+
+GROUP = "central"
+TOPICS_IN = (CP_EVENTS, CP_TELEMETRY, DRIVER_REQUESTS)
+BATCH, BATCH_WAIT = 500, 0.1
+PROBE_EVERY, PROBE_TIMEOUT = 1.0, 1.0
+STUCK_AFTER = 10.0  # consumer errors this long while the broker answers: rebuild it
+TRIES = 3  # a record whose handling keeps failing is dead-lettered after this
+SEND_TRIES = 5  # an update Kafka did not take is sent again this often
+COUNTERS = {CP_EVENTS: "events_consumed", CP_TELEMETRY: "telemetry_consumed",
+            DRIVER_REQUESTS: "driver_requests"}
+
+
+class _Reread(Exception):
+    """Handling failed: commit what was done and read the rest again."""
+
+
+class KafkaIO:
+    def __init__(self, fleet, bootstrap: str, producer: Any = None, admin: Any = None) -> None:
+        self.fleet = fleet
+        self.bootstrap = bootstrap
+        self.desk = DriverDesk(fleet, self.send_update)
+        # Not idempotent: librdkafka's idempotent producer never recovers from a broker
+        # that forgot its producer id (it bumps its epoch forever).  Updates and dead
+        # letters carry their own ids, so a duplicate after a retry is harmless.
+        self.producer = producer or Producer(bootstrap, logger=RDKAFKA_LOG,
+                                             **{"enable.idempotence": False})
+        self.admin = admin or AdminClient({
+            "bootstrap.servers": bootstrap, "logger": RDKAFKA_LOG,
+            "socket.connection.setup.timeout.ms": 3000, "reconnect.backoff.max.ms": 1000})
+        self.up: bool | None = None  # as the dashboard shows it: reachable and not failing
+        self._reachable: bool | None = None  # the broker answered the last probe
+        self._failing_since: float | None = None  # the consumer kept failing: degraded
+        self._consumer: confluent_kafka.Consumer | None = None
+        self._seen = SeenIds()
+        self._tries: Counter[tuple[str, int, int]] = Counter()
+        self._resend: deque[tuple[str, str, bytes, int]] = deque(maxlen=10000)
+        self._errors_since: float | None = None
+        self._deadlettered = False
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kafka", daemon=True)
+
+    def start(self) -> KafkaIO:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(10)
+
+    # -- out -------------------------------------------------------------------------
+    def send_update(self, update: d.DriverMessage) -> None:
+        self._send(DRIVER_UPDATES, update.driver_id, d.encode(update))
+
+    def _send(self, topic: str, key: str, value: bytes, tries: int = 1) -> None:
+        def delivered(error: KafkaError | None, _msg: Any) -> None:
+            if error is None:
+                return
+            if tries < SEND_TRIES:
+                self._resend.append((topic, key, value, tries + 1))
+            else:
+                log.warning("gave up sending to %s for %s: %s", topic, key, error.str())
+
+        try:
+            self.producer.produce(topic, key, value, delivered)
+        except KafkaException as error:
+            log.warning("cannot send to %s for %s: %s", topic, key, error)
+
+    def _deadletter(self, record: Any, reason: str) -> None:
+        log.warning("dead-lettered %s[%d]@%d: %s", record.topic(), record.partition(),
+                    record.offset(), reason)
+        self.fleet.count("deadlettered")
+        self._send(DEADLETTER, record.key(), deadletter_record(record, reason))
+        self._deadlettered = True
+
+    # -- the loop ----------------------------------------------------------------------
+    def _run(self) -> None:
+        next_probe = 0.0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if time.monotonic() >= next_probe:
+                        self._probe()
+                        next_probe = time.monotonic() + PROBE_EVERY
+                    if self._reachable:
+                        self._resend_failed()
+                        self._consume()
+                    else:
+                        self._stopping.wait(0.2)
+                    self.producer.poll(0)
+                except Exception:
+                    log.exception("Kafka loop failed; rebuilding the consumer")
+                    self._failing(time.monotonic())
+                    self._drop_consumer()
+                    self._stopping.wait(1.0)
+        finally:
+            self._drop_consumer()
+            self.producer.flush(2)
+
+    def _probe(self) -> None:
+        try:
+            topics = set(self.admin.list_topics(timeout=PROBE_TIMEOUT).topics)
+        except KafkaException:
+            self._reachable = False
+            self._show()
+            return
+        missing = [topic for topic in KAFKA_TOPICS if topic not in topics]
+        if missing:
+            self._create(missing)
+        if missing or self._reachable is False:
+            self._drop_consumer()  # a new one rejoins the group from what is committed
+        self._reachable = True
+        self._show()
+
+    def _show(self) -> None:
+        """Tell the Fleet (banner, /healthz, one log line) when Kafka's health changes."""
+        up = bool(self._reachable) and self._failing_since is None
+        if up != self.up:
+            self.fleet.set_kafka(up, self.bootstrap)
+            self.up = up
+
+    def _failing(self, now: float) -> None:
+        self._failing_since = now
+        self._show()
+
+    def _create(self, topics: list[str]) -> None:
+        log.info("creating Kafka topics %s", ", ".join(topics))
+        futures = self.admin.create_topics(
+            [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in topics])
+        for topic, future in futures.items():
+            try:
+                future.result(5)
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    log.warning("cannot create topic %s: %s", topic, error.args[0].str())
+
+    def _consumer_now(self) -> confluent_kafka.Consumer:
+        if self._consumer is None:
+            config = consumer_config(self.bootstrap, GROUP, logger=RDKAFKA_LOG,
+                                     error_cb=lambda e: log.debug("consumer: %s", e.str()))
+            self._consumer = confluent_kafka.Consumer(config)
+            self._consumer.subscribe(list(TOPICS_IN), on_assign=self._assigned)
+            self._errors_since = None
+        return self._consumer
+
+    def _assigned(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
+        log.debug("consumer assigned %d partitions", len(partitions))
+
+    def _drop_consumer(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            started = time.monotonic()
+            try:
+                consumer.close()
+            except (KafkaException, RuntimeError) as error:
+                log.debug("closing the consumer: %s", error)
+            log.debug("consumer closed in %.1f s", time.monotonic() - started)
+
+    def _consume(self) -> None:
+        consumer = self._consumer_now()
+        records = consumer.consume(BATCH, BATCH_WAIT)
+        done: dict[tuple[str, int], int] = {}
+        errors = []
+        try:
+            for record in records:
+                if record.error() is not None:
+                    errors.append(record.error())
+                    continue
+                self._handle(record)
+                done[(record.topic(), record.partition())] = record.offset() + 1
+        except _Reread:
+            self._commit(consumer, done)
+            self._drop_consumer()
+            return
+        self._commit(consumer, done)
+        self._watch_errors(errors, time.monotonic())
+
+    def _commit(self, consumer: confluent_kafka.Consumer, done: dict) -> None:
+        if not done:
+            return
+        if self._deadlettered:
+            self.producer.flush(5)
+            self._deadlettered = False
+        offsets = [TopicPartition(t, p, o) for (t, p), o in done.items()]
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as error:
+            log.info("offset commit failed (%s): those records will be read again",
+                     error.args[0].str())
+
+    def _watch_errors(self, errors: list[KafkaError], now: float) -> None:
+        """A consumer in error for STUCK_AFTER seconds is rebuilt, and Central shows
+        itself degraded until the consumer has been well for as long."""
+        if not errors:
+            self._errors_since = None
+            if self._failing_since is not None and now - self._failing_since > STUCK_AFTER:
+                self._failing_since = None
+                self._show()
+            return
+        for error in errors:
+            log.debug("consumer: %s", error.str())
+        if self._errors_since is None:
+            self._errors_since = now
+        elif now - self._errors_since > STUCK_AFTER or any(e.fatal() for e in errors):
+            log.warning("Kafka consumer failing (%s): rebuilding it", errors[-1].str())
+            self._failing(now)
+            self._drop_consumer()
+
+    def _resend_failed(self) -> None:
+        for _ in range(len(self._resend)):
+            self._send(*self._resend.popleft())
+
+    # -- one record ------------------------------------------------------------------
+    def _handle(self, record: Any) -> None:
+        topic = record.topic()
+        self.fleet.count(COUNTERS.get(topic, "events_consumed"))
+        try:
+            message = decode_record(topic, record.key(), record.value())
+        except ProtocolError as error:
+            self._deadletter(record, str(error))
+            return
+        if message.id in self._seen:
+            return
+        where = (topic, record.partition(), record.offset())
+        try:
+            self._dispatch(topic, message)
+        except Refused as refusal:
+            self._deadletter(record, str(refusal))
+        except Exception as error:
+            self._tries[where] += 1
+            if self._tries[where] < TRIES:
+                log.warning("could not handle %s[%d]@%d (%s): reading it again", *where, error)
+                raise _Reread from error
+            log.exception("could not handle %s[%d]@%d; dead-lettering it", *where)
+            self._deadletter(record, f"Central could not handle it: {error}")
+        self._tries.pop(where, None)
+        self._seen.add(message.id)
+
+    def _dispatch(self, topic: str, message: Any) -> None:
+        if topic == DRIVER_REQUESTS:
+            self.desk.handle(message)
+            return
+        if not isinstance(message, (data.Telemetry, m.SupplyStarted, m.SupplyEnded)):
+            return  # state changes, buttons, online/offline: the control plane has them
+        if self.fleet.cp(message.cp_id) is None:
+            raise Refused(f"unknown CP {message.cp_id!r}")
+        if isinstance(message, data.Telemetry):
+            self.fleet.on_telemetry(message)
+        elif isinstance(message, m.SupplyStarted):
+            self.fleet.on_supply_started(message)
+        else:
+            self.fleet.on_supply_ended(message)

@@ -1,0 +1,51 @@
+"""What Central reads from and writes to Kafka, without any I/O.
+
+:func:`decode_record` turns a consumed record into its message or raises a typed
+:class:`~protocol.errors.ProtocolError` whose text is the dead letter's reason;
+:func:`deadletter_record` is what goes to ``deadletter``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from protocol import data
+from protocol import driver as d
+from protocol import messages as m
+from protocol.errors import FormatViolation
+from protocol.topics import CP_TELEMETRY, DRIVER_REQUESTS
+
+
+class Refused(Exception):
+    """A well-formed record Central will not take (for example from an unknown CP)."""
+
+
+def decode_record(topic: str, key: bytes | None, value: bytes | None) -> Any:
+    """A consumed record as its message; raises ProtocolError with the reason."""
+    if value is None:
+        raise FormatViolation("empty record")
+    if topic == DRIVER_REQUESTS:
+        message = d.decode_request(value)
+        owner = message.driver_id
+    else:
+        message = data.decode(value)
+        if topic == CP_TELEMETRY:
+            data.check_kind(message, "telemetry")
+        elif message.TYPE not in data.KIND_TYPES["status"]:
+            data.check_kind(message, "events")
+        owner = message.cp_id
+    if key is not None and key != owner.encode():
+        raise FormatViolation(f"key {key[:70]!r} does not match {owner!r}")
+    return message
+
+
+def deadletter_record(record: Any, reason: str) -> bytes:
+    """What goes to ``deadletter``: the reason, where the record was, and the record."""
+    value = record.value() or b""
+    key = record.key()
+    body = {"reason": reason, "by": "central", "ts": m.utc_now(), "topic": record.topic(),
+            "partition": record.partition(), "offset": record.offset(),
+            "key": key.decode("utf-8", "replace") if key is not None else None,
+            "payload": value[:65536].decode("utf-8", "replace")}
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -1,0 +1,265 @@
+"""``ev-central --kafka`` as a real process against real Tansu (Kafka) and a fake monitor.
+
+The test plays the bridge (producing CP records and telemetry to ``cp.*``) and the
+driver app (producing to ``driver.requests``, reading ``driver.updates``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from protocol import data
+from protocol import driver as d
+from protocol import messages as m
+from protocol.topics import CP_EVENTS, CP_TELEMETRY, DEADLETTER, DRIVER_REQUESTS, DRIVER_UPDATES
+from tests.integration.test_cp_server import FakeMonitor
+from tests.support import BIN, free_port, spawn, stop, wait_for, wait_port
+
+pytestmark = pytest.mark.integration
+SESSION_MS = "2000"
+
+
+class Monitor(FakeMonitor):
+    """A fake monitor that keeps heartbeating what its engine is said to be doing."""
+
+    def __init__(self, address: str, cp_id: str, secret: str) -> None:
+        super().__init__(address, cp_id)
+        assert isinstance(self.login(secret), m.Welcome)
+        self.state, self.session_id, self.driver_id = "available", None, None
+        self._beating = True
+        self.heartbeat()
+        threading.Thread(target=self._beat, daemon=True).start()
+
+    def _beat(self) -> None:
+        while self._beating and not self.closed:
+            self.heartbeat(state=self.state, session_id=self.session_id,
+                           driver_id=self.driver_id)
+            time.sleep(0.5)
+
+    def engine(self, state: str, session_id: str | None = None, driver_id: str | None = None):
+        self.state, self.session_id, self.driver_id = state, session_id, driver_id
+
+    def close(self) -> None:
+        self._beating = False
+        super().close()
+
+
+class Reader:
+    """Everything on some topics, from the start, in a background thread."""
+
+    def __init__(self, bootstrap: str, *topics: str) -> None:
+        self.records: list[tuple[str, bytes | None, bytes]] = []
+        self._consumer = Consumer({
+            "bootstrap.servers": bootstrap, "group.id": f"test-{m.new_id()}",
+            "auto.offset.reset": "earliest", "session.timeout.ms": int(SESSION_MS),
+            "heartbeat.interval.ms": 300, "fetch.wait.max.ms": 20})
+        self._consumer.subscribe(list(topics))
+        self._running = True
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while self._running:
+            for record in self._consumer.consume(100, 0.1):
+                if record.error() is None:
+                    self.records.append((record.topic(), record.key(), record.value()))
+
+    def updates(self, driver_id: str) -> list[d.DriverMessage]:
+        return [d.decode_update(value) for topic, key, value in list(self.records)
+                if topic == DRIVER_UPDATES and key == driver_id.encode()]
+
+    def expect(self, cls: type, driver_id: str = "D1", timeout: float = 10.0, **fields):
+        def found():
+            return next((u for u in self.updates(driver_id) if isinstance(u, cls) and all(
+                getattr(u, k) == v for k, v in fields.items())), None)
+        return wait_for(found, timeout, interval=0.05)
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(2)
+        self._consumer.close()
+
+
+class Events:
+    """The dashboard's server-sent events, read in a background thread until Central
+    stops (closing the response from another thread would wait for a keepalive)."""
+
+    def __init__(self, url: str) -> None:
+        self.events: list[tuple[str, object]] = []
+        self._response = urllib.request.urlopen(url + "/events", timeout=60)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        name = None
+        try:
+            for raw in self._response:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: ") and name:
+                    self.events.append((name, json.loads(line[6:])))
+        except (OSError, ValueError, AttributeError):  # AttributeError: closed under us
+            pass
+
+
+def get(url: str):
+    with urllib.request.urlopen(url, timeout=3) as response:
+        return json.loads(response.read())
+
+
+def healthz(url: str, wanted: dict, timeout: float) -> None:
+    wait_for(lambda: get(url + "/healthz") == wanted, timeout, interval=0.2)
+
+
+def ev_central(*args: str, db) -> str:
+    done = subprocess.run([str(BIN / "ev-central"), *args, "--db", str(db)],
+                          capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def central(brokers, tmp_path, output_dir):
+    kafka, _ = brokers
+    db = tmp_path / "central.db"
+    secrets = {cp: ev_central("cp", "add", cp, "--location", f"street {cp}", "--price", "0.30",
+                              db=db) for cp in ("CP1", "CP2")}
+    for driver_id in ("D1", "D2"):
+        ev_central("driver", "add", driver_id, db=db)
+    listen, http = free_port(), free_port()
+    process = spawn(["ev-central", "--listen", f"127.0.0.1:{listen}", "--http",
+                     f"127.0.0.1:{http}", "--kafka", kafka.address, "--db", str(db),
+                     "--admin-token", "tok"], output_dir / "central.log",
+                    EV_KAFKA_SESSION_MS=SESSION_MS)
+    os.environ["EV_KAFKA_SESSION_MS"] = SESSION_MS
+    try:
+        wait_port(listen)
+        wait_port(http)
+        url = f"http://127.0.0.1:{http}"
+        monitor = Monitor(f"127.0.0.1:{listen}", "CP1", secrets["CP1"])
+        wait_for(lambda: get(url + "/api/cps/CP1")["state"] == "ACTIVATED", 5)
+        yield {"kafka": kafka, "url": url, "monitor": monitor, "process": process}
+        monitor.close()
+    finally:
+        stop(process)
+    log = (output_dir / "central.log").read_text()
+    assert "Traceback" not in log
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer({"bootstrap.servers": bootstrap, "linger.ms": 1})
+
+
+def send(out: Producer, topic: str, key: str, message) -> None:
+    out.produce(topic, key=key, value=m.encode(message))
+    out.flush(5)
+
+
+def test_drivers_supplies_telemetry_and_a_kafka_outage(central):
+    kafka, url, monitor = central["kafka"], central["url"], central["monitor"]
+    healthz(url, {"status": "ok", "kafka": True}, 10)
+    out, reader = producer(kafka.address), Reader(kafka.address, DRIVER_UPDATES, DEADLETTER)
+
+    # charge request -> Accepted, authorize on the CP's link -> Authorized
+    request = d.ChargeRequest(driver_id="D1", cp_id="CP1")
+    send(out, DRIVER_REQUESTS, "D1", request)
+    accepted = reader.expect(d.Accepted, ref=request.id, timeout=20)
+    command = monitor.expect(m.Command, 5)
+    assert (command.action, command.session_id) == ("authorize", accepted.session_id)
+    session = command.session_id
+    monitor.send(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
+    monitor.engine("authorized", session, "D1")
+    assert reader.expect(d.Authorized, session_id=session).expires_in_s == 60
+
+    # the bridge's copies of the records and the telemetry -> Plugged, Progress, live tile
+    started = m.SupplyStarted(cp_id="CP1", session_id=session, started_at=m.utc_now(),
+                              price_eur_kwh="0.30", driver_id="D1")
+    send(out, CP_EVENTS, "CP1", started)
+    monitor.engine("supplying", session, "D1")
+    send(out, CP_TELEMETRY, "CP1", data.Telemetry(
+        cp_id="CP1", session_id=session, kw="7.2", kwh="0.004", eur="0.0012",
+        price_eur_kwh="0.30", driver_id="D1"))
+    reader.expect(d.Plugged, session_id=session)
+    assert reader.expect(d.Progress, session_id=session).kwh == "0.004"
+    view = wait_for(lambda: (v := get(url + "/api/cps/CP1"))["kw"] and v, 5)
+    assert (view["state"], view["kw"], view["kwh"], view["eur"], view["driver_id"]) == (
+        "SUPPLYING", "7.2", "0.004", "0.0012", "D1")
+    status = d.StatusRequest(driver_id="D1")
+    send(out, DRIVER_REQUESTS, "D1", status)
+    current = reader.expect(d.DriverStatus, ref=status.id).current
+    assert (current["session_id"], current["kwh"]) == (session, "0.004")
+
+    # the end record twice (once replayed): one Ticket, counted once
+    ended = m.SupplyEnded(cp_id="CP1", session_id=session, started_at=started.started_at,
+                          ended_at=m.utc_now(), kwh="0.004", eur="0.0012", price_eur_kwh="0.30",
+                          reason="unplugged", driver_id="D1")
+    send(out, CP_EVENTS, "CP1", ended)
+    send(out, CP_EVENTS, "CP1", m.SupplyEnded(**{**vars(ended), "id": m.new_id()}))
+    monitor.engine("available")
+    ticket = reader.expect(d.Ticket, session_id=session)
+    assert (ticket.kwh, ticket.eur, ticket.interrupted) == ("0.004", "0.0012", False)
+    wait_for(lambda: get(url + "/api/cps/CP1")["kw"] is None, 5)
+    time.sleep(0.5)
+    assert len([u for u in reader.updates("D1") if isinstance(u, d.Ticket)]) == 1
+    [row] = get(url + "/api/sessions?cp_id=CP1")
+    assert (row["status"], row["kwh"], row["eur"]) == ("ended", "0.004", "0.0012")
+
+    # denials, a refused authorization, a list, a stop with nothing to stop
+    pending = d.ChargeRequest(driver_id="D1", cp_id="CP1")
+    send(out, DRIVER_REQUESTS, "D1", pending)
+    reader.expect(d.Accepted, ref=pending.id)
+    cases = [("D9", "CP1", "unknown driver"), ("D2", "CP1", "CP busy"),
+             ("D2", "CP9", "unknown CP"), ("D2", "CP2", "disconnected")]
+    for driver_id, cp_id, reason in cases:
+        denied = d.ChargeRequest(driver_id=driver_id, cp_id=cp_id)
+        send(out, DRIVER_REQUESTS, driver_id, denied)
+        assert reader.expect(d.Denied, driver_id, ref=denied.id).reason == reason
+    refused = monitor.expect(m.Command, 5)
+    monitor.send(m.CommandResult(cp_id="CP1", ref=refused.id, ok=False, reason="engine busy"))
+    cancelled = reader.expect(d.Cancelled, session_id=refused.session_id)
+    assert "refused by the CP" in cancelled.reason
+    listing = d.ListRequest(driver_id="D2")
+    send(out, DRIVER_REQUESTS, "D2", listing)
+    wait_for(lambda: get(url + "/api/cps/CP1")["state"] == "ACTIVATED", 5)
+    assert reader.expect(d.CpList, "D2", ref=listing.id).cps in (
+        [], [{"id": "CP1", "location": "street CP1", "price_eur_kwh": "0.30",
+              "state": "ACTIVATED"}])
+    stop_request = d.StopRequest(driver_id="D2")
+    send(out, DRIVER_REQUESTS, "D2", stop_request)
+    assert reader.expect(d.Denied, "D2", ref=stop_request.id).reason == "no supply under way"
+
+    # malformed -> deadletter with a reason
+    out.produce(DRIVER_REQUESTS, key="D1", value=b'{"type": "charge_request", "driver_id": "D1"}')
+    out.flush(5)
+    letter = wait_for(lambda: next((json.loads(v) for t, _, v in list(reader.records)
+                                    if t == DEADLETTER), None), 10)
+    assert "missing field 'cp_id'" in letter["reason"] and letter["topic"] == DRIVER_REQUESTS
+    reader.close()
+
+    # Kafka down: Central goes on, degraded; back (empty): ok, and requests work again
+    events = Events(url)
+    kafka.stop()
+    healthz(url, {"status": "degraded", "kafka": False}, 10)
+    banner = wait_for(lambda: next((e for n, e in events.events if n == "kafka"), None), 5)
+    assert banner["text"] == f"Kafka unreachable at {kafka.address}: live telemetry and " \
+                             "driver requests paused"
+    assert get(url + "/api/cps/CP1")["state"] == "ACTIVATED"  # the control plane goes on
+    kafka.start()
+    healthz(url, {"status": "ok", "kafka": True}, 15)
+    wait_for(lambda: [e for n, e in events.events if n == "kafka" and e["up"]], 5)
+    out, reader = producer(kafka.address), Reader(kafka.address, DRIVER_UPDATES)
+    again = d.ChargeRequest(driver_id="D1", cp_id="CP1")
+    send(out, DRIVER_REQUESTS, "D1", again)
+    reader.expect(d.Accepted, ref=again.id, timeout=20)
+    reader.close()
+    metrics = urllib.request.urlopen(url + "/metrics", timeout=3).read().decode()
+    for name in ("kafka_up 1", "events_consumed_total", "telemetry_consumed_total 1",
+                 "driver_requests_total", "deadlettered_total 1"):
+        assert f"evcharging_{name}" in metrics

@@ -1,0 +1,238 @@
+"""Central's Kafka adapter without a broker: decoding, dead letters, idempotent handling.
+
+Records are fakes with confluent-kafka's accessors; the producer is a fake that keeps
+what was sent.  The loop against a real broker is tests/integration/test_central_kafka.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from cloud.central import kafka_io
+from cloud.central.fleet import Fleet
+from cloud.central.kafka_io import KafkaIO
+from cloud.central.kafka_records import deadletter_record, decode_record
+from cloud.central.store import Store
+from protocol import data
+from protocol import driver as d
+from protocol import messages as m
+from protocol.errors import ProtocolError
+from protocol.topics import (
+    CP_EVENTS,
+    CP_TELEMETRY,
+    DEADLETTER,
+    DRIVER_REQUESTS,
+    DRIVER_UPDATES,
+    KAFKA_TOPICS,
+)
+from tests.unit.central.conftest import Site
+
+T0 = "2026-01-02T10:00:00.000Z"
+
+
+class Record:
+    def __init__(self, topic: str, value: bytes | None, key: bytes | None = None,
+                 offset: int = 0) -> None:
+        self._topic, self._value, self._key, self._offset = topic, value, key, offset
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def error(self):
+        return None
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object, bytes]] = []
+
+    def produce(self, topic, key, value, on_delivery) -> None:
+        self.sent.append((topic, key, value))
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return 0
+
+    def flush(self, timeout: float = 0.0) -> int:
+        return 0
+
+    def on(self, topic: str) -> list[bytes]:
+        return [value for t, _, value in self.sent if t == topic]
+
+
+TELEMETRY = data.Telemetry(cp_id="CP1", session_id="S1", kw="7", kwh="1", eur="0.3",
+                           price_eur_kwh="0.3")
+STARTED = m.SupplyStarted(cp_id="CP1", session_id="S1", started_at=T0, price_eur_kwh="0.3")
+REQUEST = d.ListRequest(driver_id="D1")
+
+
+@pytest.mark.parametrize(("topic", "key", "message"), [
+    (CP_TELEMETRY, b"CP1", TELEMETRY),
+    (CP_EVENTS, b"CP1", STARTED),
+    (CP_EVENTS, None, data.CpStatus(cp_id="CP1", status="offline")),
+    (CP_EVENTS, b"CP1", data.StateChanged(cp_id="CP1", state="available", health="OK")),
+    (DRIVER_REQUESTS, b"D1", REQUEST),
+])
+def test_records_decode(topic, key, message):
+    assert decode_record(topic, key, m.encode(message)) == message
+
+
+@pytest.mark.parametrize(("topic", "key", "value", "reason"), [
+    (CP_EVENTS, b"CP1", None, "empty record"),
+    (CP_EVENTS, b"CP1", b"\xff{", "invalid JSON"),
+    (CP_EVENTS, b"CP1", b"[1]", "JSON object"),
+    (CP_EVENTS, b"CP1", m.encode(TELEMETRY), "does not belong on events"),
+    (CP_TELEMETRY, b"CP1", m.encode(STARTED), "does not belong on telemetry"),
+    (CP_EVENTS, b"CP2", m.encode(STARTED), "does not match 'CP1'"),
+    (CP_EVENTS, b"CP1", m.encode(m.Heartbeat(cp_id="CP1", engine="OK")), "unknown message"),
+    (DRIVER_REQUESTS, b"D1", b'{"type": "charge_request", "driver_id": "D1"}',
+     "missing field 'cp_id'"),
+    (DRIVER_REQUESTS, b"D2", m.encode(REQUEST), "does not match 'D1'"),
+    (DRIVER_REQUESTS, b"D1", m.encode(STARTED), "unknown message type"),
+])
+def test_malformed_records_are_refused_with_a_reason(topic, key, value, reason):
+    with pytest.raises(ProtocolError, match=reason):
+        decode_record(topic, key, value)
+
+
+def test_a_dead_letter_names_the_record_and_the_reason():
+    letter = json.loads(deadletter_record(Record(CP_EVENTS, b"\xffbad", b"CP1", 7), "why"))
+    assert {k: letter[k] for k in ("reason", "topic", "partition", "offset", "key")} == {
+        "reason": "why", "topic": CP_EVENTS, "partition": 0, "offset": 7, "key": "CP1"}
+    assert letter["payload"].endswith("bad") and letter["by"] == "central"
+
+
+@pytest.fixture
+def io(tmp_path):
+    store = Store(str(tmp_path / "central.db"))
+    store.add_cp("CP1", "Calle Mayor 1", "0.30")
+    store.add_driver("D1")
+    fleet = Fleet(store)
+    Site(fleet).connect("CP1")
+    yield KafkaIO(fleet, "127.0.0.1:1", producer=FakeProducer(), admin=object())
+    store.close()
+
+
+def test_records_are_handled_once_by_id(io):
+    for offset in range(2):
+        io._handle(Record(DRIVER_REQUESTS, m.encode(REQUEST), b"D1", offset))
+    [update] = io.producer.on(DRIVER_UPDATES)
+    assert d.decode_update(update).ref == REQUEST.id
+    assert io.fleet.metrics()["driver_requests_total"] == 2
+
+
+def test_supply_records_and_telemetry_reach_the_fleet(io):
+    for topic, message in ((CP_EVENTS, STARTED), (CP_TELEMETRY, TELEMETRY)):
+        io._handle(Record(topic, m.encode(message), b"CP1"))
+    view = io.fleet.cp("CP1")
+    assert (view["state"], view["kwh"]) == ("SUPPLYING", "1")
+    metrics = io.fleet.metrics()
+    assert (metrics["events_consumed_total"], metrics["telemetry_consumed_total"]) == (1, 1)
+
+
+@pytest.mark.parametrize(("topic", "value", "reason"), [
+    (DRIVER_REQUESTS, b"nonsense", "invalid JSON"),
+    (CP_EVENTS, m.encode(m.SupplyStarted(cp_id="CP7", session_id="S1", started_at=T0,
+                                         price_eur_kwh="0.3")), "unknown CP 'CP7'"),
+])
+def test_what_central_cannot_take_is_dead_lettered(io, topic, value, reason):
+    io._handle(Record(topic, value))
+    [letter] = io.producer.on(DEADLETTER)
+    assert reason in json.loads(letter)["reason"]
+    assert io.fleet.metrics()["deadlettered_total"] == 1
+
+
+def test_a_failing_record_is_read_again_then_dead_lettered(io, monkeypatch):
+    def broken(request):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(io.desk, "handle", broken)
+    record = Record(DRIVER_REQUESTS, m.encode(REQUEST), b"D1", 5)
+    for _ in range(kafka_io.TRIES - 1):
+        with pytest.raises(kafka_io._Reread):
+            io._handle(record)
+    io._handle(record)
+    [letter] = io.producer.on(DEADLETTER)
+    assert "disk full" in json.loads(letter)["reason"]
+
+
+class Metadata:
+    def __init__(self, topics) -> None:
+        self.topics = dict.fromkeys(topics)
+
+
+class Done:
+    def result(self, timeout=None):
+        return None
+
+
+class FakeAdmin:
+    """A broker that is down, or up with some topics (and creates the missing ones)."""
+
+    def __init__(self) -> None:
+        self.topics: set[str] | None = None  # None: unreachable
+        self.created: list[str] = []
+
+    def list_topics(self, timeout=None):
+        if self.topics is None:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+        return Metadata(self.topics)
+
+    def create_topics(self, new_topics):
+        names = [topic.topic for topic in new_topics]
+        self.created += names
+        self.topics |= set(names)
+        return {name: Done() for name in names}
+
+
+def test_an_outage_and_a_broker_that_forgot_everything(io):
+    io.admin = admin = FakeAdmin()
+    io._probe()
+    assert io.fleet.kafka()["up"] is False and io.fleet.metrics()["kafka_up"] == 0
+    io._probe()  # still down: said once
+    texts = [x["text"] for x in io.fleet.messages()]
+    assert texts.count("cannot reach Kafka at 127.0.0.1:1, retrying") == 1
+    admin.topics = set()
+    io._consumer = consumer = FakeConsumer()
+    io._probe()
+    assert sorted(admin.created) == sorted(KAFKA_TOPICS)
+    assert consumer.closed and io._consumer is None  # rebuilt: it rejoins its group
+    assert io.fleet.kafka()["up"] is True
+
+
+class FakeConsumer:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_consumer_that_keeps_failing_is_rebuilt_and_shown(io):
+    io.admin = FakeAdmin()
+    io.admin.topics = set(KAFKA_TOPICS)
+    io._probe()
+    error = KafkaError(KafkaError._TRANSPORT)
+    io._consumer = consumer = FakeConsumer()
+    io._watch_errors([error], 100.0)
+    io._watch_errors([error], 105.0)
+    assert io.fleet.kafka()["up"] is True and not consumer.closed
+    io._watch_errors([error], 110.5)
+    assert consumer.closed and io.fleet.kafka()["up"] is False
+    io._watch_errors([], 115.0)
+    assert io.fleet.kafka()["up"] is False  # well again, but not yet for long
+    io._watch_errors([], 121.0)
+    assert io.fleet.kafka()["up"] is True
