@@ -47,8 +47,11 @@ def kafka_messages(bootstrap: str, topic: str, settle: float = 3.0) -> list[dict
                          "session.timeout.ms": 2000, "heartbeat.interval.ms": 500,
                          "fetch.wait.max.ms": 20})
     consumer.subscribe([topic])
-    out, quiet_since = [], time.monotonic()
+    out = []
     deadline = time.monotonic() + 30
+    while not consumer.assignment() and time.monotonic() < deadline:  # group joined
+        out += [json.loads(m.value()) for m in consumer.consume(500, 0.2) if not m.error()]
+    quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < settle and time.monotonic() < deadline:
         batch = [m for m in consumer.consume(500, 0.2) if not m.error()]
         if batch:
@@ -56,6 +59,11 @@ def kafka_messages(bootstrap: str, topic: str, settle: float = 3.0) -> list[dict
         out += [json.loads(m.value()) for m in batch]
     consumer.close()
     return out
+
+
+def ended_in_kafka(live: LiveNetwork) -> set[str]:
+    events = kafka_messages(live.kafka, CP_EVENTS, settle=1.0)
+    return {e.get("session_id") for e in events if e["type"] == "supply_ended"}
 
 
 def supply_at_cp(live: LiveNetwork, cp) -> str:
@@ -134,9 +142,7 @@ def test_bridge_killed_for_30s_loses_nothing_and_bills_once(data_network):
         & set(sessions)
     live.start_bridge()
     assert_ledger_balances(live, 40)
-    events = kafka_messages(live.kafka, CP_EVENTS)
-    ended = {e["session_id"] for e in events if e["type"] == "supply_ended"}
-    assert set(sessions) <= ended
+    wait_for(lambda: set(sessions) <= ended_in_kafka(live), 40, interval=0.5)
     telemetry = [t for t in kafka_messages(live.kafka, CP_TELEMETRY)
                  if t["session_id"] in sessions]
     ids = [t["id"] for t in telemetry]
@@ -156,8 +162,7 @@ def test_mqtt_broker_restart_engines_reconnect_and_drain(data_network):
     assert not drained(live)
     live.mqtt_broker.start()
     wait_for(lambda: drained(live), 20, interval=0.5)
-    events = kafka_messages(live.kafka, CP_EVENTS)
-    assert session in {e.get("session_id") for e in events if e["type"] == "supply_ended"}
+    wait_for(lambda: session in ended_in_kafka(live), 40, interval=0.5)
     assert_ledger_balances(live)
 
 
@@ -171,8 +176,7 @@ def test_kafka_unreachable_is_degraded_and_nothing_is_lost(data_network):
     live.kafka_broker.start()  # empty: Tansu forgets everything
     wait_for(lambda: live.get("/healthz")["status"] == "ok", 30, interval=0.5)
     wait_for(lambda: drained(live), 30, interval=0.5)
-    events = kafka_messages(live.kafka, CP_EVENTS)
-    assert session in {e.get("session_id") for e in events if e["type"] == "supply_ended"}
+    wait_for(lambda: session in ended_in_kafka(live), 40, interval=0.5)
     assert_ledger_balances(live)
 
 
