@@ -1,23 +1,27 @@
 """The Kafka shell: produce each routed record until Kafka has it, then say so.
 
-:class:`Relayer` owns a :class:`runtime.kafka.Producer` and one thread that serves its
-delivery reports and re-produces failed records with backoff.  A record is given up only
-when its ``is_live(token)`` turns false (the MQTT session it came from is gone, so the
-broker will deliver it again); otherwise it is retried for as long as it takes.  The
-caller hears ``on_delivered(token)`` once Kafka confirmed the record: only then may the
-MQTT message be acknowledged.
+:class:`Relayer` owns a :class:`runtime.kafka.Producer`.  It has no thread of its own:
+the bridge's single I/O thread calls :meth:`Relayer.submit` for each MQTT message and
+:meth:`Relayer.pump` between reads, which serves delivery reports, re-produces failed
+records whose backoff is over and rebuilds a stalled producer.  One thread for MQTT and
+Kafka means no locks and no cross-thread wake-ups on the per-message path.
 
-Delivery reports never produce (the producer may run them under its own lock); they
-queue the record for the thread, which re-produces it when its backoff is over.
+A record is given up only when its ``is_live(token)`` turns false (the MQTT session it
+came from is gone, so the broker will deliver it again); otherwise it is retried for as
+long as it takes.  The caller hears ``on_delivered(token)`` once Kafka confirmed the
+record (in one burst per :meth:`pump`): only then may the MQTT message be acknowledged.
+While :attr:`Relayer.full` (``max_in_flight`` records await Kafka) the caller stops
+reading.
+
+Delivery reports never produce (the producer may run them inside ``produce``); they
+queue the record, which :meth:`pump` re-produces when its backoff is over.
 """
 
 from __future__ import annotations
 
-import collections
 import heapq
 import itertools
 import logging
-import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -84,76 +88,84 @@ class Relayer:
         self._on_missing_topic = on_missing_topic
         self._max = max_in_flight
         self._clock = clock
-        self._room = threading.Condition()
-        self._due: list[_Due] = []  # records waiting for their retry, under _lock
+        self._due: list[_Due] = []  # records waiting for their retry
         self._outstanding: dict[int, Pending] = {}  # produce attempts awaiting a report
-        self._confirmed: collections.deque[Hashable] = collections.deque()
-        self._lock = threading.Lock()
+        self._confirmed: list[Hashable] = []
         self._seq = itertools.count()
         self._failing = False
         self._progress_at = clock()  # last delivery report, or when work arrived
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="kafka", daemon=True)
 
     def start(self) -> Relayer:
-        self._thread.start()
         return self
 
-    # -- called from the MQTT thread --------------------------------------------
+    @property
+    def full(self) -> bool:
+        """``max_in_flight`` records await Kafka: stop reading until :meth:`pump` frees room."""
+        return self.counters.in_flight >= self._max
+
+    @property
+    def outstanding(self) -> int:
+        """Produce attempts awaiting their delivery report."""
+        return len(self._outstanding)
+
     def submit(self, record: Relay, token: Hashable) -> None:
-        """Produce ``record``; blocks while ``max_in_flight`` records await Kafka."""
-        with self._room:
-            while self.counters.in_flight >= self._max and not self._closed.is_set():
-                self._room.wait(0.5)
-            if self.counters.in_flight == 0:
-                self._progress_at = self._clock()
-            self.counters.in_flight += 1
+        """Produce ``record``; never blocks (the caller respects :attr:`full`)."""
+        counters = self.counters
+        if counters.in_flight == 0:
+            self._progress_at = self._clock()
+        counters.in_flight += 1
         self._produce(Pending(record, token))
 
-    # -- the Kafka thread ---------------------------------------------------------
-    def _serve(self) -> None:
-        while not self._closed.is_set():
-            wait = 0.1
-            with self._lock:
-                if self._due:
-                    wait = min(wait, max(0.0, self._due[0].at - self._clock()))
-            self._producer.poll(wait)
-            self._confirm()
-            self._retry_due()
-            self._check_stall()
+    def pump(self, timeout: float = 0.0) -> None:
+        """Serve delivery reports (waiting up to ``timeout`` s for the first), tell the
+        caller what Kafka confirmed, retry what is due, rebuild a stalled producer."""
+        self._producer.poll(timeout)
         self._confirm()
+        if self._due:
+            self._retry_due()
+        self._check_stall()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last delivery report (or since work arrived)."""
+        return self._clock() - self._progress_at
+
+    def next_due(self) -> float | None:
+        """When the earliest retry is due (clock time), or None."""
+        return self._due[0].at if self._due else None
 
     def _confirm(self) -> None:
-        """Tell the caller, in one burst per poll: the MQTT thread wakes once for many."""
+        """Tell the caller, in one burst per poll."""
         confirmed = self._confirmed
-        while confirmed:
-            self._on_delivered(confirmed.popleft())
+        if confirmed:
+            self._confirmed = []
+            on_delivered = self._on_delivered
+            for token in confirmed:
+                on_delivered(token)
 
     def _check_stall(self) -> None:
         """After a restart that lost its state, Kafka answers UNKNOWN_PRODUCER_ID and
         librdkafka bumps the epoch and retries, silently, until message.timeout.ms; the
         producer never recovers by itself.  Rebuild it: its records fail back to us."""
+        if not self._outstanding or not self.counters.kafka_up:
+            return
         now = self._clock()
-        if not self._outstanding or not self.counters.kafka_up or now - self._progress_at < STALL:
+        if now - self._progress_at < STALL:
             return
         log.warning("Kafka at %s confirmed nothing for %.0f s: rebuilding the producer",
                     self.bootstrap, now - self._progress_at)
         self._progress_at = now
         # the attempts still outstanding are given up here and sent again; their late
         # callbacks from the old producer are ignored
+        lost, self._outstanding = list(self._outstanding.values()), {}
         self._producer.renew(f"nothing confirmed for {STALL:.0f} s")
-        with self._lock:
-            lost, self._outstanding = list(self._outstanding.values()), {}
-            for item in lost:
-                heapq.heappush(self._due, _Due(now, next(self._seq), item))
+        for item in lost:
+            heapq.heappush(self._due, _Due(now, next(self._seq), item))
 
     def _retry_due(self) -> None:
         now = self._clock()
-        while True:
-            with self._lock:
-                if not self._due or self._due[0].at > now:
-                    return
-                item = heapq.heappop(self._due).item
+        due = self._due
+        while due and due[0].at <= now:
+            item = heapq.heappop(due).item
             if self._is_live(item.token):
                 self.counters.retried += 1
                 self._produce(item)
@@ -162,9 +174,8 @@ class Relayer:
 
     def _produce(self, item: Pending) -> None:
         record = item.record
-        with self._lock:
-            attempt = next(self._seq)
-            self._outstanding[attempt] = item
+        attempt = next(self._seq)
+        self._outstanding[attempt] = item
 
         def delivered(error: KafkaError | None, msg: object) -> None:
             self._delivered(item, attempt, error)
@@ -175,22 +186,22 @@ class Relayer:
             self._delivered(item, attempt, error.args[0])
 
     def _delivered(self, item: Pending, attempt: int, error: KafkaError | None) -> None:
-        """A delivery report: on the Kafka thread, or on the MQTT thread while produce()
-        waits for room in the producer's queue."""
-        with self._lock:
-            if self._outstanding.pop(attempt, None) is None:
-                return  # an attempt given up with a rebuilt producer, already re-sent
+        """A delivery report: from :meth:`pump`, or from ``produce`` while it waits for
+        room in the producer's queue."""
+        if self._outstanding.pop(attempt, None) is None:
+            return  # an attempt given up with a rebuilt producer, already re-sent
         self._progress_at = self._clock()
         if error is None:
+            counters = self.counters
             if self._failing:
                 self._failing = False
                 log.info("Kafka at %s takes messages again", self.bootstrap)
-            self.counters.kafka_up = True
+            counters.kafka_up = True
             if item.record.kafka_topic == DEADLETTER:
-                self.counters.deadlettered += 1
+                counters.deadlettered += 1
             else:
-                self.counters.relayed += 1
-            self._done()
+                counters.relayed += 1
+            counters.in_flight -= 1
             self._confirmed.append(item.token)  # acked in a batch after this poll
             return
         if not self._failing:
@@ -201,22 +212,16 @@ class Relayer:
             self._on_missing_topic()
         item.attempts += 1
         at = self._clock() + retry_delay(item.attempts)
-        with self._lock:
-            heapq.heappush(self._due, _Due(at, next(self._seq), item))
+        heapq.heappush(self._due, _Due(at, next(self._seq), item))
 
     def _done(self) -> None:
-        with self._room:
-            self.counters.in_flight -= 1
-            self._room.notify()
+        self.counters.in_flight -= 1
 
     # -- shutdown -------------------------------------------------------------------
     def stop(self, timeout: float = 5.0) -> int:
-        """Flush what is in flight for up to ``timeout`` s; return how many are left."""
+        """Flush what is in flight for up to ``timeout`` s; return how many are left.
+        Only for callers without an I/O loop of their own (the bridge drains itself)."""
         deadline = self._clock() + timeout
         while self._outstanding and self._clock() < deadline:
-            time.sleep(0.02)  # the Kafka thread keeps serving delivery reports
-        self._closed.set()
-        with self._room:
-            self._room.notify_all()
-        self._thread.join(2)
+            self.pump(0.02)
         return self.counters.in_flight

@@ -362,19 +362,44 @@ def _schema(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
     return typing.get_type_hints(cls), {f.name: f for f in fields(cls)}
 
 
-def build(cls: type[Message], body: dict[str, Any]) -> Message:
+def _exact_types(hint: Any) -> frozenset[type]:
+    """Types whose exact instances certainly pass ``_is_instance(value, hint)``: a
+    quick ``type(value) in ...`` that falls back to the full check when it misses."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return frozenset().union(*(_exact_types(arg) for arg in typing.get_args(hint)))
+    if hint is type(None):
+        return frozenset({type(None)})
+    if origin in (dict, list):
+        return frozenset({origin})
+    if hint in (str, int, bool, float):
+        return frozenset({hint})
+    return frozenset()
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[frozenset[str], tuple[tuple[str, bool, frozenset[type], Any],
+                                                      ...]]:
+    """Per field, in order: name, required, exact types that pass, the type hint."""
     hints, known = _schema(cls)
-    unknown = set(body) - set(known)
-    if unknown:
-        raise FormatViolation(f"{cls.TYPE}: unknown fields {sorted(unknown)}")
+    return frozenset(known), tuple(
+        (name, spec.default is MISSING and spec.default_factory is MISSING,
+         _exact_types(hints[name]), hints[name])
+        for name, spec in known.items())
+
+
+def build(cls: type[Message], body: dict[str, Any]) -> Message:
+    names, plan = _plan(cls)
+    if not names.issuperset(body):
+        raise FormatViolation(f"{cls.TYPE}: unknown fields {sorted(set(body) - names)}")
     values = {}
-    for name, spec in known.items():
+    for name, required, exact, hint in plan:
         if name not in body:
-            if spec.default is MISSING and spec.default_factory is MISSING:
+            if required:
                 raise FormatViolation(f"{cls.TYPE}: missing field {name!r}")
             continue
         value = body[name]
-        if not _is_instance(value, hints[name]):
+        if type(value) not in exact and not _is_instance(value, hint):
             raise FormatViolation(f"{cls.TYPE}: field {name!r} has the wrong type")
         if isinstance(value, str) and len(value) > 4096:
             raise FormatViolation(f"{cls.TYPE}: field {name!r} too long")

@@ -103,7 +103,8 @@ class Producer:
             on_delivery(error, msg)
 
         with self._lock:
-            self._renew_if_fatal()
+            if self._fatal:
+                self._renew_if_fatal()
             while True:
                 try:
                     self._producer.produce(topic, value=value, key=key, on_delivery=delivered)
@@ -118,8 +119,9 @@ class Producer:
 
     def poll(self, timeout: float = 0.0) -> int:
         served = self._producer.poll(timeout)
-        with self._lock:
-            self._renew_if_fatal()
+        if self._fatal:  # checked again under the lock
+            with self._lock:
+                self._renew_if_fatal()
         return served
 
     def flush(self, timeout: float = 10.0) -> int:
