@@ -1,7 +1,7 @@
-"""``make bench``: print the figures the issues ask for.
+"""``make bench``: print the figures the issues ask for (not pass/fail).
 
-    python -m bench                 # everything
-    python -m bench fault edge      # some of it
+    python -m bench                     # everything
+    python -m bench fault edge          # some of it
     python -m bench central --cps 500
 """
 
@@ -11,12 +11,23 @@ import argparse
 import json
 import sys
 
-from bench import central_fleet, edge_footprint, fault_latency
+from bench import (
+    bridge_throughput,
+    central_fleet,
+    central_supplying,
+    data_plane,
+    edge_footprint,
+    fault_latency,
+)
 
 SUITES = {
     "central": "Central with N CPs at 1 Hz heartbeats: CPU, RSS, fault -> REST lag",
     "fault": "fault button -> dashboard BROKEN, one real engine + monitor",
     "edge": "engine + monitor RSS and idle CPU",
+    "bridge": "bridge MQTT -> Kafka against a bare MQTT subscriber, zero loss",
+    "driver": "driver request -> accepted over Kafka",
+    "telemetry": "telemetry -> dashboard, engine to browser event",
+    "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each",
 }
 
 
@@ -28,15 +39,19 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(args.suites) - set(SUITES)
     if unknown:
         parser.error(f"unknown suite {sorted(unknown)[0]!r}; choose from {', '.join(SUITES)}")
+    progress = lambda text: print(text, flush=True)  # noqa: E731
+    runs = {
+        "central": lambda: central_fleet.run(args.cps, progress=progress),
+        "fault": fault_latency.run,
+        "edge": edge_footprint.run,
+        "bridge": lambda: bridge_throughput.run(30000),
+        "driver": data_plane.driver_latency,
+        "telemetry": data_plane.telemetry_lag,
+        "supplying": lambda: central_supplying.run(args.cps, progress=progress),
+    }
     for suite in args.suites or SUITES:
         print(f"== {suite}: {SUITES[suite]}", flush=True)
-        if suite == "central":
-            result = central_fleet.run(args.cps, progress=lambda s: print(s, flush=True))
-        elif suite == "fault":
-            result = fault_latency.run()
-        else:
-            result = edge_footprint.run()
-        print(json.dumps(result, indent=2), flush=True)
+        print(json.dumps(runs[suite](), indent=2), flush=True)
 
 
 if __name__ == "__main__":

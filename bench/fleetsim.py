@@ -1,7 +1,9 @@
 """A fleet simulator: N charging points in one asyncio process, real protocol.
 
 Each simulated CP is what a monitor looks like to Central: it opens a framed link,
-answers the HMAC challenge, sends a heartbeat every second and can report a fault.
+answers the HMAC challenge, sends a heartbeat every second, can report a fault and
+run a supply (its start record goes over the control plane, as the engine's does).
+It refuses authorizations, so a CP a driver asked for is free again at once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class SimulatedCP(asyncio.Protocol):
         self.welcomed = asyncio.Event()
         self.closed = False
         self.engine = "OK"
+        self.session_id: str | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     # asyncio.Protocol
@@ -49,8 +52,17 @@ class SimulatedCP(asyncio.Protocol):
         self.engine = health
         self.send(m.EngineStatus(cp_id=self.cp_id, engine=health, reason="bench"))
 
+    def start_supply(self, session_id: str, price: str = "0.30") -> None:
+        self.session_id = session_id
+        self.send(m.SupplyStarted(cp_id=self.cp_id, session_id=session_id,
+                                  started_at=m.utc_now(), price_eur_kwh=price))
+
     def _handle(self, message: m.Message) -> None:
-        if isinstance(message, m.Challenge):
+        if isinstance(message, m.Command):
+            refused = message.action == "authorize"
+            self.send(m.CommandResult(cp_id=self.cp_id, ref=message.id, ok=not refused,
+                                      reason="bench: no vehicle" if refused else ""))
+        elif isinstance(message, m.Challenge):
             self.send(m.Authenticate(cp_id=self.cp_id, hmac=proof(self.secret, message.nonce,
                                                                     self.cp_id)))
         elif isinstance(message, m.Welcome):
@@ -62,7 +74,10 @@ class SimulatedCP(asyncio.Protocol):
         if self.closed:
             return
         state = "available" if self.engine == "OK" else "broken"
-        self.send(m.Heartbeat(cp_id=self.cp_id, engine=self.engine, state=state))
+        if self.session_id and self.engine == "OK":
+            state = "supplying"
+        self.send(m.Heartbeat(cp_id=self.cp_id, engine=self.engine, state=state,
+                              session_id=self.session_id))
         self.loop.call_later(1.0, self._heartbeat)
 
     def _flush(self) -> None:

@@ -2,7 +2,8 @@
 in, ``driver.updates`` and ``deadletter`` out.
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
-every second.  A batch from ``consume(500, 0.1)`` is handled record by record:
+every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
+already fetched) is handled record by record:
 decoded (:mod:`cloud.central.kafka_records`; anything malformed goes to ``deadletter``
 with its reason), skipped if its ``id`` was handled already, then handed to the Fleet or the
 :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
@@ -212,7 +213,10 @@ class KafkaIO:
 
     def _consume(self) -> None:
         consumer = self._consumer_now()
-        records = consumer.consume(BATCH, BATCH_WAIT)
+        # wait for the first record only, then take what is already fetched: low latency
+        # when traffic is light, batches when it is heavy
+        first = consumer.poll(BATCH_WAIT)
+        records = [] if first is None else [first, *consumer.consume(BATCH - 1, 0)]
         done: dict[tuple[str, int], int] = {}
         errors = []
         try:

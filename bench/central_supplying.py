@@ -1,0 +1,126 @@
+"""Central with N CPs supplying at once: 1 Hz telemetry each, through Kafka.
+
+Central runs as a real ``ev-central --kafka`` process beside a real Tansu broker.  The
+CPs are the fleet simulator (control plane: login, heartbeats, each one's supply start
+record); their telemetry, one message per CP per second, is produced into
+``cp.telemetry`` by this process exactly as the bridge would relay it (the bridge's
+own rate is measured by bench/bridge_throughput.py).  Lag: a probe CP's telemetry
+produced -> ``GET /api/cps/<id>`` shows its kWh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import psutil
+
+from bench.central_fleet import cpu_and_rss, register
+from bench.fleetsim import connect_fleet
+from bench.stats import summary
+from protocol import data
+from protocol.messages import encode
+from protocol.topics import CP_TELEMETRY
+from runtime.kafka import Producer
+from sim import brokers
+from sim.network import Network, free_ports, wait_port
+
+
+def kwh_of(url: str, cp_id: str) -> str | None:
+    with urllib.request.urlopen(f"{url}/api/cps/{cp_id}", timeout=5) as response:
+        return json.load(response)["kwh"]
+
+
+def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, probes: set) -> int:
+    """Every second, one Telemetry per CP; remembers when each probe value went out."""
+    producer = Producer(kafka, **{"linger.ms": 5})
+    second, produced = 0, 0
+    while not stop.is_set():
+        tick = time.monotonic()
+        second += 1
+        kwh = (Decimal("7.4") * second / 3600).quantize(Decimal("0.001"))
+        for cp in fleet:
+            message = data.Telemetry(cp_id=cp.cp_id, session_id=cp.session_id, kw="7.4",
+                                     kwh=str(kwh), eur=str((kwh * Decimal("0.30")).quantize(
+                                         Decimal("0.01"))), price_eur_kwh="0.30")
+            if cp.cp_id in probes:
+                sent[(cp.cp_id, str(kwh))] = time.perf_counter()
+            producer.produce(CP_TELEMETRY, cp.cp_id, encode(message), lambda e, m: None)
+            produced += 1
+            producer.poll(0)
+        producer.flush(5)
+        stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
+    return produced
+
+
+def watch_probes(url: str, probes: list[str], sent: dict, lags: list, stop: threading.Event):
+    seen: dict[str, str | None] = {}
+    while not stop.is_set():
+        for cp_id in probes:
+            value = kwh_of(url, cp_id)
+            if value is not None and value != seen.get(cp_id):
+                first = cp_id not in seen  # shown before we looked: no lag to measure
+                seen[cp_id] = value
+                started = sent.get((cp_id, value))
+                if started is not None and not first:
+                    lags.append(time.perf_counter() - started)
+        time.sleep(0.005)
+
+
+def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
+    ports = free_ports()
+    with tempfile.TemporaryDirectory(prefix="ev-bench-") as tmp:
+        workdir = Path(tmp)
+        db = workdir / "central.db"
+        progress(f"  registering {count} CPs")
+        credentials = register(db, count)
+        kafka = brokers.kafka_broker(workdir, next(ports)).start()
+        network = Network(workdir)
+        http, listen = next(ports), next(ports)
+        try:
+            brokers.create_topics(kafka.address)
+            process = network.start("central", [
+                "ev-central", "--listen", f"127.0.0.1:{listen}", "--http", f"127.0.0.1:{http}",
+                "--db", str(db), "--admin-token", secrets.token_urlsafe(12),
+                "--kafka", kafka.address])
+            wait_port(http, 15, "Central")
+            url = f"http://127.0.0.1:{http}"
+            loop = asyncio.new_event_loop()
+            fleet = loop.run_until_complete(connect_fleet("127.0.0.1", listen, credentials,
+                                                          progress=progress))
+            for cp in fleet:
+                loop.call_soon(cp.start_supply, str(uuid.uuid4()))
+            threading.Thread(target=loop.run_forever, daemon=True).start()
+            probes = [cp.cp_id for cp in fleet[:: max(1, count // 5)]][:5]
+            stop, sent, lags = threading.Event(), {}, []
+            producing = threading.Thread(
+                target=lambda: sent.setdefault("_n", telemetry_loop(kafka.address, fleet, stop,
+                                                                     sent, set(probes))),
+                daemon=True)
+            producing.start()
+            time.sleep(8)  # supplies recorded, consumer joined, telemetry flowing
+            progress(f"  {count} CPs supplying, 1 Hz telemetry each; measuring {window:.0f} s")
+            watcher = threading.Thread(target=watch_probes, args=(url, probes, sent, lags, stop),
+                                       daemon=True)
+            watcher.start()
+            cpu, rss = cpu_and_rss(psutil.Process(process.pid), window)
+            supplying = sum(1 for cp in json.load(urllib.request.urlopen(f"{url}/api/cps"))
+                            if cp["state"] == "SUPPLYING")
+            stop.set()
+            producing.join(10)
+            watcher.join(5)
+            loop.call_soon_threadsafe(loop.stop)
+        finally:
+            network.stop()
+            kafka.stop()
+    return {"cps": count, "supplying": supplying, "cpu_percent": round(cpu, 1),
+            "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
+            **summary("telemetry -> REST", lags)}
