@@ -106,16 +106,18 @@ def bare_rate(port: int, messages: int, count: int) -> float:
         return client
 
     first = session(clean=False)  # create the persistent session, then go away
+    first.disconnect()  # while its loop still runs, so the DISCONNECT really goes out
     first.loop_stop()
-    first.disconnect()
     with publishers(port, count, messages) as go:
         go()
     client = session(clean=False)
     if not done.wait(300):
         raise RuntimeError(f"bare subscriber got {len(stamps)} of {messages}")
-    client.loop_stop()
     client.disconnect()
-    session(clean=True).disconnect()  # drop the session: nothing more is queued for it
+    client.loop_stop()
+    gone = session(clean=True)  # drop the session: nothing more is queued for it
+    gone.disconnect()
+    gone.loop_stop()
     return (messages - 1) / (stamps[-1] - stamps[0])
 
 

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import socket
-import threading
-from pathlib import Path
 
 from protocol.transport import parse_address
 from runtime import config, logs
+from runtime.signals import StopRequest
 
 from .metrics import Reporter, serve
 from .service import Bridge
@@ -83,34 +81,17 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
         parser.error("--max-in-flight must be at least 1")
 
 
-def read_password(path: str) -> str:
-    try:
-        password = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as error:
-        config.fail(f"cannot read password file {path}: {error.strerror or error}", PROG)
-    except UnicodeDecodeError:
-        config.fail(f"password file {path} is not UTF-8 text", PROG)
-    if not password:
-        config.fail(f"password file {path} is empty", PROG)
-    return password
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = config.parse(parser, argv, "bridge")
     check(parser, args)
-    password = read_password(args.mqtt_password_file) if args.mqtt_password_file else None
+    password = None
+    if args.mqtt_password_file:
+        password = config.read_secret_file(args.mqtt_password_file, "password file", PROG)
     logs.setup()
     logging.getLogger("librdkafka").setLevel(logging.CRITICAL)  # the bridge says it better
-    stopping = threading.Event()
-    received: list[str] = []
-
-    def on_signal(signum: int, frame: object) -> None:
-        received.append(signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopRequest()
+    stopping = stop.event
     client_id = args.client_id or f"bridge-{socket.gethostname()}"
     bridge = Bridge(parse_address(args.mqtt), args.kafka, client_id, args.mqtt_user, password,
                     shared=args.shared, max_in_flight=args.max_in_flight)
@@ -129,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     reporter = Reporter(bridge.snapshot).start()
     while not stopping.wait(0.5):
         pass
-    log.info("stopping on %s", received[0] if received else "request")
+    log.info("stopping on %s", stop.name or "request")
     left = bridge.stop(flush=5.0)
     reporter.stop()
     reporter.report()

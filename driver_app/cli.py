@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import queue
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from protocol.messages import DRIVER_ID
 from protocol.transport import parse_address
 from runtime import config, logs
+from runtime.signals import StopRequest
 
 from .app import App, read_lines
 from .link import KafkaLink
@@ -87,15 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         config.fail(f"cannot use state dir {store.path}: {error.strerror or error}", PROG)
     logs.setup()
-    stopping = threading.Event()
-    received: list[str] = []
-
-    def on_signal(signum: int, frame: object) -> None:
-        received.append(signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopRequest()
+    stopping = stop.event
 
     saved = store.load("session")
     model = DriverSession(args.driver_id, memory=saved.get("session"))
@@ -113,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                              name="stdin").start()
         app = App(model, link, Screen(sys.stdout), store, run)
         code = app.loop(stopping, commands)
-    if received:
+    if stop.name:
         going_on = " (the supply goes on at the CP)" if model.following else ""
-        log.info("stopping on %s%s", received[0], going_on)
+        log.info("stopping on %s%s", stop.name, going_on)
     link.close()
     return code
 

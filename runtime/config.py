@@ -86,3 +86,17 @@ def _coerce(action: argparse.Action, value: object) -> object:
     if action.type is not None and not isinstance(value, bool):
         return str(value)  # argparse converts string defaults with the flag's type
     return value
+
+
+def read_secret_file(path: str, what: str, prog: str) -> str:
+    """The stripped text of a secret or password file; one-line error and exit 2 when it
+    cannot be read, is not UTF-8 or is empty."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        fail(f"cannot read {what} {path}: {error.strerror or error}", prog)
+    except UnicodeDecodeError:
+        fail(f"{what} {path} is not UTF-8 text", prog)
+    if not text:
+        fail(f"{what} {path} is empty", prog)
+    return text

@@ -85,10 +85,8 @@ def _parse(argv: list[str]):
         parser.error("--vehicle-sim must be between 0 and 86400 seconds")
     args.mqtt_password = None
     if args.mqtt_password_file:
-        try:
-            args.mqtt_password = Path(args.mqtt_password_file).read_text().strip()
-        except OSError as error:
-            parser.error(f"--mqtt-password-file {args.mqtt_password_file}: {error.strerror}")
+        args.mqtt_password = config.read_secret_file(args.mqtt_password_file,
+                                                     "password file", parser.prog)
     try:
         args.power_kw = Decimal(args.power_kw)
     except InvalidOperation:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from pathlib import Path
 
 from protocol.messages import CP_ID, MAX_TEXT
 from protocol.transport import parse_address
 from runtime import config, logs
+from runtime.signals import StopRequest
 
 from .display import StatusLine
 from .service import Monitor
@@ -67,33 +65,14 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
         parser.error(f"--location is longer than {MAX_TEXT} characters")
 
 
-def read_secret(path: str) -> str:
-    try:
-        secret = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as error:
-        config.fail(f"cannot read secret file {path}: {error.strerror or error}", PROG)
-    except UnicodeDecodeError:
-        config.fail(f"secret file {path} is not UTF-8 text", PROG)
-    if not secret:
-        config.fail(f"secret file {path} is empty", PROG)
-    return secret
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = config.parse(parser, argv, "monitor")
     check(parser, args)
-    secret = read_secret(args.secret_file)
+    secret = config.read_secret_file(args.secret_file, "secret file", PROG)
     logs.setup()
-    stopping = threading.Event()
-    received: list[str] = []
-
-    def on_signal(signum: int, frame: object) -> None:
-        received.append(signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopRequest()
+    stopping = stop.event
     monitor = Monitor(
         cp_id=args.cp_id,
         engine=args.engine or args.serial,
@@ -105,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     while not stopping.wait(0.5):
         pass
-    log.info("stopping on %s", received[0] if received else "request")
+    log.info("stopping on %s", stop.name or "request")
     monitor.stop()
     return 0
 
