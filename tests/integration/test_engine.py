@@ -199,7 +199,7 @@ def test_cli_errors_are_one_line(tmp_path):
         (["--cp-id", "CP1", "--outbox-max", "0"], 2, "--outbox-max"),
         (["--cp-id", "CP1", "--vehicle-sim", "-1"], 2, "--vehicle-sim"),
         (["--cp-id", "CP1", "--mqtt-password-file", "/nonexistent/pw"], 2,
-         "--mqtt-password-file"),
+         "cannot read password file /nonexistent/pw"),
     ]
     for args, code, text in cases:
         done = subprocess.run([str(BIN / "ev-cp-e"), *args], capture_output=True, text=True,
