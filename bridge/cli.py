@@ -26,7 +26,7 @@ import logging
 import socket
 
 from protocol.transport import parse_address
-from runtime import config, logs
+from runtime import config, logs, systemd
 from runtime.signals import StopRequest
 
 from .metrics import Reporter, serve
@@ -108,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
              bridge.subscription, args.kafka)
     bridge.start()
     reporter = Reporter(bridge.snapshot).start()
+    systemd.ready(f"bridge {client_id}: MQTT {args.mqtt} -> Kafka {args.kafka}")
     while not stopping.wait(0.5):
         pass
     log.info("stopping on %s", stop.name or "request")
+    systemd.stopping()
     left = bridge.stop(flush=5.0)
     reporter.stop()
     reporter.report()

@@ -35,6 +35,7 @@ from bridge.route import DeadLetter, dead_letter_record, route
 from bridge.watch import KafkaWatch
 from protocol.messages import utc_now
 from protocol.topics import mqtt_subscription
+from runtime import systemd
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ class Bridge:
         # writes happen in the I/O loop, batched, not inside each queueing call
         client.on_socket_register_write = lambda client, userdata, sock: None
         self.client = client
+        self.watchdog = systemd.Watchdog()  # kicked by the I/O loop only
         self._thread = threading.Thread(target=self._run, name="bridge-io", daemon=True)
 
     def start(self) -> Bridge:
@@ -172,6 +174,7 @@ class Bridge:
         client, relayer = self.client, self.relayer
         next_misc = 0.0
         while True:
+            self.watchdog.kick()
             stopping = self._stopping.is_set()
             if stopping and (not relayer.outstanding
                              or time.monotonic() >= self._flush_until):

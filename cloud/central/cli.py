@@ -18,7 +18,7 @@ import sys
 import threading
 
 from protocol.transport import parse_address
-from runtime import config, logs
+from runtime import config, logs, systemd
 
 log = logging.getLogger("cloud.central")
 PROG = "ev-central"
@@ -159,9 +159,11 @@ def serve(args: argparse.Namespace, store) -> int:
     print(f"dashboard: http://{http_host}:{http_port}/  admin token: {shown}", flush=True)
     log.info("Central up: CPs on %s:%s, HTTP on %s:%s%s", cp_host, cp_port, http_host, http_port,
              f", Kafka at {_bootstrap(*args.kafka)}" if args.kafka else "")
+    systemd.ready(f"CPs on {cp_host}:{cp_port}, HTTP on {http_host}:{http_port}")
     try:
         httpd.serve_forever(poll_interval=0.2)
     finally:
+        systemd.stopping()
         httpd.server_close()
         if kafka is not None:
             kafka.stop()

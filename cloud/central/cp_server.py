@@ -19,6 +19,7 @@ from cloud.central.fleet import Fleet
 from protocol import auth
 from protocol import messages as m
 from protocol.link import CLOSED, Closed, Link, Received, Rejected
+from runtime import systemd
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +235,7 @@ class CpServer:
         self._thread = threading.Thread(target=self._run, name="cp-server", daemon=True)
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.watchdog = systemd.Watchdog()  # kicked by the sweep, on this loop only
 
     @property
     def address(self) -> tuple[str, int]:
@@ -277,6 +279,7 @@ class CpServer:
             self.fleet.sweep()
         except Exception:
             log.exception("sweep failed")
+        self.watchdog.kick()
         self.loop.call_later(SWEEP_EVERY, self._sweep)
 
     def _shutdown(self) -> None:

@@ -11,19 +11,20 @@ import threading
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from edge.engine import hardware
+from edge.engine import hardware, selftest
+from edge.engine.cardreader import CardReader, driver_for
 from edge.engine.console import Console
 from edge.engine.journal import Journal
 from edge.engine.links import SerialLink, TcpListener
 from edge.engine.meter import DEFAULT_POWER_KW, Meter
 from edge.engine.outbox import DEFAULT_MAX_ROWS, Outbox
 from edge.engine.panel import PanelServer, PanelUnreachable, request
-from edge.engine.service import TICK_S, Engine
+from edge.engine.service import Engine, run_ticks
 from edge.engine.uplink import Uplink
 from edge.engine.vehicle import Vehicle
 from protocol.messages import BUTTONS, CP_ID, DRIVER_ID
 from protocol.transport import parse_address
-from runtime import config, logs
+from runtime import config, logs, systemd
 
 log = logging.getLogger("edge.engine")
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["panel"]:
         return panel_main(argv[1:])
+    if argv[:1] == ["selftest"]:
+        return selftest.main(argv[1:])
     args = _parse(argv)
     logs.setup()
     try:
@@ -53,6 +56,8 @@ def _parser() -> config.Parser:
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
                         help="simulated charging power")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
+    parser.add_argument("--card-reader", metavar="URL", help="RDM6300 RFID reader, e.g. "
+                        "/dev/serial0 (9600 baud); card AB.. asks for driver CARD-AB..")
     parser.add_argument("--mqtt", metavar="HOST:PORT", help="MQTT broker for the data plane")
     parser.add_argument("--mqtt-user", metavar="USER", help="MQTT user (default: the CP id "
                         "when a password file is given)")
@@ -138,13 +143,16 @@ def _run(args) -> int:
             shells.append(SerialLink(args.serial, engine, threading.Event()).start())
         else:
             shells.append(TcpListener(args.listen, engine).start())
+        if args.card_reader:
+            shells.append(CardReader(args.card_reader, lambda card: engine.feed(
+                engine.machine.press_request, "card", driver_for(card))).start())
         console = Console(engine, stop)
         console.clear_line_before_logs()
         console.start_keyboard()
-        while not stop.wait(TICK_S):
-            engine.tick()
-            console.show()
+        systemd.ready(f"engine {args.cp_id} serving")  # links listening, journal recovered
+        run_ticks(engine, stop, console.show, systemd.Watchdog())
     finally:
+        systemd.stopping()
         for shell in shells:
             shell.close()
         engine.shutdown()

@@ -29,6 +29,7 @@ from edge.engine.vehicle import Vehicle
 from protocol import messages
 from protocol.data import ButtonPressed, StateChanged, Telemetry
 from protocol.transport import Connection
+from runtime import systemd
 
 log = logging.getLogger(__name__)
 TICK_S = 0.25
@@ -37,6 +38,16 @@ STALE_LINK_S = 3.0
 
 def real_now() -> m.Now:
     return m.Now(time.monotonic(), datetime.now(UTC))
+
+
+def run_ticks(engine: Engine, stop: threading.Event, after_tick: Callable[[], None],
+              watchdog: systemd.Watchdog) -> None:
+    """The engine's main loop: a tick every ``TICK_S`` until ``stop``.  The systemd
+    watchdog is kicked here and only here, so a tick that hangs stops the kicks."""
+    while not stop.wait(TICK_S):
+        engine.tick()
+        after_tick()
+        watchdog.kick()
 
 
 class Engine:

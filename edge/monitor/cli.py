@@ -13,7 +13,7 @@ import logging
 
 from protocol.messages import CP_ID, MAX_TEXT
 from protocol.transport import parse_address
-from runtime import config, logs
+from runtime import config, logs, systemd
 from runtime.signals import StopRequest
 
 from .display import StatusLine
@@ -82,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         location=args.location,
         display=StatusLine(args.cp_id),
     ).start()
+    systemd.ready(f"monitor {args.cp_id} running")
     while not stopping.wait(0.5):
         pass
     log.info("stopping on %s", stop.name or "request")
+    systemd.stopping()
     monitor.stop()
     return 0
 

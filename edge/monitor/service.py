@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from protocol import messages as m
 from protocol.transport import Connection
+from runtime import systemd
 
 from .core import (
     TO_CENTRAL,
@@ -48,9 +49,11 @@ class Monitor:
         display: StatusLine,
         check_timeout: float = 0.9,
         clock: Callable[[], float] = time.monotonic,
+        watchdog: systemd.Watchdog | None = None,
     ) -> None:
         self._core = MonitorCore(cp_id, central, check_timeout=check_timeout)
         self._clock = clock
+        self._watchdog = watchdog or systemd.Watchdog()  # kicked by the loop thread only
         self._display = display
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -136,6 +139,7 @@ class Monitor:
                 now = self._clock()
                 self._run(self._core.tick(now))
                 deadline = self._core.deadline()
+            self._watchdog.kick()
             wait = TICK if deadline is None else min(TICK, max(deadline - now, 0.0))
             self._stop.wait(wait)
 

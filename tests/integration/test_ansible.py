@@ -1,0 +1,306 @@
+"""The Ansible fleet deployment, run for real: one central host and two CPs, each
+installed with connection=local into its own temporary prefix root (services are only
+enabled, never started: systemd is not PID 1 here), then a real Mosquitto started with
+the generated password file and ACL."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+
+from sim.brokers import mosquitto_binary
+from tests.support import free_port, spawn, stop, wait_port
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE = ROOT / "ansible"
+BIN = Path(sys.executable).parent
+UNITS = ("ev-cp-e.service", "ev-cp-m.service", "ev-central.service", "ev-bridge.service")
+PLACEHOLDER_UNIT = """[Unit]
+Description=placeholder for {name} (test only)
+
+[Service]
+ExecStart=/bin/true
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def _tool(name: str) -> str | None:
+    local = BIN / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def _require(name: str, found: str | None) -> str:
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is missing (required under CI=true)")
+    pytest.skip(f"{name} is not installed")
+
+
+def _project_root(tmp: Path) -> Path:
+    """The repository when its systemd units exist, else a copy with placeholders."""
+    if all((ROOT / "systemd" / unit).exists() for unit in UNITS):
+        return ROOT
+    folder = tmp / "project" / "systemd"
+    folder.mkdir(parents=True)
+    for unit in UNITS:
+        source = ROOT / "systemd" / unit
+        text = source.read_text() if source.exists() else PLACEHOLDER_UNIT.format(name=unit)
+        (folder / unit).write_text(text)
+    return folder.parent
+
+
+class Deployment:
+    def __init__(self, tmp: Path, playbook: str) -> None:
+        self.tmp, self.playbook = tmp, playbook
+        self.credentials = tmp / "credentials"
+        self.prefix = {"central": tmp / "hosts" / "central", "A": tmp / "hosts" / "cp-a",
+                       "B": tmp / "hosts" / "cp-b"}
+        wheels = tmp / "wheels"
+        subprocess.run([str(BIN / "pip"), "wheel", "-q", "--no-deps", "-w", str(wheels),
+                        str(ROOT)], check=True, capture_output=True)
+        self.wheel = next(wheels.glob("evcharging-*.whl"))
+        host = f"ansible_connection: local\n          ansible_python_interpreter: {sys.executable}"
+        self.inventory = tmp / "inventory.yml"
+        self.inventory.write_text(f"""---
+all:
+  vars:
+    evcharging_central_address: 127.0.0.1
+    evcharging_credentials_dir: {self.credentials}
+    wheel_path: {self.wheel}
+    project_root: {_project_root(tmp)}
+    # the roles' mechanics, not pip's: the wheel alone in each venv, and this venv's
+    # ev-central (with its dependencies) for the registrations
+    common_pip_extra_args: --no-deps
+    central_cli: {BIN / "ev-central"}
+  children:
+    central:
+      hosts:
+        central1:
+          {host}
+          prefix_root: {self.prefix['central']}
+    edge:
+      hosts:
+        cp-a:
+          {host}
+          prefix_root: {self.prefix['A']}
+          cp_id: A
+          location: "Bay A"
+          price_eur_kwh: "0.35"
+          pins: {{relay: 25}}
+        cp-b:
+          {host}
+          prefix_root: {self.prefix['B']}
+          cp_id: B
+          location: "Bay B"
+          price_eur_kwh: "0.40"
+""")
+        self.env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
+                    "ANSIBLE_HOME": str(tmp / "ansible-home"),
+                    "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
+                    "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+                    "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_PIPELINING": "1",
+                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess:
+        args = [self.playbook, "-i", str(self.inventory), "site.yml",
+                "-e", "evcharging_manage_services=false", "-e", "ansible_become=false", *extra]
+        return subprocess.run(args, cwd=ANSIBLE, env=self.env, capture_output=True, text=True,
+                              timeout=180)
+
+    def etc(self, host: str, name: str) -> Path:
+        return self.prefix[host] / "etc" / name
+
+
+def _enabled(system: Path, unit: str) -> bool:
+    """The `systemctl --root enable` link (absolute, so dangling outside the prefix)."""
+    link = system / "multi-user.target.wants" / unit
+    return link.is_symlink() and os.readlink(link) == f"/etc/systemd/system/{unit}"
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """host -> {ok, changed, failed, ...} from the PLAY RECAP lines."""
+    hosts = {}
+    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
+        hosts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return hosts
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    playbook = _require("ansible-playbook", _tool("ansible-playbook"))
+    _require("systemctl", shutil.which("systemctl"))
+    deployment = Deployment(tmp_path_factory.mktemp("ansible"), playbook)
+    first = deployment.run()
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    deployment.first = first
+    return deployment
+
+
+def test_lint_production_profile():
+    lint = _require("ansible-lint", _tool("ansible-lint"))
+    result = subprocess.run([lint, "--offline", "--profile", "production", "--nocolor"],
+                            cwd=ANSIBLE, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_syntax_check():
+    playbook = _require("ansible-playbook", _tool("ansible-playbook"))
+    result = subprocess.run([playbook, "-i", "inventory.example.yml", "--syntax-check",
+                             "site.yml"], cwd=ANSIBLE, capture_output=True, text=True,
+                            timeout=60, env={**os.environ,
+                                             "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg")})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_first_run_installs_everything(deployed):
+    counts = recap(deployed.first.stdout)
+    assert set(counts) == {"central1", "cp-a", "cp-b"}
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counts.values())
+    for host, cp in (("A", "A"), ("B", "B")):
+        engine = deployed.etc(host, "evcharging/engine.toml").read_text()
+        assert f'cp_id = "{cp}"' in engine and 'mqtt = "127.0.0.1:1883"' in engine
+        assert f'mqtt_user = "{cp}"' in engine
+        monitor = deployed.etc(host, "evcharging/monitor.toml").read_text()
+        assert 'secret_file = "/etc/evcharging/secret"' in monitor
+        assert 'central = "127.0.0.1:7000"' in monitor
+        secret = deployed.etc(host, "evcharging/secret")
+        assert secret.stat().st_mode & 0o777 == 0o640
+        assert len(secret.read_text().strip()) >= 16
+        assert deployed.etc(host, "evcharging/mqtt-password").stat().st_mode & 0o777 == 0o640
+        for unit in ("ev-cp-e.service", "ev-cp-m.service"):
+            assert deployed.etc(host, f"systemd/system/{unit}").is_file()
+            assert _enabled(deployed.etc(host, "systemd/system"), unit)
+        venv = deployed.prefix[host] / "opt" / "evcharging" / "venv" / "bin"
+        assert (venv / "ev-cp-e").exists() and (venv / "ev-cp-m").exists()
+    a_engine = deployed.etc("A", "evcharging/engine.toml").read_text()
+    assert ('pins = "amber=27,blue=23,fault=5,green=17,plug=6,red=22,relay=25,request=13"'
+            in a_engine)
+    for unit in ("ev-central.service", "ev-bridge.service"):
+        assert _enabled(deployed.etc("central", "systemd/system"), unit)
+    for name in ("central.toml", "bridge.toml", "bridge-mqtt-password"):
+        assert deployed.etc("central", f"evcharging/{name}").stat().st_mode & 0o777 == 0o640
+    assert deployed.etc("central", "mosquitto/evcharging.passwd").is_file()
+    acl = deployed.etc("central", "mosquitto/evcharging.acl").read_text()
+    assert "pattern readwrite evcharging/cp/%u/#" in acl
+    assert "user bridge\ntopic read evcharging/cp/#" in acl
+
+
+def test_configs_are_accepted_by_the_clis(deployed):
+    """Every key of the generated TOML files is a flag of its command."""
+    files = (("ev-cp-e", deployed.etc("A", "evcharging/engine.toml")),
+             ("ev-cp-m", deployed.etc("A", "evcharging/monitor.toml")),
+             ("ev-central", deployed.etc("central", "evcharging/central.toml")),
+             ("ev-bridge", deployed.etc("central", "evcharging/bridge.toml")))
+    for command, path in files:
+        result = subprocess.run([str(BIN / command), "--config", str(path), "--help"],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+
+
+def test_secrets_match_central_registration(deployed):
+    db = deployed.prefix["central"] / "var" / "lib" / "evcharging" / "central.db"
+    listing = subprocess.run([str(BIN / "ev-central"), "cp", "list", "--db", str(db)],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+    assert sorted(line.split("\t")[0] for line in listing.splitlines()) == ["A", "B"]
+    from cloud.central.store import Store
+    from protocol import auth
+
+    store = Store(str(db))
+    for cp in ("A", "B"):
+        secret = deployed.etc(cp, "evcharging/secret").read_text().strip()
+        row = next(r for r in store.cps() if r["id"] == cp)
+        assert auth.secret_key(secret).hex() == row["secret_key"]
+
+
+def test_second_run_changes_nothing_and_check_mode_works(deployed):
+    second = deployed.run()
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    counts = recap(second.stdout)
+    assert counts and all(c["changed"] == 0 for c in counts.values()), second.stdout[-3000:]
+    check = deployed.run("--check", "--limit", "central1")  # the edge play is simpler
+    assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
+    assert all(c["changed"] == 0 for c in recap(check.stdout).values()), check.stdout[-3000:]
+
+
+def _password(path: Path) -> str:
+    return path.read_text().split()[0]
+
+
+def _client(name: str, user: str, password: str, port: int) -> tuple[paho.Client, int]:
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=name)
+    client.username_pw_set(user, password)
+    result = {}
+    connected = threading.Event()
+
+    def on_connect(_client, _userdata, _flags, reason_code, _properties):
+        result["rc"] = reason_code.value
+        connected.set()
+
+    client.on_connect = on_connect
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    assert connected.wait(10), f"{name}: no CONNACK"
+    return client, result["rc"]
+
+
+def test_generated_acl_confines_each_cp_to_its_topics(deployed, tmp_path):
+    binary = _require("mosquitto", mosquitto_binary())
+    port = free_port()
+    etc = deployed.prefix["central"] / "etc" / "mosquitto"
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(("user root\n" if os.geteuid() == 0 else "")
+                      + f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+                      f"password_file {etc / 'evcharging.passwd'}\n"
+                      f"acl_file {etc / 'evcharging.acl'}\npersistence false\n")
+    broker = spawn([binary, "-c", str(config)], tmp_path / "mosquitto.log")
+    clients = []
+    try:
+        wait_port(port, 10)
+        received: list[tuple[str, bytes]] = []
+        bridge_password = _password(deployed.etc("central", "evcharging/bridge-mqtt-password"))
+        bridge, rc = _client("bridge-test", "bridge", bridge_password, port)
+        clients.append(bridge)
+        assert rc == 0
+        subscribed = threading.Event()
+        bridge.on_message = lambda _c, _u, message: received.append((message.topic,
+                                                                       message.payload))
+        bridge.on_subscribe = lambda *_args: subscribed.set()
+        bridge.subscribe("evcharging/cp/#", qos=1)
+        assert subscribed.wait(10)
+
+        wrong, rc = _client("intruder", "A", "not-the-password", port)
+        clients.append(wrong)
+        assert rc != 0, "a wrong password was accepted"
+
+        cp_a, rc = _client("cp-a", "A", _password(deployed.etc("A", "evcharging/mqtt-password")),
+                           port)
+        clients.append(cp_a)
+        assert rc == 0
+        cp_a.publish("evcharging/cp/B/events", b"spoofed by A", qos=1).wait_for_publish(10)
+        cp_a.publish("evcharging/cp/A/events", b"from A", qos=1).wait_for_publish(10)
+        deadline = time.monotonic() + 10
+        while ("evcharging/cp/A/events", b"from A") not in received:
+            assert time.monotonic() < deadline, f"the bridge never saw A's event: {received}"
+            time.sleep(0.02)
+        time.sleep(0.5)  # B's message, published first, would have arrived by now
+        assert all(topic != "evcharging/cp/B/events" for topic, _ in received), received
+    finally:
+        for client in clients:
+            client.loop_stop()
+            client.disconnect()
+        stop(broker)

@@ -1,0 +1,80 @@
+"""A real ``ev-cp-e`` reading an RDM6300 card reader played by a pty pair."""
+
+from __future__ import annotations
+
+import os
+import tty
+
+import pytest
+
+from edge.engine.cardreader import encode
+from protocol import messages as msg
+from tests.integration.test_engine import CP, FakeMonitor
+from tests.support import free_port, spawn, stop, wait_for, wait_port
+
+pytestmark = pytest.mark.integration
+CARD = "0A1B2C3D4E"
+
+
+@pytest.fixture
+def reader():
+    """(main fd, sub device path): the test writes frames on the main side."""
+    main_fd, sub_fd = os.openpty()
+    tty.setraw(sub_fd)
+    yield main_fd, os.ttyname(sub_fd)
+    os.close(main_fd)
+    os.close(sub_fd)
+
+
+def nothing(monitor: FakeMonitor, kind, seconds: float) -> None:
+    with pytest.raises(AssertionError):
+        message = monitor.expect(kind, timeout=seconds)
+        pytest.fail(f"unexpected {message}")  # pragma: no cover - only on failure
+
+
+def test_a_card_asks_central_for_a_supply_for_its_driver(tmp_path, output_dir, reader):
+    main_fd, device = reader
+    listen = free_port()
+    log_path = output_dir / "engine-card.log"
+    log_path.unlink(missing_ok=True)  # the output folder outlives a run
+    engine = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{listen}",
+                    "--card-reader", device, "--state-dir", str(tmp_path)], log_path)
+    monitor = None
+    try:
+        wait_port(listen)
+        wait_for(lambda: f"card reader on {device}" in log_path.read_text())
+        monitor = FakeMonitor(listen).greet()
+        # a report to a health check (seq > 0) comes after Hello and CentralStatus
+        monitor.expect(msg.HealthReport, lambda r: r.seq > 0 and r.state == "available")
+
+        os.write(main_fd, b"\xffnoise" + encode(CARD, check=0x00))  # bad checksum
+        wait_for(lambda: "bad frame" in log_path.read_text())
+        nothing(monitor, msg.SupplyRequest, 1.0)
+        assert log_path.read_text().count("bad frame") == 1
+
+        for _ in range(3):  # a held card repeats its frame: one request
+            os.write(main_fd, encode(CARD))
+        request = monitor.expect(msg.SupplyRequest)
+        assert (request.source, request.driver_id) == ("card", f"CARD-{CARD}")
+        nothing(monitor, msg.SupplyRequest, 1.0)
+        assert engine.poll() is None
+        monitor.conn.send(msg.SupplyDenied(cp_id=CP, ref=request.id, reason="unknown driver"))
+        wait_for(lambda: "denied the supply request" in log_path.read_text())
+    finally:
+        stop(engine)
+        if monitor is not None:
+            monitor.close()
+
+
+def test_an_unopenable_card_reader_is_one_error_line(tmp_path, output_dir):
+    log_path = output_dir / "engine-card-missing.log"
+    log_path.unlink(missing_ok=True)
+    engine = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{free_port()}",
+                    "--card-reader", str(tmp_path / "no-such-tty"), "--state-dir",
+                    str(tmp_path)], log_path)
+    try:
+        assert engine.wait(10) == 1
+    finally:
+        stop(engine)
+    assert "ev-cp-e: error: card reader" in log_path.read_text()
+
