@@ -21,7 +21,8 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra -m "not ansible"
+	$(PY) -m pytest -q -ra -m ansible
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -125,9 +125,10 @@ def run(network: Network, args, http, listen, kafka: str, mqtt: str, ports) -> N
                 raise
     central = f"{listen[0]}:{listen[1]}"
     say("starting Central, the bridge and the charging points")
-    network.start("central", ["ev-central", "--listen", central, "--http", f"{http[0]}:{http[1]}",
-                              "--db", str(db), "--admin-token", token, "--kafka", kafka])
-    wait_port(http[1], 15, "Central")
+    process = network.start("central", [
+        "ev-central", "--listen", central, "--http", f"{http[0]}:{http[1]}", "--db", str(db),
+        "--admin-token", token, "--kafka", kafka])
+    wait_port(http[1], 30, "Central", process, network.logs / "central.log")
     network.start("bridge", ["ev-bridge", "--mqtt", mqtt, "--kafka", kafka,
                              "--client-id", "bridge-sim"])
     for cp in cps:

@@ -39,15 +39,27 @@ def free_ports(low: int = 20000, high: int = 32000):
             yield port
 
 
-def wait_port(port: int, timeout: float, what: str) -> None:
+def wait_port(port: int, timeout: float, what: str,
+              process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    """Wait until ``port`` accepts connections; fail at once if ``process`` exits, with
+    the end of its ``log``.  (Starts can be slow: where PYTHONDONTWRITEBYTECODE is set,
+    every start compiles Flask, confluent-kafka and the rest again.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode}: {tail(log)}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f} s")
+    raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f} s: {tail(log)}")
+
+
+def tail(log: Path | None, lines: int = 5) -> str:
+    if log is None or not log.exists():
+        return "no log"
+    return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
 
 
 class Network:
@@ -102,11 +114,12 @@ def start_cp(network: Network, cp: SimulatedCP, central: str, secret_file: Path,
     state = network.workdir / "cps" / cp.cp_id
     state.mkdir(parents=True, exist_ok=True)
     engine = f"127.0.0.1:{cp.engine_port}"
-    network.start(f"{cp.cp_id}-engine", [
+    name = f"{cp.cp_id}-engine"
+    process = network.start(name, [
         "ev-cp-e", "--cp-id", cp.cp_id, "--listen", engine,
         "--panel", f"127.0.0.1:{cp.panel_port}", "--state-dir", str(state), *extra,
     ])
-    wait_port(cp.engine_port, 15, f"engine {cp.cp_id}")
+    wait_port(cp.engine_port, 30, f"engine {cp.cp_id}", process, network.logs / f"{name}.log")
     network.start(f"{cp.cp_id}-monitor", [
         "ev-cp-m", "--cp-id", cp.cp_id, "--engine", engine, "--central", central,
         "--secret-file", str(secret_file), "--location", cp.location,

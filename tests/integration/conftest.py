@@ -47,10 +47,10 @@ class LiveNetwork:
     # processes
     def start_central(self) -> None:
         kafka = ["--kafka", self.kafka] if self.kafka else []
-        self.net.start("central", ["ev-central", "--listen", self.central, "--http",
-                                   f"127.0.0.1:{self.http_port}", "--db", str(self.db),
-                                   "--admin-token", self.token, *kafka], **self.env)
-        wait_port(self.http_port, 15, "Central")
+        process = self.net.start("central", [
+            "ev-central", "--listen", self.central, "--http", f"127.0.0.1:{self.http_port}",
+            "--db", str(self.db), "--admin-token", self.token, *kafka], **self.env)
+        wait_port(self.http_port, 30, "Central", process, self.net.logs / "central.log")
 
     def start_bridge(self) -> None:
         self.net.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
@@ -62,11 +62,12 @@ class LiveNetwork:
 
     def start_engine(self, cp: SimulatedCP) -> None:
         state = self.net.workdir / "cps" / cp.cp_id
-        self.net.start(f"{cp.cp_id}-engine", [
+        name = f"{cp.cp_id}-engine"
+        process = self.net.start(name, [
             "ev-cp-e", "--cp-id", cp.cp_id, "--listen", f"127.0.0.1:{cp.engine_port}",
             "--panel", f"127.0.0.1:{cp.panel_port}", "--state-dir", str(state),
             *self.engine_args])
-        wait_port(cp.engine_port, 15, "engine")
+        wait_port(cp.engine_port, 30, "engine", process, self.net.logs / f"{name}.log")
 
     def add_driver(self, driver_id: str) -> None:
         self.net.run(["ev-central", "driver", "add", driver_id, "--db", str(self.db)])
