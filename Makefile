@@ -21,8 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -ra -m "not ansible"
-	$(PY) -m pytest -q -ra -m ansible
+	$(PY) -m pytest -q -ra
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -81,7 +81,7 @@ def run(count: int = 2000, probes: int = 100, window: float = 20.0, progress=pri
         try:
             process = network.start("central", [
                 "ev-central", "--listen", f"127.0.0.1:{listen}", "--http", f"127.0.0.1:{http}",
-                "--db", str(db), "--admin-token", secrets.token_urlsafe(12),
+                "--db", str(db), f"--admin-token={secrets.token_urlsafe(12)}",
             ])
             wait_port(http, 15, "Central")
             url = f"http://127.0.0.1:{http}"

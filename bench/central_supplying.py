@@ -89,7 +89,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             brokers.create_topics(kafka.address)
             process = network.start("central", [
                 "ev-central", "--listen", f"127.0.0.1:{listen}", "--http", f"127.0.0.1:{http}",
-                "--db", str(db), "--admin-token", secrets.token_urlsafe(12),
+                "--db", str(db), f"--admin-token={secrets.token_urlsafe(12)}",
                 "--kafka", kafka.address])
             wait_port(http, 15, "Central")
             url = f"http://127.0.0.1:{http}"

@@ -47,7 +47,7 @@ def central_with_kafka(workdir: Path, ports, mqtt: bool = False):
         brokers.create_topics(kafka.address)
         network.start("central", [
             "ev-central", "--listen", f"127.0.0.1:{listen}", "--http", f"127.0.0.1:{http}",
-            "--db", str(workdir / "central.db"), "--admin-token", secrets.token_urlsafe(12),
+            "--db", str(workdir / "central.db"), f"--admin-token={secrets.token_urlsafe(12)}",
             "--kafka", kafka.address])
         wait_port(http, 15, "Central")
         yield network, kafka.address, mosquitto, f"127.0.0.1:{listen}", f"127.0.0.1:{http}"

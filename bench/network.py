@@ -29,7 +29,8 @@ def central_with_cps(count: int, extra_cps: list[str] = ()):
         central = f"127.0.0.1:{listen}"
         try:
             network.start("central", ["ev-central", "--listen", central, "--http",
-                                      f"127.0.0.1:{http}", "--db", str(db), "--admin-token", token])
+                                      f"127.0.0.1:{http}", "--db", str(db),
+                                      f"--admin-token={token}"])
             wait_port(http, 15, "Central")
             for cp in cps:
                 start_cp(network, cp, central, secret_files[cp.cp_id])

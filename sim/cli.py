@@ -127,7 +127,7 @@ def run(network: Network, args, http, listen, kafka: str, mqtt: str, ports) -> N
     say("starting Central, the bridge and the charging points")
     process = network.start("central", [
         "ev-central", "--listen", central, "--http", f"{http[0]}:{http[1]}", "--db", str(db),
-        "--admin-token", token, "--kafka", kafka])
+        f"--admin-token={token}", "--kafka", kafka])
     wait_port(http[1], 30, "Central", process, network.logs / "central.log")
     network.start("bridge", ["ev-bridge", "--mqtt", mqtt, "--kafka", kafka,
                              "--client-id", "bridge-sim"])

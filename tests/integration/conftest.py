@@ -49,7 +49,7 @@ class LiveNetwork:
         kafka = ["--kafka", self.kafka] if self.kafka else []
         process = self.net.start("central", [
             "ev-central", "--listen", self.central, "--http", f"127.0.0.1:{self.http_port}",
-            "--db", str(self.db), "--admin-token", self.token, *kafka], **self.env)
+            "--db", str(self.db), f"--admin-token={self.token}", *kafka], **self.env)
         wait_port(self.http_port, 30, "Central", process, self.net.logs / "central.log")
 
     def start_bridge(self) -> None:

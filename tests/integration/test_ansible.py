@@ -20,7 +20,7 @@ import pytest
 from sim.brokers import mosquitto_binary
 from tests.support import free_port, spawn, stop, wait_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.ansible]
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
