@@ -144,6 +144,8 @@ def deployed(tmp_path_factory):
     playbook = _require("ansible-playbook", _tool("ansible-playbook"))
     _require("systemctl", shutil.which("systemctl"))
     deployment = Deployment(tmp_path_factory.mktemp("ansible"), playbook)
+    deployment.fresh_check = deployment.run("--check")
+    deployment.fresh_check_wrote = [p for p in deployment.prefix.values() if p.exists()]
     first = deployment.run()
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     deployment.first = first
@@ -165,6 +167,17 @@ def test_syntax_check():
                             timeout=60, env={**os.environ,
                                              "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg")})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_mode_on_a_new_site_changes_nothing(deployed):
+    """--check before the first run: no CP is registered and no secret exists yet."""
+    check = deployed.fresh_check
+    assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
+    counts = recap(check.stdout)
+    assert set(counts) == {"central1", "cp-a", "cp-b"}
+    assert all(c["changed"] > 0 and c["failed"] == 0 for c in counts.values())
+    assert "Check that the CP has a secret" in check.stdout
+    assert deployed.fresh_check_wrote == []
 
 
 def test_first_run_installs_everything(deployed):
@@ -232,7 +245,7 @@ def test_second_run_changes_nothing_and_check_mode_works(deployed):
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
     counts = recap(second.stdout)
     assert counts and all(c["changed"] == 0 for c in counts.values()), second.stdout[-3000:]
-    check = deployed.run("--check", "--limit", "central1")  # the edge play is simpler
+    check = deployed.run("--check")
     assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
     assert all(c["changed"] == 0 for c in recap(check.stdout).values()), check.stdout[-3000:]
 
