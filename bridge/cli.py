@@ -1,7 +1,8 @@
 """``ev-bridge``: relays what charging points publish on MQTT into Kafka.
 
     ev-bridge [--mqtt HOST:PORT] [--kafka HOST:PORT] [--mqtt-user USER
-              --mqtt-password-file PATH] [--client-id ID] [--shared]
+              --mqtt-password-file PATH] [--mqtt-cafile PATH]
+              [--client-id ID] [--shared]
               [--metrics HOST:PORT]
 
 Each bridge keeps a persistent MQTT session under its client id (default
@@ -52,6 +53,8 @@ def build_parser() -> config.Parser:
     parser.add_argument("--mqtt-user", metavar="USER", help="MQTT user name")
     parser.add_argument("--mqtt-password-file", metavar="PATH",
                         help="file holding the MQTT password")
+    parser.add_argument("--mqtt-cafile", metavar="PATH", help="connect to MQTT over TLS, "
+                        "trusting this CA certificate (the broker's name is checked)")
     parser.add_argument("--client-id", metavar="ID",
                         help="MQTT client id, the key of the persistent session "
                         "(default bridge-<hostname>; give each bridge its own)")
@@ -93,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopRequest()
     stopping = stop.event
     client_id = args.client_id or f"bridge-{socket.gethostname()}"
+    tls = config.read_tls_ca(args.mqtt_cafile, PROG) if args.mqtt_cafile else None
     bridge = Bridge(parse_address(args.mqtt), args.kafka, client_id, args.mqtt_user, password,
+                    tls=tls,
                     shared=args.shared, max_in_flight=args.max_in_flight)
     server = None
     if args.metrics:

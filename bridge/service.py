@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import select
+import ssl
 import struct
 import threading
 import time
@@ -36,6 +37,7 @@ from bridge.watch import KafkaWatch
 from protocol.messages import utc_now
 from protocol.topics import mqtt_subscription
 from runtime import systemd
+from runtime.mqtt import connect_failure
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,8 @@ class BufferedClient(paho.Client):
 class Bridge:
     def __init__(self, mqtt: tuple[str, int], kafka: str, client_id: str,
                  username: str | None = None, password: str | None = None,
-                 shared: bool = False, max_in_flight: int = 2000) -> None:
+                 tls: ssl.SSLContext | None = None, shared: bool = False,
+                 max_in_flight: int = 2000) -> None:
         self.mqtt_address = f"{mqtt[0]}:{mqtt[1]}"
         self._mqtt = mqtt
         self.subscription = mqtt_subscription(shared)
@@ -137,6 +140,8 @@ class Bridge:
         client.manual_ack_set(True)
         if username:
             client.username_pw_set(username, password)
+        if tls:
+            client.tls_set_context(tls)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -292,7 +297,8 @@ class Bridge:
 
     def _on_connect_fail(self, client, userdata) -> None:
         if not self._mqtt_down:
-            log.warning("cannot reach MQTT broker at %s, retrying", self.mqtt_address)
+            log.warning("cannot reach MQTT broker at %s (%s), retrying", self.mqtt_address,
+                        connect_failure())
             self._mqtt_down = True
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:

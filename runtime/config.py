@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 import tomllib
 from pathlib import Path
@@ -100,3 +101,14 @@ def read_secret_file(path: str, what: str, prog: str) -> str:
     if not text:
         fail(f"{what} {path} is empty", prog)
     return text
+
+
+def read_tls_ca(path: str, prog: str) -> ssl.SSLContext:
+    """A TLS client context that trusts only the CA certificate(s) in ``path`` and checks
+    the server's host name; one-line error and exit 2 when the file is not a CA bundle."""
+    try:
+        return ssl.create_default_context(cafile=path)
+    except FileNotFoundError as error:
+        fail(f"cannot read CA file {path}: {error.strerror}", prog)
+    except (OSError, ssl.SSLError, ValueError) as error:
+        fail(f"CA file {path} holds no usable certificate: {error}", prog)

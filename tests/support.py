@@ -69,3 +69,28 @@ def stop(process: subprocess.Popen, timeout: float = 5.0) -> None:
     except (ProcessLookupError, subprocess.TimeoutExpired):
         process.kill()
         process.wait(timeout)
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
+
+
+def _ca(folder: Path, name: str) -> tuple[Path, Path]:
+    key, cert = folder / f"{name}.key", folder / f"{name}.crt"
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-days", "2", "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert))
+    return key, cert
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """With openssl: a site CA (``ca``), a broker certificate for 127.0.0.1 it signed
+    (``cert``, ``key``) and an unrelated CA (``stranger``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca = _ca(folder, "site-ca")
+    _, stranger = _ca(folder, "stranger-ca")
+    key, cert = folder / "broker.key", folder / "broker.crt"
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+             "subjectAltName=IP:127.0.0.1,DNS:localhost", "-CA", str(ca), "-CAkey", str(ca_key),
+             "-keyout", str(key), "-out", str(cert))
+    return {"ca": ca, "stranger": stranger, "key": key, "cert": cert}

@@ -62,6 +62,8 @@ def _parser() -> config.Parser:
     parser.add_argument("--mqtt-user", metavar="USER", help="MQTT user (default: the CP id "
                         "when a password file is given)")
     parser.add_argument("--mqtt-password-file", metavar="PATH", help="MQTT password file")
+    parser.add_argument("--mqtt-cafile", metavar="PATH", help="connect to MQTT over TLS, "
+                        "trusting this CA certificate (the broker's name is checked)")
     parser.add_argument("--outbox-max", metavar="ROWS", type=int, default=DEFAULT_MAX_ROWS,
                         help="outbox bound; the oldest telemetry is shed first")
     parser.add_argument("--vehicle-sim", metavar="SECONDS", type=float, default=0.0,
@@ -89,6 +91,9 @@ def _parse(argv: list[str]):
     if not 0 <= args.vehicle_sim <= 86400:
         parser.error("--vehicle-sim must be between 0 and 86400 seconds")
     args.mqtt_password = None
+    if args.mqtt_cafile and not args.mqtt:
+        parser.error("--mqtt-cafile needs --mqtt")
+    args.mqtt_tls = config.read_tls_ca(args.mqtt_cafile, parser.prog) if args.mqtt_cafile else None
     if args.mqtt_password_file:
         args.mqtt_password = config.read_secret_file(args.mqtt_password_file,
                                                      "password file", parser.prog)
@@ -127,7 +132,7 @@ def _run(args) -> int:
         except Exception as error:  # noqa: BLE001 - sqlite3 errors: one line, exit 2
             config.fail(f"cannot open the outbox in {args.state_dir}: {error}", "ev-cp-e")
         uplink = Uplink(args.cp_id, args.mqtt, outbox, username=args.mqtt_user,
-                        password=args.mqtt_password)
+                        password=args.mqtt_password, tls=args.mqtt_tls)
     vehicle = Vehicle(args.vehicle_sim) if args.vehicle_sim else None
     devices = hardware.build(args.pins)
     engine = Engine(args.cp_id, journal, devices, Meter(args.power_kw), uplink=uplink,

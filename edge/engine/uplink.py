@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from protocol import messages
 from protocol.data import KIND_TYPES, CpStatus
 from protocol.topics import mqtt_topic
 from protocol.transport import parse_address
+from runtime.mqtt import connect_failure
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ class Outage:
 class Uplink:
     def __init__(
         self, cp_id: str, address: str, outbox: Outbox, *, username: str | None = None,
-        password: str | None = None, window: int = WINDOW,
+        password: str | None = None, tls: ssl.SSLContext | None = None, window: int = WINDOW,
     ) -> None:
         import paho.mqtt.client as mqtt
 
@@ -117,6 +119,8 @@ class Uplink:
                              clean_session=False, protocol=mqtt.MQTTv311)
         if username or password:
             client.username_pw_set(username or cp_id, password)
+        if tls:
+            client.tls_set_context(tls)
         client.max_inflight_messages_set(window)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(0.2, 2)
@@ -176,7 +180,7 @@ class Uplink:
         self._events.put(("up",))
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self._down("connection failed")
+        self._down(connect_failure())
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False

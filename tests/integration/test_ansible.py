@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ import paho.mqtt.client as paho
 import pytest
 
 from sim.brokers import mosquitto_binary
-from tests.support import free_port, spawn, stop, wait_port
+from tests.support import free_port, make_certificates, spawn, stop, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -73,6 +74,8 @@ class Deployment:
         subprocess.run([str(BIN / "pip"), "wheel", "-q", "--no-deps", "-w", str(wheels),
                         str(ROOT)], check=True, capture_output=True)
         self.wheel = next(wheels.glob("evcharging-*.whl"))
+        self.tls = make_certificates(tmp / "tls")
+        self.mqtt_port, self.mqtt_tls_port = free_port(), free_port()
         host = f"ansible_connection: local\n          ansible_python_interpreter: {sys.executable}"
         self.inventory = tmp / "inventory.yml"
         self.inventory.write_text(f"""---
@@ -80,6 +83,9 @@ all:
   vars:
     evcharging_central_address: 127.0.0.1
     evcharging_credentials_dir: {self.credentials}
+    evcharging_mqtt_port: {self.mqtt_port}
+    evcharging_mqtt_tls_port: {self.mqtt_tls_port}
+    evcharging_mqtt_ca: {self.tls['ca']}
     wheel_path: {self.wheel}
     project_root: {_project_root(tmp)}
     # the roles' mechanics, not pip's: the wheel alone in each venv, and this venv's
@@ -92,6 +98,9 @@ all:
         central1:
           {host}
           prefix_root: {self.prefix['central']}
+          mqtt_bind_address: 127.0.0.1
+          mqtt_tls_certfile: {self.tls['cert']}
+          mqtt_tls_keyfile: {self.tls['key']}
     edge:
       hosts:
         cp-a:
@@ -186,8 +195,12 @@ def test_first_run_installs_everything(deployed):
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counts.values())
     for host, cp in (("A", "A"), ("B", "B")):
         engine = deployed.etc(host, "evcharging/engine.toml").read_text()
-        assert f'cp_id = "{cp}"' in engine and 'mqtt = "127.0.0.1:1883"' in engine
+        assert f'cp_id = "{cp}"' in engine
+        assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in engine
         assert f'mqtt_user = "{cp}"' in engine
+        assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in engine
+        assert (deployed.etc(host, "evcharging/mqtt-ca.crt").read_bytes()
+                == deployed.tls["ca"].read_bytes())
         monitor = deployed.etc(host, "evcharging/monitor.toml").read_text()
         assert 'secret_file = "/etc/evcharging/secret"' in monitor
         assert 'central = "127.0.0.1:7000"' in monitor
@@ -205,6 +218,9 @@ def test_first_run_installs_everything(deployed):
             in a_engine)
     for unit in ("ev-central.service", "ev-bridge.service"):
         assert _enabled(deployed.etc("central", "systemd/system"), unit)
+    bridge = deployed.etc("central", "evcharging/bridge.toml").read_text()
+    assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in bridge
+    assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in bridge
     for name in ("central.toml", "bridge.toml", "bridge-mqtt-password"):
         assert deployed.etc("central", f"evcharging/{name}").stat().st_mode & 0o777 == 0o640
     assert deployed.etc("central", "mosquitto/evcharging.passwd").is_file()
@@ -254,9 +270,12 @@ def _password(path: Path) -> str:
     return path.read_text().split()[0]
 
 
-def _client(name: str, user: str, password: str, port: int) -> tuple[paho.Client, int]:
+def _client(name: str, user: str, password: str, port: int,
+            cafile: Path | None = None) -> tuple[paho.Client, int]:
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=name)
     client.username_pw_set(user, password)
+    if cafile:
+        client.tls_set_context(ssl.create_default_context(cafile=str(cafile)))
     result = {}
     connected = threading.Event()
 
@@ -271,22 +290,24 @@ def _client(name: str, user: str, password: str, port: int) -> tuple[paho.Client
     return client, result["rc"]
 
 
-def test_generated_acl_confines_each_cp_to_its_topics(deployed, tmp_path):
+def test_generated_broker_config_confines_each_cp_to_its_topics(deployed, tmp_path):
+    """Mosquitto runs the role's own configuration (its paths moved into the prefix): the
+    bridge and the CPs log in over TLS with the CA the roles installed; the ACL holds."""
     binary = _require("mosquitto", mosquitto_binary())
-    port = free_port()
-    etc = deployed.prefix["central"] / "etc" / "mosquitto"
+    port = deployed.mqtt_tls_port
+    generated = deployed.etc("central", "mosquitto/conf.d/evcharging.conf").read_text()
     config = tmp_path / "mosquitto.conf"
-    config.write_text(("user root\n" if os.geteuid() == 0 else "")
-                      + f"listener {port} 127.0.0.1\nallow_anonymous false\n"
-                      f"password_file {etc / 'evcharging.passwd'}\n"
-                      f"acl_file {etc / 'evcharging.acl'}\npersistence false\n")
+    config.write_text(("user root\n" if os.geteuid() == 0 else "") + "persistence false\n"
+                      + generated.replace(" /etc/", f" {deployed.prefix['central']}/etc/"))
     broker = spawn([binary, "-c", str(config)], tmp_path / "mosquitto.log")
     clients = []
     try:
         wait_port(port, 10)
+        wait_port(deployed.mqtt_port, 10)
         received: list[tuple[str, bytes]] = []
         bridge_password = _password(deployed.etc("central", "evcharging/bridge-mqtt-password"))
-        bridge, rc = _client("bridge-test", "bridge", bridge_password, port)
+        bridge, rc = _client("bridge-test", "bridge", bridge_password, port,
+                             deployed.etc("central", "evcharging/mqtt-ca.crt"))
         clients.append(bridge)
         assert rc == 0
         subscribed = threading.Event()
@@ -296,12 +317,12 @@ def test_generated_acl_confines_each_cp_to_its_topics(deployed, tmp_path):
         bridge.subscribe("evcharging/cp/#", qos=1)
         assert subscribed.wait(10)
 
-        wrong, rc = _client("intruder", "A", "not-the-password", port)
+        wrong, rc = _client("intruder", "A", "not-the-password", deployed.mqtt_port)
         clients.append(wrong)
         assert rc != 0, "a wrong password was accepted"
 
         cp_a, rc = _client("cp-a", "A", _password(deployed.etc("A", "evcharging/mqtt-password")),
-                           port)
+                           port, deployed.etc("A", "evcharging/mqtt-ca.crt"))
         clients.append(cp_a)
         assert rc == 0
         cp_a.publish("evcharging/cp/B/events", b"spoofed by A", qos=1).wait_for_publish(10)
