@@ -1,10 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages the tests need (Chromium, Mosquitto) when they are missing and we are root.
+# Installs the Debian packages the tests need (Chromium, Mosquitto, openssl) when they are missing and we are root.
 # Under CI=true a missing package is a failure, never a silent skip.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing="$missing mosquitto"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing$missing (apt-get)"
