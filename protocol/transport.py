@@ -98,6 +98,38 @@ def connect(address: str, timeout: float = 2.0) -> SocketStream:
     return SocketStream(sock)
 
 
+class Listener:
+    """Accepts TCP clients on ``HOST:PORT`` in a thread and hands each one's stream to
+    ``on_stream``; ``close()`` stops accepting. Binding errors raise OSError at once."""
+
+    def __init__(self, address: str, on_stream: Callable[[SocketStream], None],
+                 name: str) -> None:
+        self.address = address
+        self._on_stream = on_stream
+        self._sock = socket.create_server(parse_address(address))
+        self._thread = threading.Thread(target=self._accept, name=name, daemon=True)
+
+    def start(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                stream = SocketStream(client)
+            except OSError:
+                client.close()
+                continue
+            self._on_stream(stream)
+
+
 Stream = SocketStream | SerialStream
 
 

@@ -15,7 +15,7 @@ from edge.engine import hardware, selftest
 from edge.engine.cardreader import CardReader, driver_for
 from edge.engine.console import Console
 from edge.engine.journal import Journal
-from edge.engine.links import SerialLink, TcpListener
+from edge.engine.links import SerialLink, monitor_listener
 from edge.engine.meter import DEFAULT_POWER_KW, Meter
 from edge.engine.outbox import DEFAULT_MAX_ROWS, Outbox
 from edge.engine.panel import PanelServer, PanelUnreachable, request
@@ -147,7 +147,7 @@ def _run(args) -> int:
         if args.serial:
             shells.append(SerialLink(args.serial, engine, threading.Event()).start())
         else:
-            shells.append(TcpListener(args.listen, engine).start())
+            shells.append(monitor_listener(args.listen, engine))
         if args.card_reader:
             shells.append(CardReader(args.card_reader, lambda card: engine.feed(
                 engine.machine.press_request, "card", driver_for(card))).start())

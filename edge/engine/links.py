@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 
 from protocol import messages
-from protocol.transport import Connection, SerialStream, SocketStream, parse_address
+from protocol.transport import Connection, Listener, SerialStream, SocketStream
 from runtime.backoff import delays
 
 log = logging.getLogger(__name__)
@@ -30,40 +29,19 @@ def _connection(engine, stream, name: str, closed: threading.Event | None = None
     return conn
 
 
-class TcpListener:
+def monitor_listener(address: str, engine) -> Listener:
     """Accepts monitors on ``HOST:PORT``; a second one while one is live is refused."""
 
-    def __init__(self, address: str, engine) -> None:
-        self._engine = engine
-        self._sock = socket.create_server(parse_address(address))
-        self.address = address
-        self._thread = threading.Thread(target=self._accept, name="monitor-listen", daemon=True)
+    def on_stream(stream: SocketStream) -> None:
+        conn = _connection(engine, stream, "monitor")
+        if engine.attach(conn):
+            conn.start()
+        else:
+            threading.Thread(target=_refuse, args=(conn, engine.cp_id), daemon=True).start()
 
-    def start(self) -> TcpListener:
-        self._thread.start()
-        log.info("waiting for the monitor on %s", self.address)
-        return self
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                stream = SocketStream(client)
-            except OSError:
-                client.close()
-                continue
-            conn = _connection(self._engine, stream, "monitor")
-            if self._engine.attach(conn):
-                conn.start()
-            else:
-                threading.Thread(target=_refuse, args=(conn, self._engine.cp_id),
-                                 daemon=True).start()
+    listener = Listener(address, on_stream, "monitor-listen").start()
+    log.info("waiting for the monitor on %s", address)
+    return listener
 
 
 def _refuse(conn: Connection, cp_id: str) -> None:

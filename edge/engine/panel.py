@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from protocol import messages
-from protocol.transport import Connection, SocketStream, connect, parse_address
+from protocol.transport import Connection, Listener, SocketStream, connect
 
 log = logging.getLogger(__name__)
 
@@ -26,37 +24,25 @@ class PanelServer:
     ) -> None:
         self._cp_id = cp_id
         self._handle = handle
-        host, port = parse_address(address)
-        self._sock = socket.create_server((host, port), reuse_port=False)
+        self._listener = Listener(address, self._serve, "panel")
         self.address = address
-        self._thread = threading.Thread(target=self._accept, name="panel", daemon=True)
 
     def start(self) -> PanelServer:
-        self._thread.start()
+        self._listener.start()
         log.info("virtual front panel on %s", self.address)
         return self
 
     def close(self) -> None:
-        self._sock.close()
+        self._listener.close()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                stream = SocketStream(client)
-            except OSError:
-                client.close()
-                continue
-            holder: dict[str, Connection] = {}
-            conn = Connection(
-                stream, initiator=False, name="panel",
-                on_message=lambda message, h=holder: self._on_message(h["conn"], message),
-            )
-            holder["conn"] = conn
-            conn.start()
+    def _serve(self, stream: SocketStream) -> None:
+        holder: dict[str, Connection] = {}
+        conn = Connection(
+            stream, initiator=False, name="panel",
+            on_message=lambda message: self._on_message(holder["conn"], message),
+        )
+        holder["conn"] = conn
+        conn.start()
 
     def _on_message(self, conn: Connection, message: messages.Message) -> None:
         if not isinstance(message, messages.PanelAction):
