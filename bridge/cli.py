@@ -46,9 +46,9 @@ def build_parser() -> config.Parser:
         "it to cp.events / cp.telemetry (or deadletter) and acknowledges it on MQTT only "
         "once Kafka has it.",
     )
-    parser.add_argument("--mqtt", metavar="HOST:PORT", default=DEFAULT_MQTT,
+    parser.add_argument("--mqtt", metavar="HOST:PORT", type=config.address, default=DEFAULT_MQTT,
                         help=f"MQTT broker (default {DEFAULT_MQTT})")
-    parser.add_argument("--kafka", metavar="HOST:PORT", default=DEFAULT_KAFKA,
+    parser.add_argument("--kafka", metavar="HOST:PORT", type=config.address, default=DEFAULT_KAFKA,
                         help=f"Kafka bootstrap server (default {DEFAULT_KAFKA})")
     parser.add_argument("--mqtt-user", metavar="USER", help="MQTT user name")
     parser.add_argument("--mqtt-password-file", metavar="PATH",
@@ -61,7 +61,7 @@ def build_parser() -> config.Parser:
     parser.add_argument("--shared", action="store_true",
                         help="join the shared subscription $share/bridges/... (several "
                              "bridges share the load; see the caveat above)")
-    parser.add_argument("--metrics", metavar="HOST:PORT",
+    parser.add_argument("--metrics", metavar="HOST:PORT", type=config.address,
                         help="serve Prometheus metrics over HTTP at this address")
     parser.add_argument("--max-in-flight", metavar="N", type=int, default=2000,
                         help="messages awaiting Kafka before reading pauses (default 2000)")
@@ -69,13 +69,6 @@ def build_parser() -> config.Parser:
 
 
 def check(parser: config.Parser, args: argparse.Namespace) -> None:
-    for flag in ("mqtt", "kafka", "metrics"):
-        value = getattr(args, flag)
-        if value:
-            try:
-                parse_address(value)
-            except ValueError as error:
-                parser.error(f"--{flag}: {error}")
     if args.client_id is not None and not 0 < len(args.client_id.encode()) <= 128:
         parser.error("--client-id must be 1 to 128 bytes")
     if bool(args.mqtt_user) != bool(args.mqtt_password_file):

@@ -89,6 +89,17 @@ def _coerce(action: argparse.Action, value: object) -> object:
     return value
 
 
+def address(text: str) -> str:
+    """An argparse ``type`` for ``HOST:PORT`` flags: checked, kept as text."""
+    from protocol.transport import parse_address
+
+    try:
+        parse_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def read_secret_file(path: str, what: str, prog: str) -> str:
     """The stripped text of a secret or password file; one-line error and exit 2 when it
     cannot be read, is not UTF-8 or is empty."""

@@ -23,7 +23,6 @@ from edge.engine.service import Engine, run_ticks
 from edge.engine.uplink import Uplink
 from edge.engine.vehicle import Vehicle
 from protocol.messages import BUTTONS, CP_ID, DRIVER_ID
-from protocol.transport import parse_address
 from runtime import config, logs, systemd
 
 log = logging.getLogger("edge.engine")
@@ -49,16 +48,19 @@ def _parser() -> config.Parser:
     parser = config.Parser(prog="ev-cp-e", description="Charging point Engine")
     parser.add_argument("--cp-id", required=False, help="this charging point's id")
     link = parser.add_mutually_exclusive_group()
-    link.add_argument("--listen", metavar="HOST:PORT", help="monitor link (default 127.0.0.1:6000)")
+    link.add_argument("--listen", metavar="HOST:PORT", type=config.address,
+                      help="monitor link (default 127.0.0.1:6000)")
     link.add_argument("--serial", metavar="URL", help="monitor link over pyserial")
-    parser.add_argument("--panel", metavar="HOST:PORT", help="virtual front panel")
+    parser.add_argument("--panel", metavar="HOST:PORT", type=config.address,
+                        help="virtual front panel")
     parser.add_argument("--state-dir", metavar="DIR", default="state", help="journal folder")
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
                         help="simulated charging power")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
     parser.add_argument("--card-reader", metavar="URL", help="RDM6300 RFID reader, e.g. "
                         "/dev/serial0 (9600 baud); card AB.. asks for driver CARD-AB..")
-    parser.add_argument("--mqtt", metavar="HOST:PORT", help="MQTT broker for the data plane")
+    parser.add_argument("--mqtt", metavar="HOST:PORT", type=config.address,
+                        help="MQTT broker for the data plane")
     parser.add_argument("--mqtt-user", metavar="USER", help="MQTT user (default: the CP id "
                         "when a password file is given)")
     parser.add_argument("--mqtt-password-file", metavar="PATH", help="MQTT password file")
@@ -79,13 +81,6 @@ def _parse(argv: list[str]):
         parser.error("--cp-id is required: letters, digits, '_', '.', '-' (up to 64)")
     if not args.serial:
         args.listen = args.listen or "127.0.0.1:6000"
-    for flag in ("listen", "panel", "mqtt"):
-        value = getattr(args, flag)
-        if value:
-            try:
-                parse_address(value)
-            except ValueError as error:
-                parser.error(f"--{flag}: {error}")
     if args.outbox_max < 1:
         parser.error("--outbox-max must be at least 1")
     if not 0 <= args.vehicle_sim <= 86400:
@@ -175,7 +170,8 @@ def _run(args) -> int:
 # -- the panel client --------------------------------------------------------------
 def panel_main(argv: list[str]) -> int:
     parser = config.Parser(prog="ev-cp-e panel", description="Press the engine's buttons")
-    parser.add_argument("--panel", metavar="HOST:PORT", required=True, help="the engine's panel")
+    parser.add_argument("--panel", metavar="HOST:PORT", type=config.address, required=True,
+                        help="the engine's panel")
     parser.add_argument("--driver", metavar="ID", help="driver id for a request")
     parser.add_argument("action", choices=("press", "release", "status"))
     parser.add_argument("button", nargs="?", choices=BUTTONS)
@@ -184,10 +180,6 @@ def panel_main(argv: list[str]) -> int:
         parser.error(f"{args.action} needs a button: {', '.join(BUTTONS)}")
     if args.driver and not DRIVER_ID.match(args.driver):
         parser.error(f"bad driver id {args.driver!r}")
-    try:
-        parse_address(args.panel)
-    except ValueError as error:
-        parser.error(f"--panel: {error}")
     try:
         status = request(args.panel, args.action, args.button, args.driver)
     except PanelUnreachable:

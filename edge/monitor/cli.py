@@ -12,7 +12,6 @@ import argparse
 import logging
 
 from protocol.messages import CP_ID, MAX_TEXT
-from protocol.transport import parse_address
 from runtime import config, logs, systemd
 from runtime.signals import StopRequest
 
@@ -32,10 +31,11 @@ def build_parser() -> config.Parser:
         "keeps the authenticated link to Central.",
     )
     parser.add_argument("--cp-id", metavar="ID", help="this charging point's id (required)")
-    parser.add_argument("--engine", metavar="HOST:PORT", help="the engine's monitor socket")
+    parser.add_argument("--engine", metavar="HOST:PORT", type=config.address,
+                        help="the engine's monitor socket")
     parser.add_argument("--serial", metavar="URL", help="the engine's serial line instead")
     parser.add_argument(
-        "--central", metavar="HOST:PORT", default=DEFAULT_CENTRAL,
+        "--central", metavar="HOST:PORT", type=config.address, default=DEFAULT_CENTRAL,
         help=f"Central's CP socket (default {DEFAULT_CENTRAL})",
     )
     parser.add_argument(
@@ -53,12 +53,6 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
         parser.error(f"--cp-id {args.cp_id!r} is not a valid id (letters, digits, _ . -)")
     if bool(args.engine) == bool(args.serial):
         parser.error("give exactly one of --engine HOST:PORT or --serial URL")
-    for flag, value in (("--engine", args.engine), ("--central", args.central)):
-        if value:
-            try:
-                parse_address(value)
-            except ValueError as error:
-                parser.error(f"{flag}: {error}")
     if not args.secret_file:
         parser.error("--secret-file is required")
     if args.location is not None and len(args.location) > MAX_TEXT:
