@@ -4,7 +4,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CPS    ?= 5
 
-.PHONY: demo test bench lint system-deps clean
+INVENTORY    ?= ansible/inventory.yml
+ANSIBLE_ARGS ?=
+
+.PHONY: demo test bench lint system-deps deploy clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +25,13 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -ra
+
+# The fleet of INVENTORY: a fresh wheel in dist/, then the playbook (ansible/README in
+# the main README: "Deploying a fleet with Ansible").
+deploy: $(STAMP)
+	rm -f dist/evcharging-*.whl
+	$(PY) -m pip wheel -q --no-deps -w dist .
+	cd ansible && ../$(VENV)/bin/ansible-playbook -i ../$(INVENTORY) site.yml $(ANSIBLE_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench

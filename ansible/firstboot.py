@@ -4,15 +4,18 @@
         --wifi-ssid SiteNet --wifi-password-file wifi.txt --out seeds/
 
 writes ``seeds/<host>/user-data``, ``network-config`` and ``meta-data`` for every host of
-the ``edge`` group: the hostname, the Ansible user with the SSH key (no password login)
-and the Wi-Fi (Ethernet with DHCP always works). Copy a host's three files to the boot
-partition of its card (Raspberry Pi OS Bookworm and later read them with cloud-init),
-boot the Pi, then run the playbook.
+the ``edge`` group: the hostname, the Ansible user with the SSH key (no password login,
+passwordless sudo), SSH switched on (Raspberry Pi OS ships it off), the UART for the card
+reader (no login console on it) and the Wi-Fi (Ethernet with DHCP always works). Copy a
+host's three files to the boot partition of its card, replacing any of the same name:
+Raspberry Pi OS Trixie (November 2025) and later read them with cloud-init's NoCloud
+source, as they read what Raspberry Pi Imager writes. Boot the Pi, then run the playbook.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -46,15 +49,26 @@ def user_data(host: str, variables: dict, ssh_key: str) -> str:
         }],
         "timezone": variables.get("firstboot_timezone", "UTC"),
         "package_update": False,
+        # Raspberry Pi OS's cloud-init module: the UART on GPIO 14/15 for the RDM6300
+        # card reader (/dev/serial0), without a login console on it
+        "rpi": {"interfaces": {"serial": {"console": False, "hardware": True}}},
+        # cloud-init installs the key but Raspberry Pi OS keeps sshd disabled
+        "runcmd": [["systemctl", "enable", "--now", "ssh"]],
     }
     config = {key: value for key, value in config.items() if value is not None}
     return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False)
 
 
+def wpa_psk(ssid: str, passphrase: str) -> str:
+    """The WPA2 pre-shared key (PBKDF2-HMAC-SHA1, 4096 rounds), as wpa_passphrase and
+    Raspberry Pi Imager compute it: the passphrase itself never lands on the card."""
+    return hashlib.pbkdf2_hmac("sha1", passphrase.encode(), ssid.encode(), 4096, 32).hex()
+
+
 def network_config(ssid: str | None, password: str | None, country: str) -> str:
     network: dict = {"version": 2, "ethernets": {"eth0": {"dhcp4": True, "optional": True}}}
     if ssid:
-        access = {"password": password} if password else {}
+        access = {"password": wpa_psk(ssid, password)} if password else {}
         network["wifis"] = {"wlan0": {"dhcp4": True, "optional": True,
                                       "regulatory-domain": country,
                                       "access-points": {ssid: access}}}
@@ -78,7 +92,7 @@ def write_seeds(inventory: dict, out: Path, ssh_key: str, ssid: str | None = Non
         for name, text in files.items():
             path = folder / name
             path.write_text(text)
-            path.chmod(0o600)  # the Wi-Fi password
+            path.chmod(0o600)  # the Wi-Fi key
             written.append(path)
     return written
 

@@ -38,8 +38,12 @@ def test_seeds_for_every_cp_of_the_example_inventory(tmp_path):
     user = data["users"][0]
     assert user["name"] == "pi" and user["lock_passwd"] is True
     assert user["ssh_authorized_keys"] == ["ssh-ed25519 AAAATEST operator@laptop"]
+    assert ["systemctl", "enable", "--now", "ssh"] in data["runcmd"]  # off on Pi OS
+    assert data["rpi"]["interfaces"]["serial"] == {"console": False, "hardware": True}
     network = yaml.safe_load((out / "cp-002.local" / "network-config").read_text())["network"]
-    assert network["wifis"]["wlan0"]["access-points"] == {"SiteNet": {"password": "s3cret wifi"}}
+    psk = firstboot.wpa_psk("SiteNet", "s3cret wifi")
+    assert network["wifis"]["wlan0"]["access-points"] == {"SiteNet": {"password": psk}}
+    assert "s3cret" not in (out / "cp-002.local" / "network-config").read_text()
     meta = yaml.safe_load((out / "cp-002.local" / "meta-data").read_text())
     assert meta == {"instance-id": "evcharging-CP002", "local-hostname": "cp-002"}
     assert (out / "cp-001.local" / "network-config").stat().st_mode & 0o777 == 0o600
@@ -50,3 +54,9 @@ def test_ethernet_only_without_wifi_and_error_without_edge_hosts(tmp_path):
     network = yaml.safe_load(firstboot.network_config(None, None, "ES"))["network"]
     assert "wifis" not in network and network["ethernets"]["eth0"]["dhcp4"] is True
     assert firstboot.write_seeds({"all": {"children": {"central": {}}}}, tmp_path, "k") == []
+
+
+def test_wifi_key_is_the_wpa2_psk():
+    """IEEE 802.11i-2004 annex H.4 test vector (what wpa_passphrase prints)."""
+    assert _firstboot().wpa_psk("IEEE", "password") == (
+        "f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e")
