@@ -116,6 +116,7 @@ all:
           cp_id: B
           location: "Bay B"
           price_eur_kwh: "0.40"
+          pin_factory: mock
 """)
         self.env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
                     "ANSIBLE_HOME": str(tmp / "ansible-home"),
@@ -213,6 +214,9 @@ def test_first_run_installs_everything(deployed):
             assert _enabled(deployed.etc(host, "systemd/system"), unit)
         venv = deployed.prefix[host] / "opt" / "evcharging" / "venv" / "bin"
         assert (venv / "ev-cp-e").exists() and (venv / "ev-cp-m").exists()
+    for host, factory in (("A", "lgpio"), ("B", "mock")):
+        dropin = deployed.etc(host, "systemd/system/ev-cp-e.service.d/pin-factory.conf")
+        assert f"Environment=GPIOZERO_PIN_FACTORY={factory}\n" in dropin.read_text()
     a_engine = deployed.etc("A", "evcharging/engine.toml").read_text()
     assert ('pins = "amber=27,blue=23,fault=5,green=17,plug=6,red=22,relay=25,request=13"'
             in a_engine)
