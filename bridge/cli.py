@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     client_id = args.client_id or f"bridge-{socket.gethostname()}"
     tls = config.read_tls_ca(args.mqtt_cafile, PROG) if args.mqtt_cafile else None
     bridge = Bridge(parse_address(args.mqtt), args.kafka, client_id, args.mqtt_user, password,
-                    tls=tls,
-                    shared=args.shared, max_in_flight=args.max_in_flight)
+                    tls=tls, shared=args.shared, max_in_flight=args.max_in_flight)
     server = None
     if args.metrics:
         host, port = parse_address(args.metrics)
