@@ -132,6 +132,7 @@ def site(tmp_path_factory):
     logs.mkdir(parents=True, exist_ok=True)
     tree = template(logs / "template.log")
     site = Site(tmp)
+    site.logs = logs
     kafka = kafka_broker(tmp, site.ports["kafka"]).start()
     create_topics(kafka.address)
     try:
@@ -201,6 +202,7 @@ def test_a_hung_main_loop_is_restarted_by_the_watchdog(site):
 
 def test_a_second_playbook_run_changes_nothing(site):
     second = site.playbook()
+    (site.logs / "second-run.log").write_text(second.stdout + second.stderr)
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-2000:]
     counts = recap(second.stdout)
     assert counts and all(c["changed"] == 0 for c in counts.values()), second.stdout[-3000:]
