@@ -31,7 +31,7 @@ test: $(STAMP) system-deps
 deploy: $(STAMP)
 	rm -f dist/evcharging-*.whl
 	$(PY) -m pip wheel -q --no-deps -w dist .
-	cd ansible && ../$(VENV)/bin/ansible-playbook -i ../$(INVENTORY) site.yml $(ANSIBLE_ARGS)
+	cd ansible && $(abspath $(VENV))/bin/ansible-playbook -i $(abspath $(INVENTORY)) site.yml $(ANSIBLE_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench
