@@ -6,7 +6,7 @@ import struct
 import paho.mqtt.client as paho
 import pytest
 
-from bridge.service import BufferedClient
+from bridge.buffered_client import BufferedClient
 
 
 def publish(topic: bytes, payload: bytes, mid: int, qos: int = 1) -> bytes:
