@@ -128,8 +128,9 @@ def _url_and_baud(url: str) -> tuple[str, int]:
 class CardReader:
     """A thread reading the reader's serial port; ``on_card(card_id)`` per debounced read.
 
-    Opening the port raises OSError (the caller reports it and exits); a read error later
-    is logged and the port reopened every two seconds.
+    A port that cannot be opened (no reader, the UART not enabled) or that fails later is
+    logged once and retried every two seconds: the charging point works without cards
+    meanwhile, and a service manager sees no crash loop.
     """
 
     def __init__(
@@ -143,7 +144,7 @@ class CardReader:
         self._clock = clock
         self._decoder = Decoder()
         self._stop = threading.Event()
-        self._port = self._open()
+        self._port = None
         self._thread = threading.Thread(target=self._run, name="card-reader", daemon=True)
 
     def _open(self):
@@ -157,32 +158,28 @@ class CardReader:
 
     def start(self) -> CardReader:
         self._thread.start()
-        log.info("card reader on %s", self.url)
         return self
 
     def close(self) -> None:
         self._stop.set()
-        port = self._port
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
+        self._close_port()  # ends a blocking read
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(1.0)
 
     def _run(self) -> None:
+        self._reopen(first=True)
         while not self._stop.is_set():
             try:
                 data = self._port.read(64)
             except Exception as error:  # noqa: BLE001 - serial errors of every kind
                 if self._stop.is_set():
-                    return
+                    break
                 log.warning("card reader %s: %s; reopening", self.url, error)
                 self._reopen()
                 continue
             if data:
                 self._handle(data)
+        self._close_port()
 
     def _handle(self, data: bytes) -> None:
         for event in self._decoder.feed(data, self._clock()):
@@ -193,14 +190,29 @@ class CardReader:
                 log.warning("card reader: bad frame %s: %s", event.raw, event.reason)
                 self._on_bad(event)
 
-    def _reopen(self) -> None:
-        try:
-            self._port.close()
-        except Exception:  # noqa: BLE001
-            pass
-        while not self._stop.wait(2.0):
+    def _close_port(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+    def _reopen(self, first: bool = False) -> None:
+        """Open the port, retrying every two seconds until it opens or we stop."""
+        self._close_port()
+        if not first and self._stop.wait(2.0):
+            return
+        logged = False
+        while True:
             try:
                 self._port = self._open()
+                log.info("card reader on %s", self.url)
                 return
             except OSError as error:
-                log.debug("%s", error)
+                if not logged:
+                    log.warning("%s; retrying every 2 s (cards are not read meanwhile)",
+                                error)
+                    logged = True
+            if self._stop.wait(2.0):
+                return

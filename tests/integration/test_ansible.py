@@ -200,6 +200,7 @@ def test_first_run_installs_everything(deployed):
         assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in engine
         assert f'mqtt_user = "{cp}"' in engine
         assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in engine
+        assert 'card_reader = "/dev/serial0"' in engine
         assert (deployed.etc(host, "evcharging/mqtt-ca.crt").read_bytes()
                 == deployed.tls["ca"].read_bytes())
         monitor = deployed.etc(host, "evcharging/monitor.toml").read_text()

@@ -66,15 +66,31 @@ def test_a_card_asks_central_for_a_supply_for_its_driver(tmp_path, output_dir, r
             monitor.close()
 
 
-def test_an_unopenable_card_reader_is_one_error_line(tmp_path, output_dir):
+def test_a_missing_card_reader_is_retried_while_the_cp_works(tmp_path, output_dir, reader):
+    """No reader yet (unplugged, UART off): one warning, the engine serves its monitor,
+    and the reader is read once it appears. Under systemd: no crash loop."""
+    main_fd, device = reader
+    path, listen = tmp_path / "serial0", free_port()
     log_path = output_dir / "engine-card-missing.log"
     log_path.unlink(missing_ok=True)
-    engine = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{free_port()}",
-                    "--card-reader", str(tmp_path / "no-such-tty"), "--state-dir",
-                    str(tmp_path)], log_path)
+    engine = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{listen}",
+                    "--card-reader", str(path), "--state-dir", str(tmp_path)], log_path)
+    monitor = None
     try:
-        assert engine.wait(10) == 1
+        wait_port(listen)
+        wait_for(lambda: "retrying every 2 s" in log_path.read_text())
+        monitor = FakeMonitor(listen).greet()
+        monitor.expect(msg.HealthReport, lambda r: r.seq > 0 and r.state == "available")
+        path.symlink_to(device)  # the reader is plugged in
+        wait_for(lambda: f"card reader on {path}" in log_path.read_text(), 5)
+        os.write(main_fd, encode(CARD))
+        request = monitor.expect(msg.SupplyRequest)
+        assert (request.source, request.driver_id) == ("card", f"CARD-{CARD}")
+        assert engine.poll() is None
     finally:
         stop(engine)
-    assert "ev-cp-e: error: card reader" in log_path.read_text()
+        if monitor is not None:
+            monitor.close()
+    text = log_path.read_text()
+    assert text.count("retrying every 2 s") == 1 and "Traceback" not in text
 
