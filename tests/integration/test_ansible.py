@@ -19,7 +19,7 @@ import paho.mqtt.client as paho
 import pytest
 
 from sim.brokers import mosquitto_binary
-from tests.support import free_port, make_certificates, spawn, stop, wait_port
+from tests.support import free_port, make_certificates, spawn, stop, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -302,7 +302,8 @@ def test_generated_broker_config_confines_each_cp_to_its_topics(deployed, tmp_pa
     port = deployed.mqtt_tls_port
     generated = deployed.etc("central", "mosquitto/conf.d/evcharging.conf").read_text()
     config = tmp_path / "mosquitto.conf"
-    config.write_text(("user root\n" if os.geteuid() == 0 else "") + "persistence false\n"
+    config.write_text(("user root\n" if os.geteuid() == 0 else "")
+                      + "persistence false\nlog_type all\n"
                       + generated.replace(" /etc/", f" {deployed.prefix['central']}/etc/"))
     broker = spawn([binary, "-c", str(config)], tmp_path / "mosquitto.log")
     clients = []
@@ -330,13 +331,15 @@ def test_generated_broker_config_confines_each_cp_to_its_topics(deployed, tmp_pa
                            port, deployed.etc("A", "evcharging/mqtt-ca.crt"))
         clients.append(cp_a)
         assert rc == 0
-        cp_a.publish("evcharging/cp/B/events", b"spoofed by A", qos=1).wait_for_publish(10)
         cp_a.publish("evcharging/cp/A/events", b"from A", qos=1).wait_for_publish(10)
-        deadline = time.monotonic() + 10
-        while ("evcharging/cp/A/events", b"from A") not in received:
-            assert time.monotonic() < deadline, f"the bridge never saw A's event: {received}"
-            time.sleep(0.02)
-        time.sleep(0.5)  # B's message, published first, would have arrived by now
+        wait_for(lambda: ("evcharging/cp/A/events", b"from A") in received, 10)
+        # Mosquitto 2.0.11 answers a denied QoS 1 PUBLISH with an MQTT 5 reason code, which
+        # a 3.1.1 client takes as a protocol error: A is dropped. The broker's log says it
+        # received and denied the message; the bridge never gets it.
+        cp_a.publish("evcharging/cp/B/events", b"spoofed by A", qos=1)
+        log = tmp_path / "mosquitto.log"
+        wait_for(lambda: "Denied PUBLISH from cp-a" in log.read_text(errors="replace"), 10)
+        time.sleep(0.5)  # had it been relayed, the bridge would have it by now
         assert all(topic != "evcharging/cp/B/events" for topic, _ in received), received
     finally:
         for client in clients:
