@@ -75,10 +75,10 @@ def panel(port: int, *args: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def start_engine(tmp_path, output_dir, listen: int, panel_port: int):
+def start_engine(tmp_path, output_dir, listen: int, panel_port: int, *extra: str):
     process = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{listen}",
-                     "--panel", f"127.0.0.1:{panel_port}", "--state-dir", str(tmp_path)],
-                    output_dir / "engine.log")
+                     "--panel", f"127.0.0.1:{panel_port}", "--state-dir", str(tmp_path),
+                     *extra], output_dir / "engine.log")
     wait_port(listen)
     wait_port(panel_port)
     return process

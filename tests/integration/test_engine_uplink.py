@@ -13,8 +13,8 @@ import pytest
 
 from protocol import data
 from protocol import messages as msg
-from tests.integration.test_engine import CP, FakeMonitor, panel
-from tests.support import free_port, spawn, stop, wait_for, wait_port
+from tests.integration.test_engine import CP, FakeMonitor, panel, start_engine
+from tests.support import free_port, stop, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -56,13 +56,33 @@ class Subscriber:
         self.client.loop_stop()
 
 
-def start_engine(tmp_path, output_dir, listen: int, panel_port: int, broker: str, *extra: str):
-    process = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{listen}",
-                     "--panel", f"127.0.0.1:{panel_port}", "--state-dir", str(tmp_path),
-                     "--mqtt", broker, *extra], output_dir / "engine.log")
-    wait_port(listen)
-    wait_port(panel_port)
-    return process
+class Rig:
+    """One engine on fresh ports, publishing to ``broker``, watched by a subscriber; its
+    log (output_dir/engine.log) starts empty."""
+
+    def __init__(self, tmp_path, output_dir, broker) -> None:
+        self.tmp_path, self.output_dir, self.broker = tmp_path, output_dir, broker
+        self.listen, self.panel_port = free_port(), free_port()
+        (output_dir / "engine.log").unlink(missing_ok=True)
+        self.sub = Subscriber(broker.address)
+        self.engine = None
+
+    def start(self, *extra: str):
+        self.engine = start_engine(self.tmp_path, self.output_dir, self.listen, self.panel_port,
+                                   "--mqtt", self.broker.address, *extra)
+        return self.engine
+
+    def panel(self, *words: str) -> dict:
+        return panel(self.panel_port, *words)
+
+
+@pytest.fixture
+def rig(tmp_path, output_dir, brokers):
+    rig = Rig(tmp_path, output_dir, brokers[1])
+    yield rig
+    if rig.engine is not None:
+        stop(rig.engine)
+    rig.sub.close()
 
 
 def authorize(monitor: FakeMonitor, session: str) -> None:
@@ -82,46 +102,38 @@ def assert_no_gap(telemetry: list[data.Telemetry]) -> None:
     assert gaps and max(gaps) < 1.6, gaps
 
 
-def test_events_and_telemetry_arrive_with_qos1_and_the_outbox_empties(
-        tmp_path, output_dir, brokers):
-    _, broker = brokers
-    listen, panel_port = free_port(), free_port()
-    (output_dir / "engine.log").unlink(missing_ok=True)
-    sub = Subscriber(broker.address)
-    engine = start_engine(tmp_path, output_dir, listen, panel_port, broker.address)
-    try:
-        status = sub.wait(data.CpStatus)
-        assert status.status == "online"
-        monitor = FakeMonitor(listen).greet()
-        authorize(monitor, "S1")
-        panel(panel_port, "press", "plug")
-        started = monitor.expect(msg.SupplyStarted)
-        time.sleep(2.3)
-        panel(panel_port, "press", "plug")
-        ended = monitor.expect(msg.SupplyEnded)
-        sub.wait(msg.SupplyEnded)
-        assert [m.id for m in sub.of(msg.SupplyStarted)] == [started.id]  # the same message
-        assert sub.of(msg.SupplyEnded)[0] == ended
-        telemetry = list(sub.unique(data.Telemetry).values())
-        assert len(telemetry) >= 2
-        assert {(t.session_id, t.driver_id, t.price_eur_kwh) for t in telemetry} == {
-            ("S1", "D1", "0.30")}
-        assert_no_gap(telemetry)
-        states = [(s.state, s.session_id) for s in sub.of(data.StateChanged)]
-        assert states == [("available", None), ("authorized", "S1"), ("supplying", "S1"),
-                          ("available", None)]
-        assert [b.button for b in sub.of(data.ButtonPressed)] == ["plug", "plug"]
-        assert {qos for *_, qos in sub.received} == {1}
-        assert {kind for kind, m, *_ in sub.received if isinstance(m, data.Telemetry)} == {
-            "telemetry"}
-        wait_for(lambda: panel(panel_port, "status")["outbox"] == 0, 5)
-        assert panel(panel_port, "status")["mqtt"] is True
-        monitor.close()
-    finally:
-        stop(engine)
-        sub.close()
+def test_events_and_telemetry_arrive_with_qos1_and_the_outbox_empties(rig):
+    sub, engine = rig.sub, rig.start()
+    status = sub.wait(data.CpStatus)
+    assert status.status == "online"
+    monitor = FakeMonitor(rig.listen).greet()
+    authorize(monitor, "S1")
+    rig.panel("press", "plug")
+    started = monitor.expect(msg.SupplyStarted)
+    time.sleep(2.3)
+    rig.panel("press", "plug")
+    ended = monitor.expect(msg.SupplyEnded)
+    sub.wait(msg.SupplyEnded)
+    assert [m.id for m in sub.of(msg.SupplyStarted)] == [started.id]  # the same message
+    assert sub.of(msg.SupplyEnded)[0] == ended
+    telemetry = list(sub.unique(data.Telemetry).values())
+    assert len(telemetry) >= 2
+    assert {(t.session_id, t.driver_id, t.price_eur_kwh) for t in telemetry} == {
+        ("S1", "D1", "0.30")}
+    assert_no_gap(telemetry)
+    states = [(s.state, s.session_id) for s in sub.of(data.StateChanged)]
+    assert states == [("available", None), ("authorized", "S1"), ("supplying", "S1"),
+                      ("available", None)]
+    assert [b.button for b in sub.of(data.ButtonPressed)] == ["plug", "plug"]
+    assert {qos for *_, qos in sub.received} == {1}
+    assert {kind for kind, m, *_ in sub.received if isinstance(m, data.Telemetry)} == {
+        "telemetry"}
+    wait_for(lambda: rig.panel("status")["outbox"] == 0, 5)
+    assert rig.panel("status")["mqtt"] is True
+    monitor.close()
+    stop(engine)
     assert engine.returncode == 0
-    retained = Subscriber(broker.address)  # a clean stop says offline, retained
+    retained = Subscriber(rig.broker.address)  # a clean stop says offline, retained
     try:
         assert retained.wait(data.CpStatus).status == "offline"
         assert retained.received[0][2] is True
@@ -129,107 +141,83 @@ def test_events_and_telemetry_arrive_with_qos1_and_the_outbox_empties(
         retained.close()
 
 
-def test_a_broker_outage_during_a_supply_loses_nothing(tmp_path, output_dir, brokers):
-    _, broker = brokers
-    listen, panel_port = free_port(), free_port()
-    (output_dir / "engine.log").unlink(missing_ok=True)
-    sub = Subscriber(broker.address)
-    engine = start_engine(tmp_path, output_dir, listen, panel_port, broker.address)
-    try:
-        sub.wait(data.CpStatus)
-        monitor = FakeMonitor(listen).greet()
-        authorize(monitor, "S2")
-        panel(panel_port, "press", "plug")
-        sub.wait(data.Telemetry)
-        broker.stop()
-        wait_for(lambda: panel(panel_port, "status")["outbox"] >= 3, 6)
-        assert panel(panel_port, "status")["mqtt"] is False
-        broker.start()
-        wait_for(lambda: panel(panel_port, "status")["mqtt"], 6)
-        panel(panel_port, "press", "plug")
-        ended = monitor.expect(msg.SupplyEnded)
-        wait_for(lambda: panel(panel_port, "status")["outbox"] == 0, 6)
-        sub.wait(msg.SupplyEnded, timeout=6)
-        telemetry = list(sub.unique(data.Telemetry).values())
-        assert len(telemetry) >= 5
-        assert_no_gap(telemetry)
-        assert sub.of(msg.SupplyStarted)[0].session_id == "S2"
-        assert sub.unique(msg.SupplyEnded) == {ended.id: ended}
-        log = (output_dir / "engine.log").read_text()
-        assert log.count("cannot reach MQTT broker at") == 1
-        assert "uplink.py" not in log and "paho" not in log  # no traceback of ours
-        monitor.close()
-    finally:
-        stop(engine)
-        sub.close()
+def test_a_broker_outage_during_a_supply_loses_nothing(rig, output_dir):
+    sub, broker = rig.sub, rig.broker
+    rig.start()
+    sub.wait(data.CpStatus)
+    monitor = FakeMonitor(rig.listen).greet()
+    authorize(monitor, "S2")
+    rig.panel("press", "plug")
+    sub.wait(data.Telemetry)
+    broker.stop()
+    wait_for(lambda: rig.panel("status")["outbox"] >= 3, 6)
+    assert rig.panel("status")["mqtt"] is False
+    broker.start()
+    wait_for(lambda: rig.panel("status")["mqtt"], 6)
+    rig.panel("press", "plug")
+    ended = monitor.expect(msg.SupplyEnded)
+    wait_for(lambda: rig.panel("status")["outbox"] == 0, 6)
+    sub.wait(msg.SupplyEnded, timeout=6)
+    telemetry = list(sub.unique(data.Telemetry).values())
+    assert len(telemetry) >= 5
+    assert_no_gap(telemetry)
+    assert sub.of(msg.SupplyStarted)[0].session_id == "S2"
+    assert sub.unique(msg.SupplyEnded) == {ended.id: ended}
+    log = (output_dir / "engine.log").read_text()
+    assert log.count("cannot reach MQTT broker at") == 1
+    assert "uplink.py" not in log and "paho" not in log  # no traceback of ours
+    monitor.close()
 
 
-def test_a_killed_engine_goes_offline_and_sends_its_outbox_after_restart(
-        tmp_path, output_dir, brokers):
-    _, broker = brokers
-    listen, panel_port = free_port(), free_port()
-    (output_dir / "engine.log").unlink(missing_ok=True)
-    sub = Subscriber(broker.address)
-    engine = start_engine(tmp_path, output_dir, listen, panel_port, broker.address)
-    try:
-        assert sub.wait(data.CpStatus).status == "online"
-        engine.send_signal(signal.SIGKILL)  # the last will: offline, retained
-        engine.wait(5)
-        sub.wait(data.CpStatus, lambda s: s.status == "offline")
+def test_a_killed_engine_goes_offline_and_sends_its_outbox_after_restart(rig):
+    sub, broker = rig.sub, rig.broker
+    engine = rig.start()
+    assert sub.wait(data.CpStatus).status == "online"
+    engine.send_signal(signal.SIGKILL)  # the last will: offline, retained
+    engine.wait(5)
+    sub.wait(data.CpStatus, lambda s: s.status == "offline")
 
-        engine = start_engine(tmp_path, output_dir, listen, panel_port, broker.address)
-        monitor = FakeMonitor(listen).greet()
-        authorize(monitor, "S3")
-        panel(panel_port, "press", "plug")
-        started = monitor.expect(msg.SupplyStarted)
-        sub.wait(msg.SupplyStarted)
-        broker.stop()
-        wait_for(lambda: panel(panel_port, "status")["outbox"] >= 2, 6)
-        engine.send_signal(signal.SIGKILL)
-        engine.wait(5)
-        cut = time.time()
-        broker.start()
-        engine = start_engine(tmp_path, output_dir, listen, panel_port, broker.address)
-        ended = sub.wait(msg.SupplyEnded, timeout=8)
-        assert (ended.session_id, ended.reason) == ("S3", "engine restarted")
-        offline_telemetry = [t for t in sub.of(data.Telemetry) if seconds(t.ts) < cut]
-        assert_no_gap(offline_telemetry)
-        assert {m.id for m in sub.of(msg.SupplyStarted)} == {started.id}  # maybe twice
-        wait_for(lambda: panel(panel_port, "status")["outbox"] == 0, 5)
-        status = sub.wait(data.CpStatus, lambda s: s.status == "online" and seconds(s.ts) > cut)
-        assert status.cp_id == CP
-    finally:
-        stop(engine)
-        sub.close()
+    engine = rig.start()
+    monitor = FakeMonitor(rig.listen).greet()
+    authorize(monitor, "S3")
+    rig.panel("press", "plug")
+    started = monitor.expect(msg.SupplyStarted)
+    sub.wait(msg.SupplyStarted)
+    broker.stop()
+    wait_for(lambda: rig.panel("status")["outbox"] >= 2, 6)
+    engine.send_signal(signal.SIGKILL)
+    engine.wait(5)
+    cut = time.time()
+    broker.start()
+    rig.start()
+    ended = sub.wait(msg.SupplyEnded, timeout=8)
+    assert (ended.session_id, ended.reason) == ("S3", "engine restarted")
+    offline_telemetry = [t for t in sub.of(data.Telemetry) if seconds(t.ts) < cut]
+    assert_no_gap(offline_telemetry)
+    assert {m.id for m in sub.of(msg.SupplyStarted)} == {started.id}  # maybe twice
+    wait_for(lambda: rig.panel("status")["outbox"] == 0, 5)
+    status = sub.wait(data.CpStatus, lambda s: s.status == "online" and seconds(s.ts) > cut)
+    assert status.cp_id == CP
 
 
+def test_the_simulated_vehicle_plugs_in_and_unplugs_by_itself(rig):
+    sub = rig.sub
+    rig.start("--vehicle-sim", "1.5")
+    monitor = FakeMonitor(rig.listen).greet()
+    authorize(monitor, "S4")
+    authorized = time.monotonic()
+    monitor.expect(msg.SupplyStarted, timeout=3)
+    assert 0.7 < time.monotonic() - authorized < 2.0
+    ended = monitor.expect(msg.SupplyEnded, timeout=4)
+    assert (ended.session_id, ended.reason) == ("S4", "unplugged")
+    assert 1.4 <= seconds(ended.ended_at) - seconds(ended.started_at) < 2.2
 
-def test_the_simulated_vehicle_plugs_in_and_unplugs_by_itself(tmp_path, output_dir, brokers):
-    _, broker = brokers
-    listen, panel_port = free_port(), free_port()
-    (output_dir / "engine.log").unlink(missing_ok=True)
-    sub = Subscriber(broker.address)
-    engine = start_engine(tmp_path, output_dir, listen, panel_port, broker.address,
-                          "--vehicle-sim", "1.5")
-    try:
-        monitor = FakeMonitor(listen).greet()
-        authorize(monitor, "S4")
-        authorized = time.monotonic()
-        monitor.expect(msg.SupplyStarted, timeout=3)
-        assert 0.7 < time.monotonic() - authorized < 2.0
-        ended = monitor.expect(msg.SupplyEnded, timeout=4)
-        assert (ended.session_id, ended.reason) == ("S4", "unplugged")
-        assert 1.4 <= seconds(ended.ended_at) - seconds(ended.started_at) < 2.2
-
-        authorize(monitor, "S5")  # a supply ended by a fault: the vehicle unplugs too
-        monitor.expect(msg.SupplyStarted, lambda s: s.session_id == "S5", timeout=3)
-        panel(panel_port, "press", "fault")
-        assert monitor.expect(msg.SupplyEnded).reason == "fault"
-        wait_for(lambda: not panel(panel_port, "status")["plugged"], 3)
-        wait_for(lambda: len(sub.of(data.ButtonPressed)) >= 5, 3)
-        assert [b.button for b in sub.of(data.ButtonPressed)] == [
-            "plug", "plug", "plug", "fault", "plug"]
-        monitor.close()
-    finally:
-        stop(engine)
-        sub.close()
+    authorize(monitor, "S5")  # a supply ended by a fault: the vehicle unplugs too
+    monitor.expect(msg.SupplyStarted, lambda s: s.session_id == "S5", timeout=3)
+    rig.panel("press", "fault")
+    assert monitor.expect(msg.SupplyEnded).reason == "fault"
+    wait_for(lambda: not rig.panel("status")["plugged"], 3)
+    wait_for(lambda: len(sub.of(data.ButtonPressed)) >= 5, 3)
+    assert [b.button for b in sub.of(data.ButtonPressed)] == [
+        "plug", "plug", "plug", "fault", "plug"]
+    monitor.close()
