@@ -68,6 +68,16 @@ def started(memory=None) -> DriverSession:
     return s
 
 
+def supplying(at: float = 0, updates: int = 4) -> DriverSession:
+    """Started, then charging at CP (at ``at``) with the first ``updates`` supply updates
+    received a second later (all four: supplying)."""
+    s = started()
+    s.charge(CP, at)
+    for update in supply_updates()[:updates]:
+        s.receive(update, at + 1)
+    return s
+
+
 def test_start_asks_for_the_status_and_is_ready_once_answered():
     s = model()
     (send,) = s.start(0)
@@ -116,20 +126,14 @@ def test_denied_ends_the_service(update, outcome, reason):
 
 @pytest.mark.parametrize("reason", ["expired", "refused by the CP", "CP lost"])
 def test_cancelled_authorization_ends_the_service(reason):
-    s = started()
-    s.charge(CP, 1)
-    for update in supply_updates()[:2]:
-        s.receive(update, 2)
+    s = supplying(at=1, updates=2)
     effects = s.receive(d.Cancelled(driver_id=ME, cp_id=CP, session_id=SID, reason=reason), 3)
     assert Ended(CP, "cancelled", reason) in effects
     assert s.following is None
 
 
 def test_interrupted_ticket_keeps_the_flag_and_reason():
-    s = started()
-    s.charge(CP, 1)
-    for update in supply_updates():
-        s.receive(update, 2)
+    s = supplying(at=1)
     effects = s.receive(ticket(reason="engine lost", interrupted=True), 3)
     (shown,) = [e for e in effects if isinstance(e, ShowTicket)]
     assert shown.ticket["interrupted"] is True and shown.ticket["reason"] == "engine lost"
@@ -137,20 +141,14 @@ def test_interrupted_ticket_keeps_the_flag_and_reason():
 
 
 def test_duplicate_updates_are_ignored_by_id():
-    s = started()
-    s.charge(CP, 1)
-    for update in supply_updates():
-        s.receive(update, 2)
+    s = supplying(at=1)
     t = ticket()
     assert s.receive(t, 3)
     assert s.receive(t, 3) == []
 
 
 def test_late_updates_of_an_ended_session_are_ignored():
-    s = started()
-    s.charge(CP, 1)
-    for update in supply_updates():
-        s.receive(update, 2)
+    s = supplying(at=1)
     s.receive(ticket(), 3)
     late = d.Progress(driver_id=ME, cp_id=CP, session_id=SID, kw="0", kwh="5", eur="1.75")
     assert s.receive(late, 4) == []
@@ -210,10 +208,7 @@ def test_an_undelivered_request_blames_kafka_and_waits_for_the_producer():
 
 
 def test_a_quiet_supply_makes_the_model_ask_for_the_status():
-    s = started()
-    s.charge(CP, 0)
-    for update in supply_updates():
-        s.receive(update, 1)
+    s = supplying()
     (send,) = s.tick(1 + QUIET_S)
     assert isinstance(send.message, d.StatusRequest)
     s.delivered(send.message.id, True, 1 + QUIET_S)
@@ -243,10 +238,7 @@ def test_stop_names_the_cp_and_is_answered_by_the_ticket():
 
 
 def test_stop_refused():
-    s = started()
-    s.charge(CP, 0)
-    for update in supply_updates():
-        s.receive(update, 1)
+    s = supplying()
     (send,) = s.stop(2)
     effects = s.receive(d.Denied(driver_id=ME, ref=send.message.id, reason="no supply"), 3)
     assert effects == [Notice("stop request refused: no supply")]
@@ -308,10 +300,7 @@ def test_restart_before_central_answered_the_charge_request_finds_the_ticket():
 
 
 def test_a_ticket_shown_before_the_restart_is_not_shown_again():
-    s = started()
-    s.charge(CP, 0)
-    for update in supply_updates():
-        s.receive(update, 1)
+    s = supplying()
     s.receive(ticket(), 2)
     again = model(s.memory())
     assert again.receive(ticket(), 3) == []
