@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -25,6 +26,15 @@ def free_port() -> int:
 
         _PORTS = free_ports()
     return next(_PORTS)
+
+
+def missing(message: str) -> NoReturn:
+    """What a test needs is not installed: under CI=true a failure, never a silent skip."""
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (required under CI=true)")
+    pytest.skip(message)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02):

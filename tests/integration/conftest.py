@@ -17,7 +17,7 @@ import pytest
 
 from sim.fleet import SimulatedCP, plan
 from sim.network import Network, free_ports, start_cp, wait_port
-from tests.support import wait_for
+from tests.support import missing, wait_for
 
 
 class LiveNetwork:
@@ -153,13 +153,6 @@ def _network(tmp_path_factory, count: int):
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def missing(message: str) -> None:
-    """Under CI=true a missing browser is a failure, never a silent skip."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture

@@ -19,7 +19,15 @@ import paho.mqtt.client as paho
 import pytest
 
 from sim.brokers import mosquitto_binary
-from tests.support import free_port, make_certificates, spawn, stop, wait_for, wait_port
+from tests.support import (
+    free_port,
+    make_certificates,
+    missing,
+    spawn,
+    stop,
+    wait_for,
+    wait_port,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -44,11 +52,25 @@ def _tool(name: str) -> str | None:
 
 
 def _require(name: str, found: str | None) -> str:
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} is missing (required under CI=true)")
-    pytest.skip(f"{name} is not installed")
+    return found or missing(f"{name} is not installed")
+
+
+def build_wheel(tmp: Path) -> Path:
+    """The project's wheel, as `make deploy` builds it for the hosts."""
+    wheels = tmp / "wheels"
+    subprocess.run([str(BIN / "pip"), "wheel", "-q", "--no-deps", "-w", str(wheels),
+                    str(ROOT)], check=True, capture_output=True)
+    return next(wheels.glob("evcharging-*.whl"))
+
+
+def ansible_env(tmp: Path) -> dict[str, str]:
+    """The project's ansible.cfg, Ansible's own files under ``tmp``, no colours."""
+    return {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
+            "ANSIBLE_HOME": str(tmp / "ansible-home"),
+            "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_PIPELINING": "1",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def _project_root(tmp: Path) -> Path:
@@ -70,10 +92,7 @@ class Deployment:
         self.credentials = tmp / "credentials"
         self.prefix = {"central": tmp / "hosts" / "central", "A": tmp / "hosts" / "cp-a",
                        "B": tmp / "hosts" / "cp-b"}
-        wheels = tmp / "wheels"
-        subprocess.run([str(BIN / "pip"), "wheel", "-q", "--no-deps", "-w", str(wheels),
-                        str(ROOT)], check=True, capture_output=True)
-        self.wheel = next(wheels.glob("evcharging-*.whl"))
+        self.wheel = build_wheel(tmp)
         self.tls = make_certificates(tmp / "tls")
         self.mqtt_port, self.mqtt_tls_port = free_port(), free_port()
         host = f"ansible_connection: local\n          ansible_python_interpreter: {sys.executable}"
@@ -118,12 +137,7 @@ all:
           price_eur_kwh: "0.40"
           pin_factory: mock
 """)
-        self.env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
-                    "ANSIBLE_HOME": str(tmp / "ansible-home"),
-                    "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
-                    "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
-                    "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_PIPELINING": "1",
-                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.env = ansible_env(tmp)
 
     def run(self, *extra: str) -> subprocess.CompletedProcess:
         args = [self.playbook, "-i", str(self.inventory), "site.yml",
