@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from protocol.topics import CP_EVENTS, CP_TELEMETRY, DEADLETTER, PARTITIONS
+from runtime.kafka import create_topics
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +68,7 @@ class KafkaWatch:
             self._create(missing)
 
     def _create(self, missing: list[str]) -> None:
-        futures = self._admin.create_topics(
-            [NewTopic(t, num_partitions=self.partitions, replication_factor=1)
-             for t in missing], operation_timeout=5)
-        made = []
-        for topic, future in futures.items():
-            try:
-                future.result(10)
-                made.append(topic)
-            except KafkaException as error:
-                if "TOPIC_ALREADY_EXISTS" not in str(error):
-                    log.warning("could not create Kafka topic %s: %s", topic,
-                                error.args[0].str())
+        made = create_topics(self._admin, missing, self.partitions, operation_timeout=5)
         if made:
             log.info("created Kafka topics %s", ", ".join(sorted(made)))
 

@@ -156,6 +156,26 @@ class Producer:
         log.info("Kafka producer rebuilt (%d so far)", self.recreated)
 
 
+def create_topics(admin: Any, topics: list[str], partitions: int, wait: float = 10.0,
+                  operation_timeout: float = 0) -> list[str]:
+    """Create ``topics`` (one replica each) with an AdminClient; the ones it made.  A
+    topic that exists already is no error; any other failure is logged."""
+    from confluent_kafka.admin import NewTopic
+
+    futures = admin.create_topics(
+        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
+        operation_timeout=operation_timeout)
+    made = []
+    for topic, future in futures.items():
+        try:
+            future.result(wait)
+            made.append(topic)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                log.warning("cannot create Kafka topic %s: %s", topic, error.args[0].str())
+    return made
+
+
 def reachable(bootstrap: str, timeout: float = 2.0) -> bool:
     """True when a broker answers a metadata request."""
     from confluent_kafka.admin import AdminClient

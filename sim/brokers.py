@@ -130,7 +130,9 @@ def create_topics(bootstrap: str, topics=KAFKA_TOPICS, partitions: int = PARTITI
                   timeout: float = 15.0) -> None:
     """Create the Kafka topics if they are missing (idempotent)."""
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+
+    from runtime import kafka
 
     admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000})
     deadline = time.monotonic() + timeout
@@ -146,13 +148,6 @@ def create_topics(bootstrap: str, topics=KAFKA_TOPICS, partitions: int = PARTITI
         missing = [t for t in topics if t not in existing]
         if not missing:
             return
-        futures = admin.create_topics([NewTopic(t, num_partitions=partitions,
-                                                replication_factor=1) for t in missing])
-        for topic, future in futures.items():
-            try:
-                future.result(10)
-            except KafkaException as error:
-                if "TOPIC_ALREADY_EXISTS" not in str(error):
-                    log.warning("creating topic %s: %s", topic, error)
+        kafka.create_topics(admin, missing, partitions)
         if time.monotonic() > deadline:
             raise RuntimeError(f"Kafka at {bootstrap} did not create {missing}")

@@ -29,7 +29,7 @@ from typing import Any
 
 import confluent_kafka
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
@@ -47,7 +47,7 @@ from protocol.topics import (
     KAFKA_TOPICS,
     PARTITIONS,
 )
-from runtime.kafka import Producer, consumer_config
+from runtime.kafka import Producer, consumer_config, create_topics
 
 log = logging.getLogger(__name__)
 # librdkafka's own connection chatter ("Connect to ... failed") stays out of the logs:
@@ -180,14 +180,7 @@ class KafkaIO:
 
     def _create(self, topics: list[str]) -> None:
         log.info("creating Kafka topics %s", ", ".join(topics))
-        futures = self.admin.create_topics(
-            [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in topics])
-        for topic, future in futures.items():
-            try:
-                future.result(5)
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    log.warning("cannot create topic %s: %s", topic, error.args[0].str())
+        create_topics(self.admin, topics, PARTITIONS, wait=5)
 
     def _consumer_now(self) -> confluent_kafka.Consumer:
         if self._consumer is None:

@@ -192,7 +192,7 @@ class FakeAdmin:
             raise KafkaException(KafkaError(KafkaError._TRANSPORT))
         return Metadata(self.topics)
 
-    def create_topics(self, new_topics):
+    def create_topics(self, new_topics, **_options):
         names = [topic.topic for topic in new_topics]
         self.created += names
         self.topics |= set(names)
