@@ -65,7 +65,8 @@ def test_engine_publishes_over_tls(tmp_path, tls_broker, certificates):
     try:
         message = received.get(timeout=20)
         assert json.loads(message.payload)["cp_id"] == "TLS1"
-        assert f"MQTT uplink connected to {address}" in log.read_text()
+        # the publisher thread sends the online status, then logs the connection
+        wait_for(lambda: f"MQTT uplink connected to {address}" in log.read_text(), 5)
     finally:
         stop(process)
         client.loop_stop()
