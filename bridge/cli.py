@@ -28,6 +28,7 @@ import socket
 
 from protocol.transport import parse_address
 from runtime import config, logs, systemd
+from runtime.entry import console_script
 from runtime.signals import StopRequest
 
 from .metrics import Reporter, serve
@@ -77,6 +78,7 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
         parser.error("--max-in-flight must be at least 1")
 
 
+@console_script
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = config.parse(parser, argv, "bridge")

@@ -8,6 +8,7 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import ssl
 import sys
@@ -19,10 +20,37 @@ CONFIG_DIR = Path("/etc/evcharging")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors."""
+    """argparse with one-line errors, and an unknown flag named as such (plain argparse
+    takes ``ev-central --port abc`` for a sub-command ``abc`` and complains about that)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._check_flags(sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _check_flags(self, argv: list[str]) -> None:
+        known = _flags(self)
+        for token in argv:
+            if token == "--":
+                return
+            name = token.split("=", 1)[0]
+            if not name.startswith("--") or any(flag.startswith(name) for flag in known):
+                continue  # a value, or a flag argparse knows (or abbreviates)
+            close = difflib.get_close_matches(name, known, 1, cutoff=0.75)
+            self.error(f"unknown flag {name}" + (f" (did you mean {close[0]}?)" if close else ""))
+
+
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    """Every --flag of ``parser`` and of its sub-commands."""
+    flags = []
+    for action in parser._actions:
+        flags += [f for f in action.option_strings if f.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags += _flags(sub)
+    return flags
 
 
 def fail(message: str, prog: str | None = None) -> NoReturn:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from protocol.topics import KAFKA_TOPICS, PARTITIONS
+from sim.children import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ class Broker:
     def start(self, timeout: float = 15.0) -> Broker:
         out = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the broker
         self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=die_with_parent())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.children import die_with_parent
 from sim.fleet import SimulatedCP
 
 BIN = Path(sys.executable).parent
@@ -78,12 +79,14 @@ class Network:
         process = subprocess.Popen(
             [str(BIN / args[0]), *args[1:]], stdout=out, stderr=subprocess.STDOUT,
             env=environment, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         self.processes[name] = process
         return process
 
     def run(self, args: list[str]) -> str:
-        done = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True)
+        done = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, preexec_fn=die_with_parent())
         if done.returncode:
             raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stderr.strip()}")
         return done.stdout

@@ -19,6 +19,7 @@ import threading
 
 from protocol.transport import parse_address
 from runtime import config, logs, systemd
+from runtime.entry import console_script
 
 log = logging.getLogger("cloud.central")
 PROG = "ev-central"
@@ -61,6 +62,7 @@ def build_parser() -> config.Parser:
     return parser
 
 
+@console_script
 def main(argv: list[str] | None = None) -> int:
     args = config.parse(build_parser(), argv, "central")
     logs.setup()

@@ -24,10 +24,13 @@ from edge.engine.uplink import Uplink
 from edge.engine.vehicle import Vehicle
 from protocol.messages import BUTTONS, CP_ID, DRIVER_ID
 from runtime import config, logs, systemd
+from runtime.entry import console_script
+from runtime.terminal import StatusLine
 
 log = logging.getLogger("edge.engine")
 
 
+@console_script
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["panel"]:
@@ -35,9 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["selftest"]:
         return selftest.main(argv[1:])
     args = _parse(argv)
-    logs.setup()
+    status = StatusLine()
+    logs.setup(status=status)
     try:
-        return _run(args)
+        return _run(args, status)
     except OSError as error:
         sys.stderr.write(f"ev-cp-e: error: {error}\n")
         return 1
@@ -56,7 +60,13 @@ def _parser() -> config.Parser:
     parser.add_argument("--state-dir", metavar="DIR", default="state", help="journal folder")
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
                         help="simulated charging power")
+    parser.add_argument("--meter-speed", metavar="N", default="1",
+                        help="simulated meter: N seconds of charge per real second "
+                        "(default 1; the demo runs 60)")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
+    parser.add_argument("--pin-factory", choices=hardware.FACTORIES,
+                        help="gpiozero pin factory (default: gpiozero's choice, or "
+                        "GPIOZERO_PIN_FACTORY); mock on a machine without GPIO")
     parser.add_argument("--card-reader", metavar="URL", help="RDM6300 RFID reader, e.g. "
                         "/dev/serial0 (9600 baud); card AB.. asks for driver CARD-AB..")
     parser.add_argument("--mqtt", metavar="HOST:PORT", type=config.address,
@@ -99,6 +109,12 @@ def _parse(argv: list[str]):
     if not args.power_kw.is_finite() or not 0 < args.power_kw <= 1000:
         parser.error("--power-kw must be between 0 and 1000")
     try:
+        args.meter_speed = Decimal(args.meter_speed)
+    except InvalidOperation:
+        parser.error(f"--meter-speed: not a number: {args.meter_speed!r}")
+    if not args.meter_speed.is_finite() or not 0 < args.meter_speed <= 3600:
+        parser.error("--meter-speed must be between 0 and 3600")
+    try:
         args.pins = hardware.parse_pins(args.pins)
     except ValueError as error:
         parser.error(f"--pins: {error}")
@@ -112,10 +128,15 @@ def _parse(argv: list[str]):
     return args
 
 
-def _run(args) -> int:
+def _run(args, status: StatusLine) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    hardware.use_factory(args.pin_factory)
+    try:
+        devices = hardware.build(args.pins)
+    except hardware.NoGpio as error:
+        config.fail(str(error), "ev-cp-e")
     try:
         journal = Journal(Path(args.state_dir) / "journal.db")
     except Exception as error:  # noqa: BLE001 - sqlite3 errors: one line, exit 2
@@ -129,9 +150,8 @@ def _run(args) -> int:
         uplink = Uplink(args.cp_id, args.mqtt, outbox, username=args.mqtt_user,
                         password=args.mqtt_password, tls=args.mqtt_tls)
     vehicle = Vehicle(args.vehicle_sim) if args.vehicle_sim else None
-    devices = hardware.build(args.pins)
-    engine = Engine(args.cp_id, journal, devices, Meter(args.power_kw), uplink=uplink,
-                    vehicle=vehicle)
+    meter = Meter(args.power_kw, args.meter_speed)
+    engine = Engine(args.cp_id, journal, devices, meter, uplink=uplink, vehicle=vehicle)
     engine.start()
     if uplink:
         uplink.start()
@@ -146,8 +166,7 @@ def _run(args) -> int:
         if args.card_reader:
             shells.append(CardReader(args.card_reader, lambda card: engine.feed(
                 engine.machine.press_request, "card", driver_for(card))).start())
-        console = Console(engine, stop)
-        console.clear_line_before_logs()
+        console = Console(engine, stop, status)
         console.start_keyboard()
         systemd.ready(f"engine {args.cp_id} serving")  # links listening, journal recovered
         run_ticks(engine, stop, console.show, systemd.Watchdog())
@@ -161,8 +180,7 @@ def _run(args) -> int:
             outbox.close()
         devices.close()
         journal.close()
-        if sys.stdout.isatty():
-            sys.stdout.write("\n")
+        status.close()
         log.info("engine %s stopped", args.cp_id)
     return 0
 

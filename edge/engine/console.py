@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+from runtime.terminal import StatusLine
+
 log = logging.getLogger(__name__)
 KEYS = {"f": "fault", "p": "plug", "r": "request"}
 PROGRESS_LOG_S = 5.0
@@ -32,31 +34,17 @@ def status_line(snapshot: dict) -> str:
 
 
 class Console:
-    def __init__(self, engine, stop: threading.Event) -> None:
+    def __init__(self, engine, stop: threading.Event, line: StatusLine | None = None) -> None:
         self._engine = engine
         self._stop = stop
-        self._tty_out = sys.stdout.isatty()
+        self.line = line or StatusLine()
         self._last_progress = 0.0
-
-    def clear_line_before_logs(self) -> None:
-        """On a TTY, each log line first wipes the redrawn status line."""
-        if not self._tty_out:
-            return
-
-        def wipe(record: logging.LogRecord) -> bool:
-            sys.stdout.write("\r\x1b[K")
-            sys.stdout.flush()
-            return True
-
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(wipe)
 
     def show(self) -> None:
         """Called on each tick: redraw the line on a TTY, else log supply progress."""
         snapshot = self._engine.snapshot()
-        if self._tty_out:
-            sys.stdout.write("\r\x1b[K" + status_line(snapshot))
-            sys.stdout.flush()
+        if self.line.tty:
+            self.line.show(status_line(snapshot))
             return
         now = time.monotonic()
         if snapshot["supply"] and now - self._last_progress >= PROGRESS_LOG_S:

@@ -7,6 +7,7 @@ receives them, so the same code drives a Pi and ``GPIOZERO_PIN_FACTORY=mock``.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 DEFAULT_PINS = {
@@ -37,6 +38,19 @@ def parse_pins(text: str | None) -> dict[str, int | None]:
     return pins
 
 
+FACTORIES = ("mock", "lgpio", "rpigpio", "pigpio", "native")
+
+
+class NoGpio(Exception):
+    """No pin factory could drive the pins: one line that says what to do."""
+
+
+def use_factory(name: str | None) -> None:
+    """``--pin-factory``: gpiozero reads ``GPIOZERO_PIN_FACTORY`` at the first device."""
+    if name:
+        os.environ["GPIOZERO_PIN_FACTORY"] = name
+
+
 def is_mock() -> bool:
     return os.environ.get("GPIOZERO_PIN_FACTORY", "").lower() == "mock"
 
@@ -57,7 +71,23 @@ class Devices:
 
 
 def build(pins: dict[str, int | None]) -> Devices:
-    """Build LEDs (PWMLED), the relay (OutputDevice) and buttons (pull-up, debounced)."""
+    """Build LEDs (PWMLED), the relay (OutputDevice) and buttons (pull-up, debounced);
+    :class:`NoGpio` when this machine has no pins gpiozero can drive."""
+    from gpiozero import GPIOZeroError, PinFactoryFallback
+
+    try:
+        with warnings.catch_warnings():  # one warning per factory tried: the error says it
+            warnings.simplefilter("ignore", PinFactoryFallback)
+            return _build(pins)
+    except (GPIOZeroError, ImportError) as error:
+        factory = os.environ.get("GPIOZERO_PIN_FACTORY")
+        why = f"pin factory {factory!r}: {error}" if factory else str(error).rstrip("!.")
+        raise NoGpio(f"cannot drive the GPIO pins ({why}); on a machine without GPIO "
+                     "start it with --pin-factory mock and press its buttons with "
+                     "ev-cp-e panel or its keys") from None
+
+
+def _build(pins: dict[str, int | None]) -> Devices:
     from gpiozero import PWMLED, Button, Device, OutputDevice
 
     mock = is_mock()

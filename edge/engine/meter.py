@@ -1,8 +1,10 @@
 """Simulated energy meter: pure arithmetic, no clock, no I/O.
 
 Energy grows with elapsed time at a constant power; money follows from the session's
-price.  Internally everything is an exact ``Decimal``; :func:`billed` is the one place
-where numbers are rounded for records (kWh to 0.001, euros to the cent).
+price.  A simulated meter may run faster than real time (``speed``: simulated seconds of
+charge per real second), so that a demo's short charges bill what real ones would.
+Internally everything is an exact ``Decimal``; :func:`billed` is the one place where
+numbers are rounded for records (kWh to 0.001, euros to the cent).
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ def billed(kwh: Decimal, price_eur_kwh: Decimal) -> tuple[Decimal, Decimal]:
 @dataclass(frozen=True)
 class Meter:
     power_kw: Decimal = DEFAULT_POWER_KW
+    speed: Decimal = Decimal(1)
 
     def read(self, seconds: float | Decimal, price_eur_kwh: Decimal) -> Reading:
-        kwh, eur = billed(energy_kwh(self.power_kw, seconds), price_eur_kwh)
+        kwh = energy_kwh(self.power_kw, Decimal(str(seconds)) * self.speed)
+        kwh, eur = billed(kwh, price_eur_kwh)
         return Reading(self.power_kw, kwh, eur)

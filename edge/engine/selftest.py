@@ -106,6 +106,8 @@ def main(argv: list[str]) -> int:
     parser = config.Parser(prog="ev-cp-e selftest", description="Bench-test LEDs, relay, "
                            "buttons and the card reader")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
+    parser.add_argument("--pin-factory", choices=hardware.FACTORIES,
+                        help="gpiozero pin factory; mock on a machine without GPIO")
     parser.add_argument("--card-reader", metavar="URL", help="RDM6300 reader, e.g. /dev/serial0")
     parser.add_argument("--seconds", metavar="N", type=float, default=DEFAULT_SECONDS,
                         help="seconds to listen for buttons and cards (default 20)")
@@ -116,7 +118,11 @@ def main(argv: list[str]) -> int:
         pins = hardware.parse_pins(args.pins)
     except ValueError as error:
         parser.error(f"--pins: {error}")
-    devices = hardware.build(pins)
+    hardware.use_factory(args.pin_factory)
+    try:
+        devices = hardware.build(pins)
+    except hardware.NoGpio as error:
+        config.fail(str(error), parser.prog)
     try:
         print(f"pins (BCM): {', '.join(f'{k}={v}' for k, v in pins.items())}"
               f"{' [mock pins]' if devices.mock else ''}", flush=True)

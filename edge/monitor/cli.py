@@ -13,9 +13,10 @@ import logging
 
 from protocol.messages import CP_ID, MAX_TEXT
 from runtime import config, logs, systemd
+from runtime.entry import console_script
 from runtime.signals import StopRequest
 
-from .display import StatusLine
+from .display import MonitorStatus
 from .service import Monitor
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,14 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
         parser.error(f"--location is longer than {MAX_TEXT} characters")
 
 
+@console_script
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = config.parse(parser, argv, "monitor")
     check(parser, args)
     secret = config.read_secret_file(args.secret_file, "secret file", PROG)
-    logs.setup()
+    display = MonitorStatus(args.cp_id)
+    logs.setup(status=display.line)
     stop = StopRequest()
     stopping = stop.event
     monitor = Monitor(
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         central=args.central,
         secret=secret,
         location=args.location,
-        display=StatusLine(args.cp_id),
+        display=display,
     ).start()
     systemd.ready(f"monitor {args.cp_id} running")
     while not stopping.wait(0.5):

@@ -1,16 +1,16 @@
-"""The terminal status line: redrawn in place on a TTY, silent otherwise (logs tell)."""
+"""The monitor's status line: engine health and the link to Central, redrawn in place on
+a TTY (log lines print above it), silent otherwise (the logs tell)."""
 
 from __future__ import annotations
 
-import sys
 import threading
-from typing import TextIO
+
+from runtime.terminal import StatusLine
 
 
-class StatusLine:
-    def __init__(self, cp_id: str, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stdout
-        self._tty = self._stream.isatty()
+class MonitorStatus:
+    def __init__(self, cp_id: str, line: StatusLine | None = None) -> None:
+        self.line = line or StatusLine()
         self._lock = threading.Lock()
         self.cp_id = cp_id
         self.engine = "DOWN"
@@ -21,15 +21,9 @@ class StatusLine:
 
     def update(self, *, engine: str | None = None, central: str | None = None) -> None:
         with self._lock:
-            before = (self.engine, self.central)
             self.engine = engine or self.engine
             self.central = central or self.central
-            if self._tty and (self.engine, self.central) != before:
-                self._stream.write("\r\x1b[K" + self.text())
-                self._stream.flush()
+            self.line.show(self.text())
 
     def close(self) -> None:
-        with self._lock:
-            if self._tty:
-                self._stream.write("\n")
-                self._stream.flush()
+        self.line.close()

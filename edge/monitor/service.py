@@ -27,7 +27,7 @@ from .core import (
     ToCentral,
     ToEngine,
 )
-from .display import StatusLine
+from .display import MonitorStatus
 from .links import CentralDialer, EngineDialer
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class Monitor:
         central: str,
         secret: str,
         location: str | None,
-        display: StatusLine,
+        display: MonitorStatus,
         check_timeout: float = 0.9,
         clock: Callable[[], float] = time.monotonic,
         watchdog: systemd.Watchdog | None = None,

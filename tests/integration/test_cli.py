@@ -40,6 +40,7 @@ def run(*args: str, **kw) -> subprocess.CompletedProcess:
         ["ev-sim", "--drivers", "-1"],
         ["ev-sim", "--kafka", "nowhere"],
         ["ev-sim", "--http", "nope"],
+        ["ev-central", "--port", "abc"],
     ],
     ids=lambda args: " ".join(args),
 )
@@ -76,3 +77,59 @@ def test_unreachable_panel_is_a_clear_message(tmp_path):
     assert done.returncode == 1
     assert "cannot reach panel at 127.0.0.1:1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def closed_pipe_run(*args: str, **kw) -> subprocess.CompletedProcess:
+    """Run with stdout on a pipe nobody reads any more (``... | head -1`` once head is gone)."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([str(BIN / args[0]), *args[1:]], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL, **kw)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("args", [
+    ["ev-central", "--help"], ["ev-central", "cp", "list"], ["ev-cp-e", "--help"],
+    ["ev-cp-e", "selftest", "--help"], ["ev-cp-m", "--help"], ["ev-bridge", "--help"],
+    ["ev-driver", "--help"], ["ev-sim", "--help"],
+], ids=lambda args: " ".join(args))
+def test_output_into_a_closed_pipe_is_not_a_traceback(args, tmp_path):
+    if args[1:] == ["cp", "list"]:
+        run("ev-central", "cp", "add", "MAD-01", "--location", "Madrid", "--price", "0.35",
+            "--db", str(tmp_path / "c.db"))
+        args = [*args, "--db", str(tmp_path / "c.db")]
+    done = closed_pipe_run(*args, cwd=tmp_path)
+    assert done.stderr == "" and done.returncode in (0, 141)  # argparse's help copes itself
+
+
+def test_panel_status_into_a_closed_pipe_is_not_a_traceback(tmp_path):
+    from tests.support import free_port, spawn, stop, wait_port
+
+    panel = free_port()
+    engine = spawn(["ev-cp-e", "--cp-id", "CP1", "--listen", f"127.0.0.1:{free_port()}",
+                    "--panel", f"127.0.0.1:{panel}", "--state-dir", str(tmp_path)],
+                   tmp_path / "engine.log")
+    try:
+        wait_port(panel, 30)
+        done = closed_pipe_run("ev-cp-e", "panel", "--panel", f"127.0.0.1:{panel}", "status")
+        assert done.stderr == "" and done.returncode == 141
+    finally:
+        stop(engine)
+
+
+def test_an_engine_without_gpio_says_what_to_do_in_one_line(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
+    done = run("ev-cp-e", "--cp-id", "CP1", "--state-dir", str(tmp_path), env=env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "cannot drive the GPIO pins" in done.stderr and "--pin-factory mock" in done.stderr
+    assert run("ev-cp-e", "selftest", "--seconds", "0", env=env).stderr.count("\n") == 1
+    mocked = run("ev-cp-e", "selftest", "--seconds", "0", "--pin-factory", "mock", env=env)
+    assert mocked.returncode == 0 and "[mock pins]" in mocked.stdout, mocked.stderr

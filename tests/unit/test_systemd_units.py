@@ -278,13 +278,15 @@ def test_engine_kicks_stop_when_its_tick_loop_hangs(notify_socket, tmp_path):
 
 
 def test_monitor_kicks_stop_when_its_loop_hangs(notify_socket):
-    from edge.monitor.display import StatusLine
+    from edge.monitor.display import MonitorStatus
     from edge.monitor.service import Monitor
+    from runtime.terminal import StatusLine
 
     clock = HangableClock(time.monotonic)
     # nothing listens on port 9 of loopback: the dialers retry on their own threads
     monitor = Monitor(cp_id="CP1", engine="127.0.0.1:9", serial=False, central="127.0.0.1:9",
-                      secret="s" * 32, location=None, display=StatusLine("CP1", io.StringIO()),
+                      secret="s" * 32, location=None,
+                      display=MonitorStatus("CP1", StatusLine(io.StringIO())),
                       clock=clock, watchdog=systemd.Watchdog(0.1))
     monitor.start()
     try:

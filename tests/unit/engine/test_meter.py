@@ -35,3 +35,11 @@ def test_reading_is_consistent_with_price():
     reading = Meter(D("7.4")).read(600, D("0.40"))
     assert (reading.kw, reading.kwh, reading.eur) == (D("7.4"), D("1.233"), D("0.49"))
     assert reading.eur == (reading.kwh * D("0.40")).quantize(D("0.01"))
+
+
+def test_a_faster_meter_bills_simulated_time_at_the_same_power():
+    # the demo: 22 kW on a clock 60 times faster; 30 real seconds are half an hour
+    reading = Meter(D("22"), speed=D("60")).read(30, D("0.35"))
+    assert (reading.kw, reading.kwh, reading.eur) == (D("22"), D("11.000"), D("3.85"))
+    assert Meter(D("22"), speed=D("60")).read(30, D("0.35")) == Meter(D("22")).read(
+        1800, D("0.35"))

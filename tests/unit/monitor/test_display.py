@@ -1,8 +1,9 @@
-"""The terminal status line."""
+"""The monitor's status line."""
 
 import io
 
-from edge.monitor.display import StatusLine
+from edge.monitor.display import MonitorStatus
+from runtime.terminal import StatusLine
 
 
 class Terminal(io.StringIO):
@@ -12,10 +13,10 @@ class Terminal(io.StringIO):
 
 def test_redrawn_in_place_on_a_terminal_only_when_it_changes():
     term = Terminal()
-    line = StatusLine("CP01", term)
-    line.update(engine="OK")
-    line.update(engine="OK")
-    line.update(central="cannot reach Central at 127.0.0.1:7000, retrying")
+    status = MonitorStatus("CP01", StatusLine(term))
+    status.update(engine="OK")
+    status.update(engine="OK")
+    status.update(central="cannot reach Central at 127.0.0.1:7000, retrying")
     frames = term.getvalue().split("\r\x1b[K")[1:]
     assert frames == [
         "CP01  engine OK  |  connecting to Central",
@@ -25,8 +26,8 @@ def test_redrawn_in_place_on_a_terminal_only_when_it_changes():
 
 def test_silent_when_not_a_terminal():
     out = io.StringIO()
-    line = StatusLine("CP01", out)
-    line.update(engine="KO", central="connected to Central")
-    line.close()
+    status = MonitorStatus("CP01", StatusLine(out))
+    status.update(engine="KO", central="connected to Central")
+    status.close()
     assert out.getvalue() == ""
-    assert line.text() == "CP01  engine KO  |  connected to Central"
+    assert status.text() == "CP01  engine KO  |  connected to Central"

@@ -54,3 +54,31 @@ def test_backoff_doubles_to_the_cap_with_jitter():
     assert [round(next(gen), 3) for _ in range(5)] == [0.2, 0.4, 0.8, 1.0, 1.0]
     low = delays(first=0.2, cap=1.0, rand=lambda: 0.0)
     assert round(next(low), 3) == 0.1
+
+
+def central_like_parser() -> Parser:
+    parser = Parser(prog="ev-test")
+    parser.add_argument("--http", default="127.0.0.1:8000")
+    commands = parser.add_subparsers(dest="command", parser_class=Parser)
+    add = commands.add_parser("add")
+    add.add_argument("id")
+    add.add_argument("--price")
+    return parser
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--port", "abc"], "ev-test: error: unknown flag --port\n"),
+    (["--htp", "abc"], "ev-test: error: unknown flag --htp (did you mean --http?)\n"),
+    (["add", "X", "--prize=3"], "ev-test: error: unknown flag --prize (did you mean --price?)\n"),
+])
+def test_an_unknown_flag_is_named_not_taken_for_a_sub_command(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        central_like_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == message
+
+
+def test_known_flags_abbreviations_and_values_after_double_dash_pass():
+    parser = central_like_parser()
+    assert parser.parse_args(["--ht", "h:1"]).http == "h:1"
+    assert parser.parse_args(["add", "--price", "3", "--", "--X"]).id == "--X"
