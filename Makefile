@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Debian packages the tests drive: headless Chromium for the dashboard test.
+# Debian packages: Mosquitto for the demo; for the tests also Chromium, openssl and
+# what the Pi stand-in container needs (scripts/system-deps.sh says which).
 system-deps:
-	@sh scripts/system-deps.sh
+	@sh scripts/system-deps.sh test
 
 demo: $(STAMP)
+	@sh scripts/system-deps.sh demo
 	$(VENV)/bin/ev-sim --cps $(CPS)
 
 test: $(STAMP) system-deps

@@ -43,6 +43,13 @@ HEALTH = ("OK", "KO", "DOWN")
 ACTIONS = ("authorize", "stop", "resume", "end_supply")
 BUTTONS = ("fault", "plug", "request")
 MAX_TEXT = 200
+# Who a supply started at the CP without a driver id (its request button) is for: the one
+# name the engine, the dashboard, tickets and logs use ("ad hoc charging", as in AFIR).
+AD_HOC = "ad hoc"
+
+
+def driver_or_ad_hoc(driver_id: str | None) -> str:
+    return driver_id or AD_HOC
 
 
 def new_id() -> str:

@@ -28,10 +28,12 @@ log = logging.getLogger(__name__)
 class Broker:
     """A broker process on 127.0.0.1:``port`` that can be stopped, killed and restarted."""
 
-    def __init__(self, name: str, args: list[str], port: int, workdir: Path) -> None:
+    def __init__(self, name: str, args: list[str], port: int, workdir: Path,
+                 kind: str = "") -> None:
         self.name, self.args, self.port = name, args, port
+        self.kind = kind or Path(args[0]).name  # which broker it is, for people
         self.address = f"127.0.0.1:{port}"
-        self.log_path = workdir / f"{name}.log"
+        self.log_path = workdir / f"{name.lower()}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15.0) -> Broker:
@@ -42,7 +44,8 @@ class Broker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start; see {self.log_path}")
+                raise RuntimeError(f"the {self.name} broker exited at start; "
+                                   f"see {self.log_path}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return self
@@ -82,7 +85,7 @@ def tansu_binary() -> str:
 def kafka_broker(workdir: Path, port: int) -> Broker:
     url = f"tcp://127.0.0.1:{port}"
     args = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    return Broker("kafka", args, port, workdir)
+    return Broker("Kafka", args, port, workdir, "Tansu, in memory")
 
 
 def have_mosquitto() -> bool:
@@ -109,7 +112,8 @@ def mqtt_broker(workdir: Path, port: int, extra_config: str = "") -> Broker:
             "    allow_anonymous: true\n"
         )
         amqtt = str(Path(sys.executable).parent / "amqtt")
-        return Broker("mqtt", [amqtt, "-c", str(config)], port, workdir)
+        return Broker("MQTT", [amqtt, "-c", str(config)], port, workdir,
+                      "amqtt: a fallback without QoS 1 guarantees; install mosquitto")
     store = workdir / "mosquitto-data"
     store.mkdir(exist_ok=True)
     config = workdir / "mosquitto.conf"
@@ -125,7 +129,17 @@ def mqtt_broker(workdir: Path, port: int, extra_config: str = "") -> Broker:
         "log_type error\nlog_type warning\nlog_type notice\n"
         f"{extra_config}"
     )
-    return Broker("mqtt", [binary, "-c", str(config)], port, workdir)
+    return Broker("MQTT", [binary, "-c", str(config)], port, workdir, mosquitto_version(binary))
+
+
+def mosquitto_version(binary: str) -> str:
+    """``Mosquitto 2.0.11`` (``mosquitto -h`` prints its version first)."""
+    try:
+        done = subprocess.run([binary, "-h"], capture_output=True, text=True, timeout=5)
+        words = (done.stdout or done.stderr).split()
+        return f"Mosquitto {words[2]}" if words[:2] == ["mosquitto", "version"] else "Mosquitto"
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "Mosquitto"
 
 
 def create_topics(bootstrap: str, topics=KAFKA_TOPICS, partitions: int = PARTITIONS,

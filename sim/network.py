@@ -97,6 +97,11 @@ class Network:
             del self.processes[name]
         return gone
 
+    def kill(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+
     def stop(self) -> None:
         for process in reversed(self.processes.values()):
             if process.poll() is None:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from protocol.messages import driver_or_ad_hoc
 from runtime.terminal import StatusLine
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,12 @@ def status_line(snapshot: dict) -> str:
             f"[LEDs {lit or 'off'}] ({links})")
     supply = snapshot["supply"]
     if supply:
-        text += (f" | {supply['driver_id'] or '-'} {supply['kw']} kW "
+        text += (f" | {driver_or_ad_hoc(supply['driver_id'])} {supply['kw']} kW "
                  f"{supply['kwh']} kWh {supply['eur']} EUR")
     elif snapshot["authorization"]:
         auth = snapshot["authorization"]
-        text += f" | waiting for {auth['driver_id'] or '-'} to plug in ({auth['expires_in_s']} s)"
+        text += (f" | waiting for {driver_or_ad_hoc(auth['driver_id'])} to plug in "
+                 f"({auth['expires_in_s']} s)")
     return text
 
 

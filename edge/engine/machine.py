@@ -219,7 +219,7 @@ class Machine:
             expires_at=now.mono + AUTHORIZATION_S,
         )
         self.requests.clear()
-        who = command.driver_id or "unknown driver"
+        who = messages.driver_or_ad_hoc(command.driver_id)
         actions: list[Action] = [Notice(f"authorized {who}, session {command.session_id}")]
         if self.plugged:
             actions += self._start_supply(now)
@@ -273,7 +273,8 @@ class Machine:
             cp_id=self.cp_id, id=self.new_id(), ts=now.iso, session_id=auth.session_id,
             started_at=now.iso, price_eur_kwh=str(auth.price), driver_id=auth.driver_id,
         )
-        note = Notice(f"supply {auth.session_id} started for {auth.driver_id or 'unknown driver'}")
+        who = messages.driver_or_ad_hoc(auth.driver_id)
+        note = Notice(f"supply {auth.session_id} started for {who}")
         return [Record(started), Relay(True), note]
 
     def _end_supply(self, now: Now, reason: str) -> list[Action]:

@@ -137,7 +137,11 @@ class _Handshake:
 
 
 class CentralDialer:
-    """The link to Central: authenticate, then keep it; refused means wait longer."""
+    """The link to Central: authenticate, then keep it; refused means wait longer.
+
+    The first login waits until ``engine_known`` is set (the engine's health is known)
+    or ``engine_grace`` seconds have passed, so that a CP starting up does not show as
+    broken for the moment its engine link takes to open."""
 
     def __init__(
         self,
@@ -154,6 +158,8 @@ class CentralDialer:
         delays: Callable[[], Iterator[float]] = lambda: backoff.delays(0.2, 2.0),
         refused_delay: tuple[float, float] = (5.0, 10.0),
         handshake_timeout: float = 5.0,
+        engine_known: threading.Event | None = None,
+        engine_grace: float = 5.0,
     ) -> None:
         self.address = address
         self.cp_id = cp_id
@@ -167,8 +173,11 @@ class CentralDialer:
         self._handshake_timeout = handshake_timeout
         self._outage = False
         self._refusal: str | None = None
+        self._engine_known = engine_known or threading.Event()
+        self._engine_grace = engine_grace
 
     def run(self) -> None:
+        self._wait_for_engine()
         delays = self._delays()
         while not self._stop.is_set():
             session = _Handshake(self)
@@ -204,6 +213,14 @@ class CentralDialer:
             else:
                 self._unreachable(f"closed before Welcome: {conn.close_reason}")
                 self._stop.wait(next(delays))
+
+    def _wait_for_engine(self) -> None:
+        deadline = time.monotonic() + self._engine_grace
+        while not self._stop.is_set() and not self._engine_known.wait(0.05):
+            if time.monotonic() > deadline:
+                log.warning("engine health unknown after %g s: logging in to Central anyway",
+                            self._engine_grace)
+                return
 
     def _await_welcome(self, session: _Handshake) -> None:
         deadline = time.monotonic() + self._handshake_timeout

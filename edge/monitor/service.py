@@ -59,6 +59,7 @@ class Monitor:
         self._stop = threading.Event()
         self._engine: Connection | None = None
         self._central: Connection | None = None
+        self._engine_known = threading.Event()  # the first login waits for it
         self._engine_dialer = EngineDialer(
             engine, cp_id, serial=serial, stop=self._stop,
             on_up=self._engine_up, on_message=self._from_engine, on_down=self._engine_down,
@@ -67,6 +68,7 @@ class Monitor:
             central, cp_id, secret, location, stop=self._stop,
             on_up=self._central_up, on_message=self._from_central,
             on_down=self._central_down, on_status=lambda text: display.update(central=text),
+            engine_known=self._engine_known,
         )
         self._threads = [
             threading.Thread(target=self._engine_dialer.run, name="engine-dialer", daemon=True),
@@ -155,6 +157,7 @@ class Monitor:
                 level = logging.INFO if action.engine == "OK" else logging.WARNING
                 log.log(level, "engine %s: %s", action.engine, action.reason)
                 self._display.update(engine=action.engine)
+                self._engine_known.set()
             elif isinstance(action, Dropped):
                 log.info("dropped %s %s: %s", action.message.TYPE, action.message.id, action.why)
 

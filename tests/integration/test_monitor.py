@@ -334,3 +334,26 @@ def test_missing_secret_file_is_one_line_and_exit_2(tmp_path, output_dir):
     assert process.wait(10) == 2
     lines = log.read_text().strip().splitlines()
     assert len(lines) == 1 and "cannot read secret file" in lines[0]
+
+
+def test_the_first_login_waits_for_the_engine_so_a_starting_cp_never_shows_broken(
+        monitor, engine, central):
+    central.first(m.Heartbeat, timeout=5)
+    statuses = central.of(m.EngineStatus)
+    assert [s.engine for s in statuses] == ["OK"], statuses  # never DOWN "not connected yet"
+
+
+def test_without_an_engine_it_logs_in_after_a_grace_and_says_down(tmp_path, output_dir, central):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    log = output_dir / "monitor.log"
+    log.unlink(missing_ok=True)
+    process = spawn(["ev-cp-m", "--cp-id", CP, "--engine", f"127.0.0.1:{free_port()}",
+                     "--central", central.address, "--secret-file", str(secret_file)], log)
+    try:
+        start = time.monotonic()
+        status = central.first(m.EngineStatus, timeout=15)
+        assert status.engine == "DOWN" and time.monotonic() - start >= 4.5
+        assert "logging in to Central anyway" in log.read_text()
+    finally:
+        stop(process)

@@ -19,10 +19,16 @@ def test_status_line_while_waiting_for_the_vehicle():
     auth = {"driver_id": None, "expires_in_s": 42}
     line = status_line(snapshot(state="authorized", supply=None, authorization=auth,
                                 leds={"green": "blink"}))
-    assert line.endswith("[LEDs green:blink] (monitor up, Central down) | waiting for - "
+    assert line.endswith("[LEDs green:blink] (monitor up, Central down) | waiting for ad hoc "
                          "to plug in (42 s)")
 
 
 def test_status_line_shows_the_uplink_when_there_is_one():
     line = status_line(snapshot(uplink=True, mqtt=False, outbox=12))
     assert "(monitor up, Central down, MQTT down, outbox 12)" in line
+
+
+def test_a_supply_started_at_the_cp_is_ad_hoc():
+    line = status_line(snapshot(supply={"driver_id": None, "kw": "22", "kwh": "1.000",
+                                        "eur": "0.35"}))
+    assert line.endswith(" | ad hoc 22 kW 1.000 kWh 0.35 EUR")

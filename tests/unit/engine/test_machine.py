@@ -246,3 +246,11 @@ def test_health_report_names_the_supply():
         7, "OK", "supplying", "S1", "D1")
     machine.press_fault(at(2))
     assert machine.health_report(at(2), 8).status == "KO"
+
+
+def test_a_supply_without_a_driver_id_is_ad_hoc_in_the_engines_words():
+    machine = ready()
+    actions = machine.command(at(0), command("authorize", driver_id=None))
+    actions += machine.press_plug(at(1))
+    texts = [n.text for n in of(actions, Notice)]
+    assert "authorized ad hoc, session S1" in texts and "supply S1 started for ad hoc" in texts
