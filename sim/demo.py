@@ -189,7 +189,7 @@ class Demo:
             " | tail -1 > new.secret",
             f"  {shown('ev-cp-e')} --cp-id NEW-01 --pin-factory mock --listen "
             f"127.0.0.1:{new_engine} --panel 127.0.0.1:{new_panel} --mqtt {self.mqtt} "
-            f"--power-kw {self.args.power_kw} &",
+            f"--power-kw {self.args.power_kw} --meter-speed {self.args.meter_speed} &",
             f"  {shown('ev-cp-m')} --cp-id NEW-01 --engine 127.0.0.1:{new_engine} --central "
             f"{self.central} --secret-file new.secret",
             "",

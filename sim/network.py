@@ -21,7 +21,10 @@ BIN = Path(sys.executable).parent
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``port`` now (as servers do, with SO_REUSEADDR:
+    connections of an earlier run waiting in TIME_WAIT do not make it taken)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
             return True

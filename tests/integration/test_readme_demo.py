@@ -1,0 +1,131 @@
+"""The README's commands, as written, against a running demo (``ev-sim`` on its
+well-known ports), and the commands its printout gives for one more CP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sim.network import port_free
+from tests.support import BIN, ROOT, missing, wait_for
+
+pytestmark = pytest.mark.integration
+
+WELL_KNOWN = (8000, 7000, 9092, 1883, 6000, 6100)
+API = "http://127.0.0.1:8000/api"
+
+
+def readme_blocks() -> list[list[str]]:
+    """The README's ``sh`` blocks: their commands without comments."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    return [[line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+            for block in blocks]
+
+
+def block_with(needle: str) -> list[str]:
+    return next(block for block in readme_blocks() if any(needle in c for c in block))
+
+
+def get(path: str):
+    with urllib.request.urlopen(API + path, timeout=5) as response:
+        return json.load(response)
+
+
+def state(cp_id: str) -> str:
+    return get(f"/cps/{cp_id}")["state"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """``ev-sim`` as ``make demo`` runs it (smaller), in a folder where ``.venv/bin/...``
+    resolves as it does in the project's root."""
+    if not all(port_free("127.0.0.1", port) for port in WELL_KNOWN):
+        missing(f"the demo's well-known ports {WELL_KNOWN} are not all free")
+    here = tmp_path_factory.mktemp("readme")
+    (here / ".venv").symlink_to(BIN.parent)
+    out = here / "ev-sim.out"
+    process = subprocess.Popen(
+        [str(BIN / "ev-sim"), "--cps", "2", "--drivers", "1", "--workdir", str(here / "work")],
+        cwd=here, stdout=open(out, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: process.poll() is None and "Ctrl+C stops everything" in
+                 out.read_text() or process.poll() is not None, 120, 0.2)
+        assert process.poll() is None, out.read_text()
+        yield here, out
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+
+
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, f"{command}: {done.stderr}"
+    return done
+
+
+def test_the_panel_walkthrough_works_as_written(demo):
+    here, _ = demo
+    sessions_before = {s["id"] for s in get("/sessions?cp_id=MAD-01")}
+    expected = iter(["BROKEN", "ACTIVATED", "AUTHORIZED", "SUPPLYING", "ACTIVATED", None])
+    commands = block_with("127.0.0.1:6100 press fault")
+    assert len(commands) == 6
+    for command in commands:
+        done = shell(command, here)
+        want = next(expected)
+        if want:
+            wait_for(lambda w=want: state("MAD-01") == w, 5)
+        else:
+            assert json.loads(done.stdout.splitlines()[-1])["state"] == "available"
+    ended = [s for s in get("/sessions?cp_id=MAD-01") if s["id"] not in sessions_before]
+    assert len(ended) == 1 and ended[0]["status"] == "ended" and ended[0]["driver_id"] is None
+    assert float(ended[0]["kwh"]) > 0
+
+
+def test_the_drivers_file_mode_works_as_written_with_the_demos_driver(demo):
+    here, _ = demo
+    commands = block_with("--driver-id DRV-YOU --file requests.txt")
+    shell(commands[1], here)  # echo MAD-01 > requests.txt
+    driver = subprocess.Popen(shlex.split(commands[2]), cwd=here, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_for(lambda: get("/cps/MAD-01")["driver_id"] == "DRV-YOU", 30)
+        panel = [str(BIN / "ev-cp-e"), "panel", "--panel", "127.0.0.1:6100", "press", "plug"]
+        subprocess.run(panel, check=True, capture_output=True, timeout=30)
+        wait_for(lambda: state("MAD-01") == "SUPPLYING", 5)
+        subprocess.run(panel, check=True, capture_output=True, timeout=30)
+        output, _ = driver.communicate(timeout=60)
+    finally:
+        driver.kill()
+    assert driver.returncode == 0, output
+    assert "TICKET" in output and "1 completed" in output
+
+
+def test_the_printed_commands_attach_one_more_cp(demo):
+    here, out = demo
+    text = out.read_text()
+    lines = text[text.index("One more CP by hand"):].splitlines()[1:4]
+    add, engine, monitor = (line.strip() for line in lines)
+    shell(add, here)
+    without_mock_pins = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
+    processes = [subprocess.Popen(shlex.split(command.rstrip(" &")), cwd=here,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL, env=without_mock_pins)
+                 for command in (engine, monitor)]
+    try:
+        wait_for(lambda: any(cp["id"] == "NEW-01" and cp["state"] == "ACTIVATED"
+                             for cp in get("/cps")), 30)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
