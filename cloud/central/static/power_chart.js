@@ -17,9 +17,9 @@ window.PowerChart = (() => {
     return node;
   }
 
-  // The smallest "round" number (1, 2, 2.5, 5 x 10^n) of which 4 steps cover `max`.
+  // The smallest "round" step (1, 2, 2.5, 5 x 10^n) of which 5 cover `max` (at least 1 kW).
   function niceStep(max) {
-    const rough = Math.max(max, 1) / 4;
+    const rough = Math.max(max, 1) / 5;
     const power = 10 ** Math.floor(Math.log10(rough));
     for (const factor of [1, 2, 2.5, 5, 10]) if (factor * power >= rough) return factor * power;
     return 10 * power;
@@ -59,8 +59,9 @@ window.PowerChart = (() => {
       const end = Math.max(serverNow, points.length ? points[points.length - 1].t : 0);
       const start = end - spanMs;
       points = points.filter((p) => p.t > start);
-      const step = niceStep(Math.max(0, ...points.map((p) => p.kw)));
-      const top = step * 4;
+      const max = Math.max(1, ...points.map((p) => p.kw));
+      const step = niceStep(max);
+      const top = Math.ceil(max / step - 1e-9) * step;
       const x = (t) => PAD.left + ((t - start) / spanMs) * (W - PAD.left - PAD.right);
       const y = (kw) => H - PAD.bottom - (kw / top) * (H - PAD.top - PAD.bottom);
       const nodes = [];
@@ -82,7 +83,9 @@ window.PowerChart = (() => {
       let line = "";
       let area = "";
       let run = [];
+      const dots = [];
       const flush = () => {
+        if (run.length === 1) dots.push(svg("circle", { class: "power-dot", cx: x(run[0].t), cy: y(run[0].kw), r: 2.5 }));
         if (!run.length) return;
         line += run.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.kw).toFixed(1)}`).join("");
         area += `M${x(run[0].t).toFixed(1)},${y(0)}` + run.map((p) => `L${x(p.t).toFixed(1)},${y(p.kw).toFixed(1)}`).join("") + `L${x(run[run.length - 1].t).toFixed(1)},${y(0)}Z`;
@@ -94,7 +97,7 @@ window.PowerChart = (() => {
       }
       flush();
       nodes.push(svg("path", { class: "power-area", d: area }));
-      nodes.push(svg("path", { class: "power-line", d: line }));
+      nodes.push(svg("path", { class: "power-line", d: line }), ...dots);
       chart.replaceChildren(...nodes);
       chart.dataset.points = String(points.length);
       const last = points[points.length - 1];
