@@ -11,7 +11,14 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from protocol.messages import CP_ID, DRIVER_ID
+from cloud.central.session_report import (
+    MAX_LIMIT,
+    BadFilter,
+    SessionFilter,
+    parse_count,
+    parse_filter,
+)
+from protocol.messages import CP_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -84,16 +91,42 @@ def resume_all(actor: str):
 
 @bp.get("/sessions")
 def sessions():
-    cp_id = _id_arg("cp_id", CP_ID)
-    driver_id = _id_arg("driver_id", DRIVER_ID)
-    return jsonify(_fleet().sessions(cp_id=cp_id, driver_id=driver_id))
+    """Sessions newest first, filtered by ``cp_id``, ``driver_id`` and ``day`` (UTC
+    ``YYYY-MM-DD``), ``limit`` (1 to 1000, default 1000) from ``offset``; the
+    ``X-Total-Count`` header counts the whole filtered set."""
+    where = _filter()
+    limit = _count("limit", MAX_LIMIT, 1, MAX_LIMIT)
+    offset = _count("offset", 0, 0, 10**9)
+    fleet = _fleet()
+    response = jsonify(fleet.sessions(**where.store_args(), limit=limit, offset=offset))
+    response.headers["X-Total-Count"] = str(fleet.session_totals(**where.store_args()).count)
+    return response
 
 
-def _id_arg(name: str, pattern) -> str | None:
-    value = request.args.get(name) or None
-    if value is not None and not pattern.match(value):
-        abort(400, description=f"bad {name} {value[:70]!r}")
-    return value
+@bp.get("/sessions/totals")
+def session_totals():
+    """``{count, kwh, eur}`` of every session the same filter selects, summed exactly."""
+    return jsonify(_fleet().session_totals(**_filter().store_args()).as_json())
+
+
+def _filter() -> SessionFilter:
+    try:
+        return parse_filter(request.args)
+    except BadFilter as error:
+        abort(400, description=str(error))
+
+
+def _count(name: str, default: int, low: int, high: int) -> int:
+    try:
+        return parse_count(name, request.args.get(name), default, low, high)
+    except BadFilter as error:
+        abort(400, description=str(error))
+
+
+@bp.get("/power")
+def power():
+    """The fleet's total kW over the last hour, one point every few seconds."""
+    return jsonify(_fleet().power())
 
 
 @bp.get("/drivers")

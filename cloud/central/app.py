@@ -4,7 +4,8 @@
 the admin bearer token as ``ADMIN_TOKEN`` and, for information, the database path as
 ``DB``.  ``SSE_KEEPALIVE`` (seconds, default 15) sets the ``/events`` keepalive period
 and ``SSE_MAX_CLIENTS`` (default 100) how many event streams may be open at once.
-Blueprints: ``api`` (REST under ``/api``) and ``dashboard`` (``/`` and ``/events``).
+Blueprints: ``api`` (REST under ``/api``), ``dashboard`` (``/`` and ``/events``) and
+``sessions`` (``/sessions`` and ``/sessions.csv``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from cloud.central import api, dashboard
+from cloud.central import api, dashboard, sessions_page
 
 METRIC_PREFIX = "evcharging_"
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_:]")
@@ -32,6 +33,7 @@ def create_app(config: dict) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(sessions_page.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/metrics", "metrics", metrics)

@@ -277,6 +277,7 @@ class CpServer:
     def _sweep(self) -> None:
         try:
             self.fleet.sweep()
+            self.fleet.sample_power()
         except Exception:
             log.exception("sweep failed")
         self.watchdog.kick()

@@ -54,11 +54,13 @@ def with_engine_state(facts: Facts, engine_state: str | None, authorized: bool) 
 def view(
     cp_id: str, location: str, price: str, state: str, session_id: str | None,
     driver_id: str | None, started_at: str | None,
-    live: tuple[str, str, str] | None = None,
+    live: tuple[str, str, str] | None = None, enabled: bool = True,
 ) -> dict[str, Any]:
     """A CP as the dashboard and the REST API show it (without ``updated_at``).
 
-    ``live`` is the last telemetry of the supply under way: (kW, kWh, EUR)."""
+    ``live`` is the last telemetry of the supply under way: (kW, kWh, EUR).  ``enabled``
+    is False from an administrator's stop to the resume, whatever the state shows (a
+    stopped CP that is also disconnected or broken down shows that first)."""
     busy = state in (SUPPLYING, AUTHORIZED)
     kw, kwh, eur = live if live and state == SUPPLYING else (None, None, None)
     return {
@@ -66,6 +68,7 @@ def view(
         "driver_id": driver_id if busy else None, "kw": kw, "kwh": kwh, "eur": eur,
         "session_id": session_id if busy else None,
         "started_at": started_at if state == SUPPLYING else None,
+        "enabled": bool(enabled),
     }
 
 

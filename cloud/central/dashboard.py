@@ -1,9 +1,10 @@
 """Operator dashboard: one page (``/``) kept live by server-sent events (``/events``).
 
 ``/events`` subscribes to the Fleet *before* taking the snapshot, so no change falls
-between the two: the first event is ``snapshot`` ({cps, requests, messages, kafka}), then
-every Fleet event ({"event": "cp"|"message"|"requests"|"kafka", "data": ...}) as it
-happens (``kafka`` is ``{up, address, text}``: the degraded banner's text), with a
+between the two: the first event is ``snapshot`` ({cps, requests, messages, kafka,
+power}), then every Fleet event ({"event": "cp"|"message"|"requests"|"kafka"|"power",
+"data": ...}) as it happens (``kafka`` is ``{up, address, text}``: the degraded banner's
+text; ``power`` one sample ``{t, kw}`` of the fleet's total kW, every few seconds), with a
 ``: keepalive`` comment whenever the stream has been quiet for ``SSE_KEEPALIVE`` seconds.
 A client that goes away makes the next write fail; the WSGI server then closes the
 generator and the ``finally`` clause unsubscribes it.  Beyond ``SSE_MAX_CLIENTS`` open
@@ -117,6 +118,7 @@ def event_stream(fleet, dumps: Callable[[object], str], keepalive: float) -> Ite
             "requests": fleet.requests(),
             "messages": fleet.messages(limit=50),
             "kafka": fleet.kafka(),
+            "power": fleet.power(),
         }
         yield f"retry: {RECONNECT_MS}\n" + sse("snapshot", snapshot, dumps)
         while True:

@@ -4,7 +4,7 @@ Shared by the asyncio CP server (which calls the ``on_*`` hooks) and the HTTP th
 (which read views and call stop / resume); an RLock guards everything.  The displayed
 state comes from :func:`cloud.central.cpstate.derive_state`; what must survive a
 restart (enabled flags, sessions, the audit log) lives in the store.  Every change is
-published to subscribers as ``{"event": "cp" | "message" | "requests" | "kafka",
+published to subscribers as ``{"event": "cp" | "message" | "requests" | "kafka" | "power",
 "data": ...}`` on bounded queues that drop their oldest event rather than block.
 Authorizations and supply records live in :mod:`cloud.central.supplies`.
 """
@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cloud.central import cpstate
+from cloud.central import cpstate, session_report
 from cloud.central.cpstate import DISCONNECTED, Facts
 from cloud.central.hub import QUEUE_SIZE, Hub
+from cloud.central.power import PowerHistory, fleet_kw
 from cloud.central.store import Store
 from cloud.central.supplies import Listener, Pending, Supplies
 from protocol import messages as m
@@ -72,6 +73,7 @@ class Fleet(Supplies):
         self._kafka: dict[str, Any] | None = None  # {"up", "address", "text"} with Kafka
         self._commands: OrderedDict[str, tuple[str, str, str | None]] = OrderedDict()
         self._hub = Hub(wallclock)
+        self._power = PowerHistory()
         self._counters: Counter[str] = Counter()
         self._loaded_at = clock()
         for row in store.cps():
@@ -96,8 +98,32 @@ class Fleet(Supplies):
             cp = self._cps.get(cp_id) or self._load_one(cp_id)
             return dict(cp.view) if cp else None
 
-    def sessions(self, cp_id: str | None = None, driver_id: str | None = None) -> list[dict]:
-        return self.store.sessions(cp_id=cp_id, driver_id=driver_id)
+    def sessions(self, cp_id: str | None = None, driver_id: str | None = None,
+                 day: str | None = None, limit: int | None = 1000, offset: int = 0) -> list[dict]:
+        return self.store.sessions(cp_id=cp_id, driver_id=driver_id, day=day, limit=limit,
+                                   offset=offset)
+
+    def session_totals(self, cp_id: str | None = None, driver_id: str | None = None,
+                       day: str | None = None) -> session_report.Totals:
+        """Count, kWh and EUR of every session the filter selects (exact, unpaged)."""
+        return session_report.totals(self.store.session_amounts(cp_id, driver_id, day))
+
+    def power(self, now: float | None = None) -> dict[str, Any]:
+        """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
+        with self._lock:
+            return self._power.as_json(self._epoch() if now is None else now)
+
+    def sample_power(self, now: float | None = None) -> None:
+        """Called often (the CP server's sweep); keeps one sample every few seconds and
+        publishes it as a ``power`` event."""
+        with self._lock:
+            now = self._epoch() if now is None else now
+            if self._power.due(now):
+                point = self._power.add(now, fleet_kw(cp.view for cp in self._cps.values()))
+                self._publish("power", point.as_json())
+
+    def _epoch(self) -> float:
+        return m.parse_ts(self.wallclock()).timestamp()
 
     def drivers(self) -> list[dict[str, Any]]:
         return self.store.drivers()
@@ -202,12 +228,20 @@ class Fleet(Supplies):
             return dict(cp.view)
 
     def stop_all(self, actor: str = "admin") -> list[dict[str, Any]]:
+        """Stop every CP not stopped yet; returns every CP's view."""
         with self._lock:
-            return [self.stop(cp_id, actor) for cp_id in sorted(self._cps)]
+            for cp_id in sorted(self._cps):
+                if self._cps[cp_id].enabled:
+                    self.stop(cp_id, actor)
+            return [dict(cp.view) for _, cp in sorted(self._cps.items())]
 
     def resume_all(self, actor: str = "admin") -> list[dict[str, Any]]:
+        """Resume the stopped CPs only; returns every CP's view."""
         with self._lock:
-            return [self.resume(cp_id, actor) for cp_id in sorted(self._cps)]
+            for cp_id in sorted(self._cps):
+                if not self._cps[cp_id].enabled:
+                    self.resume(cp_id, actor)
+            return [dict(cp.view) for _, cp in sorted(self._cps.items())]
 
     def send(self, cp_id: str, message: m.Message) -> bool:
         """Send a message on ``cp_id``'s link; False when it is not connected."""
@@ -377,7 +411,7 @@ class Fleet(Supplies):
             session = (pending.session_id, pending.driver_id)
         live = cp.live[1:] if cp.live and cp.live[0] == session[0] else None
         view = cpstate.view(cp.id, cp.location, cp.price, cp.state, *session, cp.started_at,
-                            live)
+                            live, enabled=cp.enabled)
         if view != {k: v for k, v in cp.view.items() if k != "updated_at"}:
             cp.updated_at = self.wallclock()
             cp.view = {**view, "updated_at": cp.updated_at}

@@ -33,6 +33,23 @@ def price(value: object) -> Decimal:
     return number
 
 
+def _session_filter(
+    cp_id: str | None, driver_id: str | None, day: str | None
+) -> tuple[str | None, list[str]]:
+    """The where clause of a sessions query.  A session's day is the UTC date on which
+    it started (or was asked for, when no supply started); SQLite's date() converts any
+    offset a timestamp carries to UTC."""
+    where, args = [], []
+    for column, value in (("cp_id", cp_id), ("driver_id", driver_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if day is not None:
+        where.append("date(coalesce(started_at, authorized_at, ended_at)) = ?")
+        args.append(str(day))
+    return " and ".join(where) or None, args
+
+
 class Store:
     def __init__(self, path: str) -> None:
         self.path = str(path)
@@ -130,19 +147,24 @@ class Store:
             return self._one("sessions", session_id)
 
     def sessions(
-        self, cp_id: str | None = None, driver_id: str | None = None, limit: int = 1000
+        self, cp_id: str | None = None, driver_id: str | None = None, limit: int | None = 1000,
+        day: str | None = None, offset: int = 0,
     ) -> list[dict[str, Any]]:
-        where, args = [], []
-        if cp_id is not None:
-            where.append("cp_id = ?")
-            args.append(cp_id)
-        if driver_id is not None:
-            where.append("driver_id = ?")
-            args.append(driver_id)
+        """Sessions newest first, filtered by CP, driver and UTC day (``YYYY-MM-DD``)."""
+        where, args = _session_filter(cp_id, driver_id, day)
         order = "coalesce(ended_at, started_at, authorized_at) desc, id"
         with self._lock:
             return list(self.db["sessions"].rows_where(
-                " and ".join(where) or None, args, order_by=order, limit=limit))
+                where, args, order_by=order, limit=limit, offset=offset or None))
+
+    def session_amounts(
+        self, cp_id: str | None = None, driver_id: str | None = None, day: str | None = None,
+    ) -> list[tuple[str | None, str | None]]:
+        """``(kwh, eur)`` of every session the same filter selects, unpaged."""
+        where, args = _session_filter(cp_id, driver_id, day)
+        with self._lock:
+            rows = self.db["sessions"].rows_where(where, args, select="kwh, eur")
+            return [(row["kwh"], row["eur"]) for row in rows]
 
     def sessions_with_status(self, status: str) -> list[dict[str, Any]]:
         with self._lock:

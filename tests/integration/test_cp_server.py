@@ -250,6 +250,11 @@ def test_supply_request_started_and_ended_records_are_acked_once(central):
     assert central["fleet"].metrics()["supplies_ended_total"] == 1
 
 
+def test_the_sweep_samples_the_fleet_power(central):
+    [point] = wait_for(lambda: central["fleet"].power()["points"], 2)  # the first sweep's
+    assert point["kw"] == "0"
+
+
 # -- ev-central as a real process --------------------------------------------------------
 def run(*args: str, db) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "ev-central"), *args, "--db", str(db)],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -186,4 +188,67 @@ def test_kafka_banner_and_live_figures(browser, central, fleet, output_dir):
     page.screenshot(path=str(output_dir / "dashboard-degraded.png"), full_page=True)
     fleet.set_kafka(True, "kafka.example:9092")
     page.wait_for_selector("#degraded", state="hidden", timeout=5000)
+    assert errors == []
+
+
+def test_tiles_offer_only_the_action_that_applies(browser, central, fleet, site, output_dir):
+    page, errors = open_page(browser, central)
+    page.fill("#token-input", TOKEN)
+    page.click("#token-form button[type='submit']")
+
+    def actions(cp_id: str) -> list[str]:
+        return page.eval_on_selector_all(
+            f"#cp-{cp_id} button[data-action]", "buttons => buttons.map(b => b.dataset.action)")
+
+    assert [actions(cp) for cp in ("CP1", "CP2", "CP3")] == [["stop"]] * 3
+    page.click("#cp-CP1 button[data-action='stop']")
+    page.wait_for_selector("#cp-CP1[data-state='STOPPED'] button[data-action='resume']")
+    assert actions("CP1") == ["resume"]
+
+    fleet.stop("CP3", actor="elsewhere")  # another operator: the tile follows over SSE
+    page.wait_for_selector("#cp-CP3[data-state='STOPPED'] button[data-action='resume']")
+    site.disconnect("CP3")
+    page.wait_for_selector("#cp-CP3[data-state='DISCONNECTED']")
+    assert actions("CP3") == ["resume"]
+    assert "stays out of order until resumed" in page.inner_text("#cp-CP3")
+    page.screenshot(path=str(output_dir / "dashboard-actions.png"), full_page=True)
+
+    page.click("button[data-action='resume-all']")
+    page.wait_for_selector("#cp-CP1[data-state='ACTIVATED'] button[data-action='stop']")
+    page.wait_for_selector("#cp-CP3 button[data-action='stop']")
+    assert actions("CP3") == ["stop"] and actions("CP2") == ["stop"]
+    resumed = [m["cp_id"] for m in fleet.messages(50) if m["text"].startswith("resumed by")]
+    assert resumed == ["CP1", "CP3"]  # CP2 was never stopped: no message for it
+    assert errors == []
+
+
+def test_power_chart_shows_the_last_hour_and_draws_new_samples(browser, central, fleet,
+                                                                output_dir):
+    from protocol.data import Telemetry
+
+    now = time.time()
+    for seconds in range(600, 0, -5):  # ten minutes before the page was opened
+        fleet.sample_power(now - seconds)
+    page, errors = open_page(browser, central)
+    page.wait_for_selector("#power-chart[data-points='120']")
+    assert page.inner_text("#power-now") == "0 kW now"
+    labels = page.eval_on_selector_all("#power-chart text", "ts => ts.map(t => t.textContent)")
+    assert "kW" in labels and "time (UTC), last 60 minutes" in labels
+    assert sum(1 for label in labels if re.fullmatch(r"\d\d:\d0", label)) >= 5
+
+    session_id = fleet.cp("CP2")["session_id"]
+    fleet.on_telemetry(Telemetry(cp_id="CP2", session_id=session_id, kw="7.4", kwh="0.5",
+                                 eur="0.20", price_eur_kwh="0.40", driver_id="D7"))
+    fleet.sample_power(now)
+    page.wait_for_selector("#power-chart[data-points='121'][data-kw='7.4']")
+    assert page.inner_text("#power-now") == "7.4 kW now"
+    page.wait_for_function(
+        "() => document.querySelector('#power-chart .power-line').getTotalLength() > 100")
+    page.screenshot(path=str(output_dir / "dashboard-power.png"), full_page=True)
+    fleet.on_telemetry(Telemetry(cp_id="CP2", session_id=session_id, kw="22", kwh="0.6",
+                                 eur="0.24", price_eur_kwh="0.40", driver_id="D7"))
+    fleet.sample_power(now + 5)
+    page.wait_for_selector("#power-chart[data-points='122'][data-kw='22']")
+    assert "25" in page.eval_on_selector_all(
+        "#power-chart .tick-kw", "ts => ts.map(t => t.textContent)")  # the scale grew
     assert errors == []

@@ -17,6 +17,7 @@
 
   const $ = (id) => document.getElementById(id);
   const tiles = $("tiles");
+  const power = window.PowerChart.create($("power-chart"), $("power-now"));
 
   // -- small DOM helpers ----------------------------------------------------
   function el(tag, attrs = {}, ...children) {
@@ -51,12 +52,18 @@
         );
       }
     }
+    // Only the action that applies: Stop while enabled, Resume once stopped (a stopped CP
+    // that is also disconnected or broken down says so, and offers Resume too).
+    const enabled = cp.enabled !== false;
+    const note =
+      !enabled && cp.state !== "STOPPED" ? el("p", { class: "tile-note" }, "Stopped: stays out of order until resumed") : null;
     const button = (action, cls, text) =>
       el(
         "button",
         { type: "button", class: `btn ${cls}`, "data-action": action, "data-cp": cp.id, "aria-label": `${text} ${cp.id}` },
         text,
       );
+    const action = enabled ? button("stop", "btn-stop", "Stop") : button("resume", "btn-resume", "Resume");
     return el(
       "article",
       { class: "tile", id: `cp-${cp.id}`, "data-state": cp.state },
@@ -69,7 +76,8 @@
       el("p", { class: "tile-location" }, dash(cp.location)),
       el("p", { class: "tile-state" }, LABELS[cp.state] || dash(cp.state)),
       supply,
-      el("footer", { class: "tile-actions" }, button("stop", "btn-stop", "Stop"), button("resume", "btn-resume", "Resume")),
+      note,
+      el("footer", { class: "tile-actions" }, action),
     );
   }
 
@@ -222,8 +230,10 @@
       renderRequests(data.requests || []);
       renderMessages(data.messages || []);
       setKafka(data.kafka);
+      power.reset(data.power);
     },
     cp: upsertTile,
+    power: power.add,
     kafka: setKafka,
     message: addMessage,
     async requests(data) {

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from cloud.central.app import create_app, prometheus_text
+from cloud.central.power import iso
+from protocol import messages as m
 from tests.unit.central.conftest import AUTH, TOKEN
 
 CP_KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-           "session_id", "updated_at"}
+           "session_id", "updated_at", "enabled"}
 ADMIN_POSTS = ["/api/cps/CP1/stop", "/api/cps/CP1/resume", "/api/cps/stop", "/api/cps/resume"]
 
 
@@ -163,6 +166,90 @@ def test_sessions_rejects_bad_filters(client, query):
     response = client.get(f"/api/sessions{query}")
     assert response.status_code == 400
     assert response.is_json
+
+
+def ended(fleet, session_id: str, cp_id: str, driver_id: str | None, start: str, end: str,
+          kwh: str, eur: str) -> None:
+    """A billed supply record as a CP sends it (no start record needed)."""
+    fleet.on_supply_ended(m.SupplyEnded(
+        cp_id=cp_id, session_id=session_id, started_at=start, ended_at=end, kwh=kwh, eur=eur,
+        price_eur_kwh="0.35", reason="unplugged", driver_id=driver_id))
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("?day=2026-01-02", {"CP1/D8", "CP1/D7", "CP2/D7"}),
+    ("?day=2026-01-03", {"x1"}),
+    ("?day=2026-01-03&driver_id=D7", set()),
+    ("?day=2026-01-02&cp_id=CP1&driver_id=D7", {"CP1/D7"}),
+    ("?day=", {"CP1/D8", "CP1/D7", "CP2/D7", "x1"}),
+])
+def test_sessions_filter_by_day(client, fleet, sessions, query, expected):
+    ended(fleet, "x1", "CP3", "D8", "2026-01-03T00:00:00.000Z", "2026-01-03T01:00:00.000Z",
+          "3.000", "0.90")
+    response = client.get(f"/api/sessions{query}")
+    assert response.status_code == 200
+    assert {s["id"] for s in response.get_json()} == {sessions.get(k, k) for k in expected}
+    assert response.headers["X-Total-Count"] == str(len(expected))
+
+
+def test_sessions_totals_cover_the_filtered_set_exactly(client, fleet):
+    ended(fleet, "x1", "CP3", "D8", "2026-01-03T10:00:00.000Z", "2026-01-03T11:00:00.000Z",
+          "0.1", "0.035")
+    ended(fleet, "x2", "CP3", "D8", "2026-01-03T12:00:00.000Z", "2026-01-03T13:00:00.000Z",
+          "0.2", "0.07")
+    assert client.get("/api/sessions/totals").get_json() == {
+        "count": 5, "kwh": "3.300", "eur": "1.15500"}  # CP2's supply under way counts 0
+    assert client.get("/api/sessions/totals?cp_id=CP3&day=2026-01-03").get_json() == {
+        "count": 2, "kwh": "0.3", "eur": "0.105"}
+    assert client.get("/api/sessions/totals?day=2025-12-31").get_json() == {
+        "count": 0, "kwh": "0", "eur": "0"}
+
+
+def test_sessions_page_through_with_limit_and_offset(client, fleet):
+    for i in range(30):
+        ended(fleet, f"x{i:02d}", "CP3", "D8", f"2026-01-03T10:{i:02d}:00.000Z",
+              f"2026-01-03T11:{i:02d}:00.000Z", "1", "0.35")
+    everything = client.get("/api/sessions?cp_id=CP3").get_json()
+    assert [s["id"] for s in everything] == [f"x{i:02d}" for i in reversed(range(30))]
+    response = client.get("/api/sessions?cp_id=CP3&limit=10&offset=25")
+    assert [s["id"] for s in response.get_json()] == ["x04", "x03", "x02", "x01", "x00"]
+    assert response.headers["X-Total-Count"] == "30"
+    assert client.get("/api/sessions/totals?cp_id=CP3").get_json()["count"] == 30
+
+
+FILTER_ERRORS = [
+    ("?day=2026-13-01", "bad day '2026-13-01': expected a date YYYY-MM-DD (UTC)"),
+    ("?day=yesterday", "bad day 'yesterday'"),
+    ("?cp_id=" + "C" * 65, "bad cp_id 'CCC"),
+    ("?driver_id=" + "D" * 5000, "bad driver_id 'DDD"),
+]
+PAGING_ERRORS = [
+    ("?limit=0", "limit must be a whole number from 1 to 1000"),
+    ("?limit=1001", "limit must be"), ("?offset=-1", "offset must be"),
+]
+
+
+@pytest.mark.parametrize(("path", "query", "message"), [
+    *(("/api/sessions", query, message) for query, message in FILTER_ERRORS + PAGING_ERRORS),
+    *(("/api/sessions/totals", query, message) for query, message in FILTER_ERRORS),
+])
+def test_bad_session_filters_are_a_clear_400(client, path, query, message):
+    response = client.get(path + query)
+    assert response.status_code == 400
+    assert response.is_json
+    text = response.get_json()["message"]
+    assert text.startswith(message) and "\n" not in text and len(text) < 150
+
+
+def test_power_history(client, fleet):
+    assert client.get("/api/power").get_json()["points"] == []
+    t0 = time.time() - 10
+    fleet.sample_power(t0 - 3600)  # more than an hour ago: not shown
+    fleet.sample_power(t0)
+    power = client.get("/api/power").get_json()
+    assert (power["span"], power["step"]) == (3600.0, 5.0)
+    assert power["points"] == [{"t": iso(t0), "kw": "0"}]
+    assert power["now"] >= iso(t0)
 
 
 def test_drivers(client):

@@ -55,3 +55,10 @@ LIVE = ("7.2", "1.5", "0.525")
 def test_view_shows_live_figures_only_while_supplying(state, live, figures):
     shown = view("CP1", "here", "0.35", state, "S1", "D1", "2026-01-02T10:00:00Z", live)
     assert (shown["kw"], shown["kwh"], shown["eur"]) == figures
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_view_says_whether_the_cp_is_enabled(enabled):
+    shown = view("CP1", "here", "0.35", "DISCONNECTED", None, None, None, enabled=enabled)
+    assert shown["enabled"] is enabled
+    assert view("CP1", "here", "0.35", "ACTIVATED", None, None, None)["enabled"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from werkzeug.serving import make_server
 
 from cloud.central.app import create_app
 from cloud.central.dashboard import STATE_LABELS
+from cloud.central.power import iso
 from tests.support import free_port, wait_for
 from tests.unit.central.conftest import TOKEN
 
@@ -111,6 +113,38 @@ def test_page_has_panels_controls_and_no_external_resources(client, site):
     assert "default-src 'self'" in client.get("/").headers["Content-Security-Policy"]
 
 
+def actions_of(html: str, cp_id: str) -> list[str]:
+    return re.findall(r'data-action="([a-z-]+)"', tile_html(html, cp_id))
+
+
+@pytest.mark.parametrize(("state", "actions"), [
+    ("ACTIVATED", ["stop"]), ("AUTHORIZED", ["stop"]), ("SUPPLYING", ["stop"]),
+    ("BROKEN", ["stop"]), ("DISCONNECTED", ["stop"]), ("STOPPED", ["resume"]),
+])
+def test_a_tile_offers_only_the_action_that_applies(client, fleet, site, state, actions):
+    make(state, fleet, site)
+    html = client.get("/").get_data(as_text=True)
+    assert actions_of(html, "CP1") == actions
+    assert "stays out of order" not in tile_html(html, "CP1")
+
+
+@pytest.mark.parametrize("state", ["BROKEN", "DISCONNECTED"])
+def test_a_stopped_cp_that_is_also_down_offers_resume(client, fleet, site, state):
+    fleet.stop("CP1", actor="test")
+    make(state, fleet, site)
+    html = client.get("/").get_data(as_text=True)
+    assert tiles_of(html)["cp-CP1"]["data-state"] == state
+    assert actions_of(html, "CP1") == ["resume"]
+    assert "Stopped: stays out of order until resumed" in tile_html(html, "CP1")
+
+
+def test_page_links_to_the_sessions_page_and_has_the_power_chart(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<a href="/sessions" id="nav-sessions">Sessions</a>' in html
+    assert 'id="power-chart"' in html and 'id="power-now"' in html
+    assert html.index("power_chart.js") < html.index("dashboard.js")
+
+
 def test_page_escapes_what_cps_report(client, fleet, site):
     fleet.on_connected("CP1", site.sent["CP1"].append, location="<script>alert(1)</script>")
     html = client.get("/").get_data(as_text=True)
@@ -119,6 +153,7 @@ def test_page_escapes_what_cps_report(client, fleet, site):
 
 
 @pytest.mark.parametrize(("name", "kind"), [("dashboard.js", "javascript"),
+                                            ("power_chart.js", "javascript"),
                                             ("dashboard.css", "text/css")])
 def test_static_files_are_served(client, name, kind):
     response = client.get(f"/static/{name}")
@@ -169,6 +204,7 @@ def test_events_start_with_a_snapshot_then_stream_changes(client, fleet, site):
         assert snapshot["cps"] == fleet.cps()
         assert snapshot["messages"] == fleet.messages()
         assert snapshot["requests"] == []
+        assert (snapshot["power"]["span"], snapshot["power"]["points"]) == (3600.0, [])
 
         site.break_down("CP1")
         seen = events_until(chunks, "cp")
@@ -249,3 +285,13 @@ def test_kafka_outage_is_a_banner_event_and_in_the_page(client, fleet):
         fleet.set_kafka(True, "10.0.0.5:9092")
         assert events_until(chunks, "kafka")[-1][1]["up"] is True
     assert 'id="degraded" role="status" hidden' in client.get("/").get_data(as_text=True)
+
+
+def test_power_samples_stream_live(client, fleet):
+    t0 = time.time() - 60  # the snapshot holds the last hour before now
+    fleet.sample_power(t0)
+    with stream(client) as (_, chunks):
+        history = next_event(chunks)[1]["power"]
+        assert history["points"] == [{"t": iso(t0), "kw": "0"}]
+        fleet.sample_power(t0 + 5)
+        assert events_until(chunks, "power")[-1][1] == {"t": iso(t0 + 5), "kw": "0"}

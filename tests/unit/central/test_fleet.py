@@ -11,7 +11,7 @@ from cloud.central.store import Store
 from protocol import messages as m
 
 KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-        "session_id", "started_at", "updated_at"}
+        "session_id", "started_at", "updated_at", "enabled"}
 
 
 class Clock:
@@ -122,6 +122,47 @@ def test_stop_all_and_resume_all(live, store):
     assert [cp["state"] for cp in live.stop_all("admin")] == ["STOPPED", "DISCONNECTED"]
     assert {row["enabled"] for row in store.cps()} == {0}
     assert [cp["state"] for cp in live.resume_all("admin")] == ["ACTIVATED", "DISCONNECTED"]
+
+
+def test_stop_all_and_resume_all_touch_only_the_cps_they_change(live, store):
+    links = {"CP1": connect(live, "CP1"), "CP2": connect(live, "CP2")}
+    live.stop("CP2", actor="alice")
+    before = len(live.messages(500))
+    subscription = live.subscribe()
+
+    views = live.resume_all("bob")
+    assert [(cp["id"], cp["state"], cp["enabled"]) for cp in views] == [
+        ("CP1", "ACTIVATED", True), ("CP2", "ACTIVATED", True)]
+    notes = [(x["cp_id"], x["text"]) for x in live.messages(500)[before:]]
+    assert notes == [("CP2", "resumed by bob")]
+    assert (links["CP1"].actions(), links["CP2"].actions()) == ([], ["stop", "resume"])
+    assert [(e["actor"], e["action"], e["cp_id"]) for e in store.audit_log()][0] == (
+        "bob", "resume", "CP2")
+    assert len(store.audit_log()) == 2
+    assert [e["data"]["id"] for e in drain(subscription) if e["event"] == "cp"] == ["CP2"]
+
+    live.stop("CP1", actor="alice")
+    before = len(live.messages(500))
+    views = live.stop_all("bob")
+    assert {cp["state"] for cp in views} == {"STOPPED"}
+    assert [(x["cp_id"], x["text"]) for x in live.messages(500)[before:]] == [
+        ("CP2", "stopped by bob")]
+    assert links["CP1"].actions() == ["stop"]
+
+    live.stop_all("carol")
+    assert [x["text"] for x in live.messages(500)[before:]] == ["stopped by bob"]
+    assert "carol" not in {e["actor"] for e in store.audit_log()}
+
+
+def test_the_view_tells_a_stopped_cp_even_when_disconnected(live):
+    assert live.cp("CP1")["enabled"] is True
+    subscription = live.subscribe()
+    view = live.stop("CP1")  # not connected: the stop waits for its monitor
+    assert (view["state"], view["enabled"]) == ("DISCONNECTED", False)
+    assert [e["data"]["enabled"] for e in drain(subscription) if e["event"] == "cp"] == [False]
+    link = connect(live)
+    assert link.actions() == ["stop"]
+    assert (live.cp("CP1")["state"], live.cp("CP1")["enabled"]) == ("STOPPED", False)
 
 
 def test_a_stopped_cp_stays_stopped_after_a_restart(store, clock):
@@ -304,3 +345,28 @@ def test_telemetry_counts_only_for_the_supply_under_way(live):
                                            price_eur_kwh="0.35", driver_id="D1"))
     assert live.cp("CP1")["kwh"] == "0.1"
     assert telemetry(command.session_id, "0.2") and live.cp("CP1")["kwh"] == "0.2"
+
+
+def test_power_is_sampled_every_few_seconds_and_published(live):
+    from protocol.data import Telemetry
+
+    t0 = 1_767_348_000.0
+    subscription = live.subscribe()
+    live.sample_power(t0)
+    connect(live, "CP1")
+    connect(live, "CP2")
+    for cp_id, kw in (("CP1", "7.4"), ("CP2", "11.05")):
+        command = live.on_supply_request(request(cp_id))
+        live.on_supply_started(m.SupplyStarted(cp_id=cp_id, session_id=command.session_id,
+                                               started_at="2026-01-02T10:00:05.000Z",
+                                               price_eur_kwh="0.35", driver_id=None))
+        live.on_telemetry(Telemetry(cp_id=cp_id, session_id=command.session_id, kw=kw,
+                                    kwh="0.1", eur="0.03", price_eur_kwh="0.35"))
+    live.sample_power(t0 + 2)  # within the step: not kept
+    live.sample_power(t0 + 5)
+    power = [e["data"] for e in drain(subscription) if e["event"] == "power"]
+    assert power == [{"t": "2026-01-02T10:00:00.000Z", "kw": "0"},
+                     {"t": "2026-01-02T10:00:05.000Z", "kw": "18.45"}]
+    history = live.power(now=t0 + 6)
+    assert (history["span"], history["step"], history["points"]) == (3600.0, 5.0, power)
+    assert live.power(now=t0 + 3604)["points"] == power[1:]  # an hour after the first

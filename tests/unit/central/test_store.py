@@ -97,6 +97,43 @@ def test_sessions_filter_by_cp_and_driver(store):
     assert [s["id"] for s in store.sessions(cp_id="CP2", driver_id="D1")] == ["b"]
 
 
+def day_sessions(store):
+    """Sessions either side of midnight UTC, one stamped with an offset, one denied."""
+    store.record_ended("late", "CP1", "D1", "0.3", "2026-01-01T23:59:59.999Z",
+                       "2026-01-02T00:30:00.000Z", "1.5", "0.45", "unplugged")
+    store.record_started("early", "CP1", "D2", "0.3", "2026-01-02T00:00:00.000Z")
+    store.record_started("offset", "CP2", "D1", "0.3", "2026-01-02T00:30:00+01:00")  # 1 Jan UTC
+    store.record_denied("CP2", "D1", "driver", "CP busy", "2026-01-02T12:00:00.000Z")
+    store.record_authorized("asked", "CP2", "D2", "driver", "0.3", "2026-01-02T13:00:00.000Z")
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({"day": "2026-01-01"}, {"late", "offset"}),
+    ({"day": "2026-01-02"}, {"early", "denied", "asked"}),
+    ({"day": "2026-01-02", "cp_id": "CP2"}, {"denied", "asked"}),
+    ({"day": "2026-01-02", "driver_id": "D2"}, {"early", "asked"}),
+    ({"day": "2026-01-03"}, set()),
+])
+def test_sessions_filter_by_utc_day(store, filters, expected):
+    day_sessions(store)
+    ids = {s["id"] if s["status"] != "denied" else "denied" for s in store.sessions(**filters)}
+    assert ids == expected
+    assert len(store.session_amounts(**filters)) == len(expected)
+
+
+def test_sessions_pages_and_amounts_cover_the_whole_set(store):
+    for i in range(25):
+        store.record_ended(f"s{i:02d}", "CP1", "D1", "0.3", f"2026-01-02T10:{i:02d}:00.000Z",
+                           f"2026-01-02T11:{i:02d}:00.000Z", "1.1", "0.33", "unplugged")
+    newest_first = [f"s{i:02d}" for i in reversed(range(25))]
+    assert [s["id"] for s in store.sessions(limit=10)] == newest_first[:10]
+    assert [s["id"] for s in store.sessions(limit=10, offset=20)] == newest_first[20:]
+    assert [s["id"] for s in store.sessions(limit=None, offset=5)] == newest_first[5:]
+    assert len(store.sessions(limit=None)) == 25
+    assert store.session_amounts(cp_id="CP1") == [("1.1", "0.33")] * 25
+    assert store.session_amounts(cp_id="CP2") == []
+
+
 def test_audit_log(store):
     store.audit("admin", "stop", "CP1")
     store.audit("ops", "resume", "CP1", "after repair")
