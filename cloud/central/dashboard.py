@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template
 
+from protocol.messages import AD_HOC, driver_or_ad_hoc
+
 bp = Blueprint("dashboard", __name__)
 
 # Section 5 of ARCHITECTURE.md: what each state is called on a tile.
@@ -59,6 +61,17 @@ def clock(value: str | None) -> str:
     if moment.utcoffset() is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%H:%M:%S")
+
+
+@bp.app_template_filter("driver")
+def driver(driver_id: str | None) -> str:
+    """The driver of a supply or request; one started at the CP without an id is ad hoc."""
+    return driver_or_ad_hoc(driver_id)
+
+
+@bp.app_template_global("ad_hoc")
+def ad_hoc() -> str:
+    return AD_HOC
 
 
 @bp.app_template_filter("dash")

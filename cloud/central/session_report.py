@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from protocol.messages import CP_ID, DRIVER_ID, parse_ts
+from protocol.messages import CP_ID, DRIVER_ID, driver_or_ad_hoc, parse_ts
 
 COLUMNS = ("CP", "Driver", "Start (UTC)", "End (UTC)", "Duration", "kWh", "EUR", "Status",
            "Reason")
@@ -118,8 +118,8 @@ def _decimal(value: str | None) -> Decimal:
 
 
 def driver_label(session: Mapping[str, Any]) -> str:
-    """The driver, or for a supply started at the CP its source (``button``, ``card``...)."""
-    return session.get("driver_id") or session.get("source") or ""
+    """The driver; a supply started at the CP without a driver id is ad hoc."""
+    return driver_or_ad_hoc(session.get("driver_id"))
 
 
 def start_of(session: Mapping[str, Any]) -> str | None:

@@ -178,7 +178,8 @@ class Supplies:
                 cp.driver_id, cp.started_at = msg.driver_id, msg.started_at
             if new:
                 self._counters["supplies_started"] += 1
-                self._note("info", msg.cp_id, f"supply started for {msg.driver_id or 'CP user'}")
+                who = m.driver_or_ad_hoc(msg.driver_id)
+                self._note("info", msg.cp_id, f"supply started for {who}")
                 driver_id = msg.driver_id or (pending.driver_id if pending else None)
                 self._emit(STARTED, msg.cp_id, msg.session_id, driver_id, record=msg)
             if cp is not None:
@@ -203,7 +204,7 @@ class Supplies:
             if new:
                 self._counters["supplies_ended"] += 1
                 self._note("info", msg.cp_id, f"supply ended ({msg.reason}): {msg.kwh} kWh, "
-                           f"{msg.eur} EUR, driver {msg.driver_id or 'CP user'}")
+                           f"{msg.eur} EUR, driver {m.driver_or_ad_hoc(msg.driver_id)}")
                 self._emit(ENDED, msg.cp_id, msg.session_id, msg.driver_id, msg.reason, msg)
             if cp is not None:
                 self._refresh(cp)

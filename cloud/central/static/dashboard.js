@@ -30,6 +30,8 @@
     return node;
   }
   const dash = (value) => (value === null || value === undefined || value === "" ? "—" : String(value));
+  // A supply started at the CP without a driver id: the server's one name for it.
+  const driver = (id) => (id ? String(id) : document.body.dataset.adHoc);
 
   function clock(iso) {
     if (!iso) return "";
@@ -42,7 +44,7 @@
     const fact = (label, cls, text) => el("div", {}, el("dt", {}, label), el("dd", { class: cls }, text));
     let supply = null;
     if (cp.state === "SUPPLYING" || cp.state === "AUTHORIZED") {
-      supply = el("dl", { class: "tile-supply" }, fact("Driver", "tile-driver", dash(cp.driver_id)));
+      supply = el("dl", { class: "tile-supply" }, fact("Driver", "tile-driver", driver(cp.driver_id)));
       if (cp.state === "SUPPLYING") {
         supply.append(
           fact("Started", "tile-started", `${clock(cp.started_at)} UTC`),
@@ -112,7 +114,7 @@
   // -- panels ---------------------------------------------------------------
   function renderRequests(list) {
     const rows = list.map((r) =>
-      el("tr", {}, el("td", {}, r.cp_id), el("td", {}, dash(r.driver_id)), el("td", {}, dash(r.source)), el("td", {}, clock(r.since))),
+      el("tr", {}, el("td", {}, r.cp_id), el("td", {}, driver(r.driver_id)), el("td", {}, dash(r.source)), el("td", {}, clock(r.since))),
     );
     if (!rows.length) rows.push(el("tr", { class: "empty" }, el("td", { colspan: "4" }, "No requests under way")));
     $("requests").replaceChildren(...rows);

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from cloud.central.app import create_app
 from cloud.central.dashboard import STATE_LABELS
 from cloud.central.power import iso
+from protocol import messages as m
 from tests.support import free_port, wait_for
 from tests.unit.central.conftest import TOKEN
 
@@ -295,3 +296,13 @@ def test_power_samples_stream_live(client, fleet):
         assert history["points"] == [{"t": iso(t0), "kw": "0"}]
         fleet.sample_power(t0 + 5)
         assert events_until(chunks, "power")[-1][1] == {"t": iso(t0 + 5), "kw": "0"}
+
+
+def test_a_supply_started_at_the_cp_is_ad_hoc_on_its_tile_and_in_requests(client, fleet, site):
+    command = fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
+    assert isinstance(command, m.Command) and command.driver_id is None
+    site.heartbeat("CP1", state="authorized", session_id=command.session_id)
+    html = client.get("/").get_data(as_text=True)
+    assert '<dd class="tile-driver">ad hoc</dd>' in tile_html(html, "CP1")
+    assert "<td>CP1</td><td>ad hoc</td>" in html  # the requests panel
+    assert 'data-ad-hoc="ad hoc"' in html  # the same name for the page's script

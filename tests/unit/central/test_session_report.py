@@ -117,12 +117,12 @@ def test_row_of_a_denied_request_starts_when_it_was_asked_for():
                            "denied", "CP busy")
 
 
-def test_a_supply_started_at_the_cp_shows_its_source():
+def test_a_supply_started_at_the_cp_without_a_driver_id_is_ad_hoc():
     started = {"cp_id": "CP1", "driver_id": None, "source": "button", "status": "supplying",
                "started_at": "2026-01-02T10:00:00+01:00"}
-    assert driver_label(started) == "button"
-    assert row(started)[:5] == ("CP1", "button", "2026-01-02 09:00:00", "", "")
-    assert driver_label({"driver_id": None, "source": None}) == ""
+    assert driver_label(started) == "ad hoc"
+    assert row(started)[:5] == ("CP1", "ad hoc", "2026-01-02 09:00:00", "", "")
+    assert driver_label({"driver_id": "CARD-0A1B", "source": "card"}) == "CARD-0A1B"
 
 
 @pytest.mark.parametrize(("start", "end", "expected"), [
@@ -145,15 +145,14 @@ def test_utc_text_keeps_what_it_cannot_read():
 
 def test_csv_lines_are_a_header_and_one_row_per_session():
     tricky = {**ENDED, "id": "s2", "reason": 'fault, "engine KO"\nline two'}
-    formula = {**ENDED, "id": "s3", "reason": "=HYPERLINK(\"http://x\")", "driver_id": None,
-               "source": "@card"}
+    formula = {**ENDED, "id": "s3", "reason": "=HYPERLINK(\"http://x\")", "driver_id": None}
     lines = list(csv_lines([ENDED, tricky, formula]))
     assert len(lines) == 4 and all(line.endswith("\r\n") for line in lines)
     parsed = list(csv.reader(io.StringIO("".join(lines))))
     assert parsed[0] == list(COLUMNS)
     assert parsed[1] == list(row(ENDED))
     assert parsed[2][-1] == 'fault, "engine KO"\nline two'
-    assert parsed[3][1] == "'@card"
+    assert parsed[3][1] == "ad hoc"
     assert parsed[3][-1] == "'=HYPERLINK(\"http://x\")"
 
 

@@ -112,13 +112,13 @@ def test_page_shows_the_filter_it_applied(client):
     assert '<option value="D8">' in html  # the drivers the form suggests
 
 
-def test_a_cp_started_supply_shows_its_source(client, fleet):
+def test_a_cp_started_supply_without_a_driver_id_is_ad_hoc(client, fleet):
     fleet.on_supply_started(m.SupplyStarted(
         cp_id="CP3", session_id="btn", started_at="2026-01-04T08:00:00.000Z",
         price_eur_kwh="0.30", driver_id=None))
     fleet.store.db["sessions"].update("btn", {"source": "button"})
     page = parse(client.get("/sessions?cp_id=CP3").get_data(as_text=True))
-    assert page.rows == [["CP3", "button", "2026-01-04 08:00:00", "—", "—", "—", "—",
+    assert page.rows == [["CP3", "ad hoc", "2026-01-04 08:00:00", "—", "—", "—", "—",
                           "supplying", "—"]]
 
 
