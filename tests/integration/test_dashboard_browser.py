@@ -252,3 +252,15 @@ def test_power_chart_shows_the_last_hour_and_draws_new_samples(browser, central,
     assert "25" in page.eval_on_selector_all(
         "#power-chart .tick-kw", "ts => ts.map(t => t.textContent)")  # the scale grew
     assert errors == []
+
+
+def test_a_supply_started_at_the_cp_shows_ad_hoc_live(browser, central, fleet, site):
+    from protocol import messages as m
+
+    page, errors = open_page(browser, central)
+    command = fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
+    site.heartbeat("CP1", state="authorized", session_id=command.session_id)
+    page.wait_for_selector("#cp-CP1[data-state='AUTHORIZED']")
+    assert page.inner_text("#cp-CP1 .tile-driver") == "ad hoc"
+    page.wait_for_selector("#requests >> text=ad hoc")
+    assert errors == []
