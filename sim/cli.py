@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     check(parser, args)
     logs.setup()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="ev-sim-"))
-    network = Network(workdir)
+    try:
+        network = Network(workdir)
+    except OSError as error:
+        parser.error(f"--workdir {workdir}: {error.strerror or error}")
     started: list[brokers.Broker] = []
 
     def hurry() -> None:

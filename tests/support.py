@@ -104,3 +104,33 @@ def make_certificates(folder: Path) -> dict[str, Path]:
              "subjectAltName=IP:127.0.0.1,DNS:localhost", "-CA", str(ca), "-CAkey", str(ca_key),
              "-keyout", str(key), "-out", str(cert))
     return {"ca": ca, "stranger": stranger, "key": key, "cert": cert}
+
+
+CLEAR_LINE = "\r\x1b[K"
+
+
+def screen(output: str) -> tuple[list[str], str]:
+    """What a terminal shows of ``output`` that uses only ``CLEAR_LINE`` and newlines:
+    the finished lines and the line under the cursor."""
+    lines, current = [], ""
+    for n, part in enumerate(output.replace("\r\n", "\n").split(CLEAR_LINE)):
+        if n:
+            current = ""  # each CLEAR_LINE wipes the line under the cursor
+        *done, current = (current + part).split("\n")
+        lines += done
+    return lines, current
+
+
+def read_pty(fd: int, seconds: float) -> str:
+    """Everything a program writes to its terminal for ``seconds``."""
+    import select
+
+    chunks, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunks.append(os.read(fd, 65536))
+            except OSError:
+                break
+    return b"".join(chunks).decode(errors="replace")

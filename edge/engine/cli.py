@@ -158,11 +158,13 @@ def _run(args, status: StatusLine) -> int:
     shells = []
     try:
         if args.panel:
-            shells.append(PanelServer(args.panel, args.cp_id, engine.panel_action).start())
+            shells.append(_listening("--panel", args.panel, lambda: PanelServer(
+                args.panel, args.cp_id, engine.panel_action).start()))
         if args.serial:
             shells.append(SerialLink(args.serial, engine, threading.Event()).start())
         else:
-            shells.append(monitor_listener(args.listen, engine))
+            shells.append(_listening("--listen", args.listen,
+                                     lambda: monitor_listener(args.listen, engine)))
         if args.card_reader:
             shells.append(CardReader(args.card_reader, lambda card: engine.feed(
                 engine.machine.press_request, "card", driver_for(card))).start())
@@ -183,6 +185,15 @@ def _run(args, status: StatusLine) -> int:
         status.close()
         log.info("engine %s stopped", args.cp_id)
     return 0
+
+
+def _listening(flag: str, address: str, start):
+    """``start()`` a listener; a taken port is one line and exit code 2."""
+    try:
+        return start()
+    except OSError as error:
+        why = os.strerror(error.errno) if error.errno else str(error)
+        config.fail(f"cannot listen on {address} ({flag}): {why}", "ev-cp-e")
 
 
 # -- the panel client --------------------------------------------------------------

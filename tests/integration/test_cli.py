@@ -133,3 +133,19 @@ def test_an_engine_without_gpio_says_what_to_do_in_one_line(tmp_path):
     assert run("ev-cp-e", "selftest", "--seconds", "0", env=env).stderr.count("\n") == 1
     mocked = run("ev-cp-e", "selftest", "--seconds", "0", "--pin-factory", "mock", env=env)
     assert mocked.returncode == 0 and "[mock pins]" in mocked.stdout, mocked.stderr
+
+
+def test_a_taken_port_is_one_line_naming_the_flag(tmp_path):
+    import socket
+
+    from tests.support import free_port
+
+    with socket.create_server(("127.0.0.1", free_port())) as taken:
+        port = taken.getsockname()[1]
+        done = run("ev-cp-e", "--cp-id", "CP1", "--listen", f"127.0.0.1:{free_port()}",
+                   "--panel", f"127.0.0.1:{port}", "--state-dir", str(tmp_path))
+        assert done.returncode == 2
+        assert f"ev-cp-e: error: cannot listen on 127.0.0.1:{port} (--panel): Address already " \
+            "in use\n" in done.stderr
+        done = run("ev-sim", "--workdir", "/proc/no-such-dir")
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr

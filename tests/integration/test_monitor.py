@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import socket
+import subprocess
 import threading
 import time
 import tty
@@ -17,7 +19,7 @@ import pytest
 from protocol import auth
 from protocol import messages as m
 from protocol.transport import Connection, SocketStream
-from tests.support import free_port, spawn, stop, wait_for
+from tests.support import BIN, free_port, spawn, stop, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -357,3 +359,29 @@ def test_without_an_engine_it_logs_in_after_a_grace_and_says_down(tmp_path, outp
         assert "logging in to Central anyway" in log.read_text()
     finally:
         stop(process)
+
+
+def test_log_lines_never_glue_to_the_status_line_on_a_terminal(tmp_path, engine):
+    """The monitor's terminal: its status line redrawn in place, log lines above it."""
+    from tests.support import read_pty, screen
+
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    main, sub = pty.openpty()
+    process = subprocess.Popen(
+        [str(BIN / "ev-cp-m"), "--cp-id", CP, "--engine", engine.address, "--central",
+         f"127.0.0.1:{free_port()}", "--secret-file", str(secret_file)],
+        stdin=sub, stdout=sub, stderr=sub, env={**os.environ, "TERM": "xterm"})
+    os.close(sub)
+    try:
+        output = read_pty(main, 4)
+    finally:
+        stop(process)
+        output += read_pty(main, 0.5)
+        os.close(main)
+    lines, current = screen(output)
+    logs = [line for line in lines if line.strip()]
+    assert any("cannot reach Central" in line for line in logs), output
+    stamp = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR) ")
+    assert all(stamp.match(line) for line in logs[:-1]), logs  # the last: the status, kept
+    assert f"{CP}  engine OK  |  cannot reach Central" in logs[-1] + current

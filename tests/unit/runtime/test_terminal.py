@@ -4,7 +4,8 @@ import io
 import logging
 import threading
 
-from runtime.terminal import CLEAR, StatusLine
+from runtime.terminal import StatusLine
+from tests.support import screen
 
 
 class Terminal(io.StringIO):
@@ -12,17 +13,6 @@ class Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-def screen(output: str) -> tuple[list[str], str]:
-    """What a terminal shows: the finished lines and the line under the cursor."""
-    lines, current = [], ""
-    for n, part in enumerate(output.split(CLEAR)):
-        if n:
-            current = ""  # each CLEAR wipes the line under the cursor
-        *done, current = (current + part).split("\n")
-        lines += done
-    return lines, current
 
 
 def logger_to(status: StatusLine, stream) -> logging.Logger:
