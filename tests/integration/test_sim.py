@@ -7,6 +7,7 @@ is gone, no process with that mark may be left.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -39,12 +40,12 @@ def marked(mark: str) -> list[int]:
 
 
 class Sim:
-    def __init__(self, tmp_path: Path, *, ignore_sigint: bool = False) -> None:
+    def __init__(self, tmp_path: Path, *extra: str, ignore_sigint: bool = False) -> None:
         self.mark = uuid.uuid4().hex
         self.out = tmp_path / "ev-sim.out"
         args = [str(BIN / "ev-sim"), "--cps", "2", "--drivers", "1", "--workdir",
                 str(tmp_path / "work"), "--http", f"127.0.0.1:{free_port()}",
-                "--listen", f"127.0.0.1:{free_port()}"]
+                "--listen", f"127.0.0.1:{free_port()}", *extra]
 
         def as_if_in_the_background() -> None:  # what `ev-sim &` in a script gets
             if ignore_sigint:
@@ -81,8 +82,8 @@ class Sim:
 def sim(tmp_path):
     runs: list[Sim] = []
 
-    def start(**kw) -> Sim:
-        runs.append(Sim(tmp_path, **kw))
+    def start(*extra: str, **kw) -> Sim:
+        runs.append(Sim(tmp_path, *extra, **kw))
         return runs[-1]
 
     yield start
@@ -140,3 +141,15 @@ def test_a_signal_during_start_up_stops_what_was_started(sim):
     run.process.wait(30)
     assert run.left() == [], run.output()
     assert "Traceback" not in run.output()
+
+
+def test_drivers_go_on_round_after_round_and_bills_look_real(sim):
+    run = sim("--services", "1", "--charge-seconds", "2")
+    run.wait_for_line("driver DRV-01 finished round 1: starting another")
+    run.wait_for_line("driver DRV-01 finished round 2: starting another")
+    tickets = re.findall(r"ticket for DRV-01: ([0-9.]+) kWh, ([0-9.]+) EUR", run.output())
+    assert len(tickets) >= 2
+    # 22 kW for 2 s on a 60x clock: 0.733 kWh, at LIS-01's 0.29 EUR/kWh
+    assert all(float(kwh) >= 0.7 and float(eur) >= 0.2 for kwh, eur in tickets), tickets
+    assert "MAD-01" not in "".join(line for line in run.output().splitlines()
+                                   if "AUTHORIZED" in line)  # the person's CP is left alone
