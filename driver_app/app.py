@@ -46,7 +46,7 @@ from .ui import (
 log = logging.getLogger(__name__)
 
 SAVE_OFFSETS_S = 1.0
-EOF_GRACE_S = 11.0  # stdin closed: wait this long at most for answers still due
+EOF_GRACE_S = 11.0  # stdin closed: wait this long at most for Kafka, then for answers due
 
 
 class App:
@@ -145,6 +145,8 @@ class App:
         if not self.link.assign():
             return False
         self.online = True
+        if self._closing_at is not None:
+            self._closing_at = now  # the answers due get their time
         if self.model.following is not None:
             log.info("remembered a service at %s: asking Central how it went",
                      self.model.following.cp_id)
@@ -193,7 +195,9 @@ class App:
                 return True
         if self._closing_at is None:
             return False
-        return not self.model.pending or now - self._closing_at > EOF_GRACE_S
+        if now - self._closing_at > EOF_GRACE_S:
+            return True
+        return self.online and not self.model.pending  # the status on start is due too
 
     def command(self, text: str, now: float) -> bool:
         """One line of the menu; True to quit."""

@@ -4,7 +4,8 @@ Both feed a queue of finished lines (None at the end of input) that the app read
 own loop, from a thread of their own.  On a terminal, :class:`Keyboard` puts it in cbreak
 mode (no echo, no line buffering; Ctrl+C and Ctrl+Z still signal) so that the
 :class:`~driver_app.screen.Screen` echoes the typing itself, on the prompt's row, and no
-keystroke ever lands inside the program's output.
+keystroke ever lands inside the program's output.  Ctrl+D on an empty line quits at
+once there, like ``q``; the end of any other input lets answers still due arrive first.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ class Keyboard:
                 self.commands.put(None)
                 return
             for line in self._editor.feed(decoder.decode(data)):
-                if line is EOF:
-                    self.commands.put(None)
+                if line is EOF:  # Ctrl+D: a person who is done, as at a shell
+                    self.commands.put("q")
                     return
                 self.screen.entered(line)  # before its answer can be printed
                 self.commands.put(line)

@@ -72,38 +72,41 @@ def test_ctrl_c_during_start_up(tmp_path):
     clean(output.decode())
 
 
+@pytest.fixture
+def kafka(tmp_path):
+    broker = b.kafka_broker(tmp_path, free_port()).start()
+    b.create_topics(broker.address)
+    central = FakeCentral(broker.address, {"MAD-01": "ok"})
+    yield broker
+    central.close()
+    broker.stop()
+
+
 @pytest.mark.parametrize("stdin", ["closed", "empty"])
-def test_no_input_at_all_ends_the_menu(tmp_path, stdin):
+def test_without_input_the_menu_shows_the_status_and_ends(tmp_path, kafka, stdin):
     done = subprocess.run(
-        [str(BIN / "ev-driver"), "--kafka", nowhere(), "--driver-id", DRIVER,
+        [str(BIN / "ev-driver"), "--kafka", kafka.address, "--driver-id", DRIVER,
          "--state-dir", str(tmp_path / "state")],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10, env=ENV,
         preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None)
     assert done.returncode == 0
     clean(done.stdout + done.stderr)
-    assert "1) list available CPs" in done.stdout
+    assert "1) list available CPs" in done.stdout and "no supply under way" in done.stdout
 
 
-def test_output_cut_off_by_head(tmp_path):
+def test_output_cut_off_by_head(tmp_path, kafka):
     """``ev-driver --file cps.txt | head -1``: the reader goes; the app stops quietly."""
-    broker = b.kafka_broker(tmp_path, free_port()).start()
-    b.create_topics(broker.address)
-    central = FakeCentral(broker.address, {"MAD-01": "ok"})
     listing, log = tmp_path / "cps.txt", tmp_path / "stderr.log"
     listing.write_text("MAD-01\n" * 3)
-    try:
-        with open(log, "wb") as err:
-            process = ev_driver(tmp_path, broker.address, "--file", str(listing),
-                                "--wait", "0", stdout=subprocess.PIPE, stderr=err)
-            try:
-                assert process.stdout.readline()
-                process.stdout.close()
-                assert process.wait(15) == 0
-            finally:
-                stop(process)
-    finally:
-        central.close()
-        broker.stop()
+    with open(log, "wb") as err:
+        process = ev_driver(tmp_path, kafka.address, "--file", str(listing), "--wait", "0",
+                            stdout=subprocess.PIPE, stderr=err)
+        try:
+            assert process.stdout.readline()
+            process.stdout.close()
+            assert process.wait(15) == 0
+        finally:
+            stop(process)
     errors = log.read_text()
     clean(errors)
     assert "stopping (its output was closed)" in errors

@@ -143,9 +143,11 @@ def test_the_menu_has_a_prompt_and_keeps_typing_off_the_progress_line(kafka, ter
         assert f"{PROMPT}1" in rows and rows[-1] == PROMPT
         term.type("2 HOLD-01\r")
         term.shows(PROGRESS)
-        term.type("ab")
-        term.read(1.5)  # progress arrives every 0.3 s: the status line is redrawn
-        redraws = term.output.count(PROGRESS)
+        before = term.output.count(PROGRESS)
+        for key in "ab":  # each key redraws the live region, progress keeps arriving
+            term.type(key)
+            term.read(0.6)
+        redraws = term.output.count(PROGRESS) - before
         rows = term.rows()
         assert rows[-2:] == [PROGRESS, f"{PROMPT}ab"]
         for row in rows:  # progress, typing and other output never share a row
@@ -156,7 +158,7 @@ def test_the_menu_has_a_prompt_and_keeps_typing_off_the_progress_line(kafka, ter
         assert term.exits(5) == 0
     finally:
         central.close()
-    assert redraws >= 4
+    assert redraws >= 2
     rows = rows_of(term.output)
     assert "your supply at HOLD-01 goes on; start ev-driver again to see how it ends" in rows
     assert PROMPT not in rows[-1]  # the live region is gone: the shell's prompt starts clean

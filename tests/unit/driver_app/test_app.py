@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from driver_app.app import App
+from driver_app.app import EOF_GRACE_S, App
 from driver_app.cli import main
 from driver_app.link import Reached
 from driver_app.plan import FileRun
@@ -172,12 +172,21 @@ def test_without_kafka_a_stop_request_ends_the_loop(tmp_path):
     assert link.sent == []
 
 
-def test_without_kafka_the_end_of_input_quits(tmp_path):
+def test_at_the_end_of_input_kafka_is_waited_for_a_while(tmp_path):
     shell, link, _ = app(tmp_path)
     link.reachable = False
     commands: queue.Queue = queue.Queue()
     commands.put(None)
     assert shell.loop(threading.Event(), commands) == 0
+    assert shell.clock.now > EOF_GRACE_S
+
+
+def test_at_the_end_of_input_the_status_on_start_is_still_shown(tmp_path):
+    shell, link, out = app(tmp_path)
+    commands: queue.Queue = queue.Queue()
+    commands.put(None)
+    assert shell.loop(threading.Event(), commands) == 0
+    assert "no supply under way" in out.getvalue()
 
 
 # -- the network the state dir belongs to ------------------------------------------------
