@@ -13,6 +13,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -199,3 +200,20 @@ def test_carries_on_when_kafka_comes_up(kafka, terminal, tmp_path):
     finally:
         central.close()
     no_noise(term, tmp_path)
+
+
+def test_ctrl_z_gives_the_terminal_back_until_fg(terminal):
+    term = terminal(f"127.0.0.1:{free_port()}")
+    term.shows(PROMPT)
+    echo = termios.ECHO | termios.ICANON
+    assert not termios.tcgetattr(term.slave)[3] & echo
+    term.type("\x1a")
+    stat = Path(f"/proc/{term.process.pid}/stat")
+    wait_for(lambda: stat.read_text().split()[2] == "T", 5)  # stopped
+    assert termios.tcgetattr(term.slave)[3] & echo == echo  # the shell's own modes
+    term.process.send_signal(signal.SIGCONT)  # what fg does
+    wait_for(lambda: not termios.tcgetattr(term.slave)[3] & echo, 5)
+    term.type("1")
+    assert term.shows(f"{PROMPT}1")[-1] == f"{PROMPT}1"
+    term.type("\x15q\r")
+    assert term.exits(5) == 0
