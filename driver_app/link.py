@@ -8,6 +8,10 @@ Tansu forgets committed offsets when it restarts).  With no stored offset, or on
 broker no longer has, it starts at the partition's end as measured *before* the first
 request goes out, so no answer can slip past; the StatusRequest sent on start covers
 the rest.  Records whose key is not this driver's are skipped before decoding.
+
+Kafka is first reached from a background thread (:meth:`KafkaLink.reached`), so that the
+app's loop never blocks on a broker that is down; :meth:`KafkaLink.assign` follows in the
+app's thread once it answered.
 """
 
 from __future__ import annotations
@@ -86,12 +90,15 @@ class KafkaLink:
             return self._reached
 
     def _ask(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "error_cb": self._on_error,
-                             "socket.connection.setup.timeout.ms": 3000,
-                             "reconnect.backoff.max.ms": 1000, **QUIET})
+        admin = None
         delays = backoff.delays(0.5, 3.0)
         while not self._closing.is_set():
             try:
+                if admin is None:
+                    admin = AdminClient({
+                        "bootstrap.servers": self.bootstrap, "error_cb": self._on_error,
+                        "socket.connection.setup.timeout.ms": 3000,
+                        "reconnect.backoff.max.ms": 1000, **QUIET})
                 meta = admin.list_topics(timeout=3)
             except KafkaException as error:
                 log.debug("Kafka: %s", error)
