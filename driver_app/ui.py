@@ -41,6 +41,8 @@ def status_line(following: Following | None) -> str:
         return progress_text(f.cp_id, f.kw, f.kwh, f.eur)
     if f.phase == "authorized":
         return f"{f.cp_id}  authorized: plug in"
+    if f.phase == "requested":
+        return f"{f.cp_id}  requested, waiting for Central"
     return f"{f.cp_id}  {f.phase}, waiting for the CP"
 
 

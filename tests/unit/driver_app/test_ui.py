@@ -47,7 +47,8 @@ def test_status_line_follows_the_service():
 
     assert status_line(None) == ""
     assert status_line(Following("MAD-01", "requested")) == \
-        "MAD-01  requested, waiting for the CP"
+        "MAD-01  requested, waiting for Central"
+    assert status_line(Following("MAD-01", "accepted")) == "MAD-01  accepted, waiting for the CP"
     assert status_line(Following("MAD-01", "authorized")) == "MAD-01  authorized: plug in"
     assert status_line(Following("MAD-01", "supplying", kw="7.4", kwh="1.2", eur="0.42")) == \
         "MAD-01  7.40 kW  1.200 kWh  0.42 EUR"
