@@ -1,5 +1,11 @@
 """The shell around :class:`~driver_app.session.DriverSession`: Kafka in and out, the
-screen, the state dir, the file run and the menu.  One thread; time from ``clock``."""
+screen, the state dir, the file run and the menu.  One thread; time from ``clock``.
+
+Until Kafka answers, the loop only waits for it (a live "waiting for Kafka" line on a
+terminal) and for ``q``; it never blocks on Kafka, so ``q`` and Ctrl+C end it at once.
+Once Kafka answered, state kept against another cluster is dropped (see
+:func:`~driver_app.state.same_network`) before anything is read or sent.
+"""
 
 from __future__ import annotations
 
@@ -23,14 +29,15 @@ from .effects import (
 )
 from .link import KafkaLink
 from .plan import DONE, FileRun
+from .screen import Screen
 from .session import DriverSession
-from .state import StateDir
+from .state import NETWORK, StateDir, describe, network_memory, same_network
 from .ui import (
     MENU,
-    Screen,
     cp_table,
     history_lines,
     progress_text,
+    status_line,
     status_lines,
     summary_lines,
     ticket_lines,
@@ -39,7 +46,7 @@ from .ui import (
 log = logging.getLogger(__name__)
 
 SAVE_OFFSETS_S = 1.0
-EOF_GRACE_S = 11.0  # stdin closed: wait this long at most for answers still due
+EOF_GRACE_S = 11.0  # stdin closed: wait this long at most for Kafka, then for answers due
 
 
 class App:
@@ -50,6 +57,7 @@ class App:
         self._offsets_saved = 0.0
         self._asking_cp = False
         self._closing_at: float | None = None
+        self.online = False  # Kafka answered and the partitions are assigned
 
     # -- effects ----------------------------------------------------------------------
     def execute(self, effects: list) -> None:
@@ -96,8 +104,17 @@ class App:
     def loop(self, stopping: threading.Event, commands: queue.Queue | None = None) -> int:
         if commands is not None:
             self.screen.lines([f"driver {self.model.driver_id}", MENU])
-        self.execute(self.model.start(self.clock()))
-        while not stopping.is_set():
+            self.screen.prompt(f"{self.model.driver_id}> ")
+        since = self.clock()
+        while not stopping.is_set() and not self.screen.closed:
+            now = self.clock()
+            if not self.online and not self._connect(now):
+                self.screen.status(f"waiting for Kafka at {self.link.bootstrap}, "
+                                   f"{int(now - since)} s")
+                if commands is not None and self._commands(commands, now):
+                    break
+                stopping.wait(0.1)
+                continue
             updates = self.link.poll(0.1)
             now = self.clock()
             for update in updates:
@@ -110,9 +127,47 @@ class App:
             if commands is not None and self._commands(commands, now):
                 break
             self.save_offsets(now)
+            self.screen.status(status_line(self.model.following))
+        if commands is not None and self.model.following is not None:
+            self.screen.line(f"your supply at {self.model.following.cp_id} goes on; "
+                             "start ev-driver again to see how it ends")
+        self.screen.end()
         self.save_offsets(self.clock(), force=True)
         self.save()
         return 0
+
+    def _connect(self, now: float) -> bool:
+        """Kafka answered: claim the state dir for its cluster, assign, ask Central."""
+        reached = self.link.reached()
+        if reached is None:
+            return False
+        self._claim(reached.cluster_id)
+        if not self.link.assign():
+            return False
+        self.online = True
+        if self._closing_at is not None:
+            self._closing_at = now  # the answers due get their time
+        if self.model.following is not None:
+            log.info("remembered a service at %s: asking Central how it went",
+                     self.model.following.cp_id)
+        self.execute(self.model.start(now))
+        return True
+
+    def _claim(self, cluster_id: str | None) -> None:
+        """State kept against another Kafka cluster is not this one's: start clean."""
+        saved = self.store.load(NETWORK)
+        current = network_memory(cluster_id, self.link.bootstrap)
+        if not same_network(saved, cluster_id, self.link.bootstrap):
+            log.warning("%s holds the state of another network (%s, now %s): starting clean",
+                        self.store.path, describe(saved), describe(current))
+            self.model.forget()
+            if self.run is not None:
+                self.run.forget()
+            self.link.offsets = {}
+            self.store.save("offsets", {})
+            self.save()
+        if saved != current:
+            self.store.save(NETWORK, current)
 
     def _file_step(self, now: float) -> bool:
         """Request the file's next CP when it is time; True when the file is done."""
@@ -140,7 +195,9 @@ class App:
                 return True
         if self._closing_at is None:
             return False
-        return not self.model.pending or now - self._closing_at > EOF_GRACE_S
+        if now - self._closing_at > EOF_GRACE_S:
+            return True
+        return self.online and not self.model.pending  # the status on start is due too
 
     def command(self, text: str, now: float) -> bool:
         """One line of the menu; True to quit."""
@@ -153,7 +210,9 @@ class App:
         choice, _, rest = text.partition(" ")
         if choice in ("q", "quit", "exit"):
             return True
-        if choice == "1":
+        if not self.online and choice in ("1", "2", "3", "4", "5"):
+            self.screen.line(f"not connected yet: waiting for Kafka at {self.link.bootstrap}")
+        elif choice == "1":
             self.execute(model.list_cps(now))
         elif choice == "2" and rest.strip():
             self.execute(model.charge(rest.strip(), now))
@@ -176,10 +235,3 @@ class App:
 def _at(message: object) -> str:
     cp_id = getattr(message, "cp_id", None)
     return f" for {cp_id}" if cp_id else ""
-
-
-def read_lines(stream, commands: queue.Queue) -> None:
-    """Feed stdin's lines into ``commands`` (None at end of input); runs in a thread."""
-    for line in iter(stream.readline, ""):
-        commands.put(line)
-    commands.put(None)

@@ -8,27 +8,40 @@ Tansu forgets committed offsets when it restarts).  With no stored offset, or on
 broker no longer has, it starts at the partition's end as measured *before* the first
 request goes out, so no answer can slip past; the StatusRequest sent on start covers
 the rest.  Records whose key is not this driver's are skipped before decoding.
+
+Kafka is first reached from a background thread (:meth:`KafkaLink.reached`), so that the
+app's loop never blocks on a broker that is down; :meth:`KafkaLink.assign` follows in the
+app's thread once it answered.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import confluent_kafka
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from protocol import driver as d
 from protocol.errors import ProtocolError
 from protocol.topics import DRIVER_REQUESTS, DRIVER_UPDATES, PARTITIONS
 from runtime import backoff
-from runtime.kafka import Producer, consumer_config
+from runtime.kafka import Producer, consumer_config, create_topics
 
 log = logging.getLogger(__name__)
 
 QUIET = {"log_level": 2}  # librdkafka's own connection errors: error_cb reports them once
+
+
+@dataclass(frozen=True)
+class Reached:
+    """Kafka answered: its cluster id (None when it reported none) and its topics."""
+
+    cluster_id: str | None
+    topics: frozenset[str]
 
 
 class KafkaLink:
@@ -41,6 +54,11 @@ class KafkaLink:
         self.down = False
         self._deliveries: list[tuple[str, bool]] = []
         self._consumer: confluent_kafka.Consumer | None = None
+        self._admin: AdminClient | None = None
+        self._reached: Reached | None = None
+        self._asking = False
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
         self._producer = Producer(bootstrap, **QUIET)
 
     # -- reachability, logged once per change ---------------------------------------
@@ -61,37 +79,57 @@ class KafkaLink:
             log.info("reached Kafka at %s again", self.bootstrap)
 
     # -- start ------------------------------------------------------------------------
-    def connect(self, stopping: threading.Event) -> bool:
-        """Wait for Kafka, make sure the topics exist, assign the partitions.
+    def reached(self) -> Reached | None:
+        """Kafka's cluster once it answered, else None.  Never blocks: a background
+        thread asks (again and again, backing off) while the caller goes on, so the
+        person can quit at once while Kafka is down."""
+        with self._lock:
+            if self._reached is None and not self._asking and not self._closing.is_set():
+                self._asking = True
+                threading.Thread(target=self._ask, daemon=True, name="kafka-reach").start()
+            return self._reached
 
-        False if ``stopping`` was set first."""
+    def _ask(self) -> None:
+        admin = None
         delays = backoff.delays(0.5, 3.0)
-        while not stopping.is_set():
+        while not self._closing.is_set():
             try:
-                self._assign()
-                self._report_up()
-                return True
+                if admin is None:
+                    admin = AdminClient({
+                        "bootstrap.servers": self.bootstrap, "error_cb": self._on_error,
+                        "socket.connection.setup.timeout.ms": 3000,
+                        "reconnect.backoff.max.ms": 1000, **QUIET})
+                meta = admin.list_topics(timeout=3)
             except KafkaException as error:
                 log.debug("Kafka: %s", error)
                 self.report_down()
-                stopping.wait(next(delays))
-        return False
+                self._closing.wait(next(delays))
+                continue
+            with self._lock:
+                self._admin = admin
+                self._reached = Reached(meta.cluster_id or None, frozenset(meta.topics))
+                self._asking = False
+            return
 
-    def _assign(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap,
-                             "socket.connection.setup.timeout.ms": 3000, **QUIET})
-        topics = admin.list_topics(timeout=3).topics
+    def assign(self) -> bool:
+        """After :meth:`reached`: make sure the topics exist and assign the partitions.
+        False (and :meth:`reached` asks again) if Kafka failed half-way."""
+        reached, self._reached = self._reached, None
+        assert reached is not None and self._admin is not None, "reached() first"
+        try:
+            self._assign(reached.topics)
+        except KafkaException as error:
+            log.debug("Kafka: %s", error)
+            self.report_down()
+            return False
+        self._report_up()
+        return True
+
+    def _assign(self, topics: frozenset[str]) -> None:
         missing = [t for t in (DRIVER_REQUESTS, DRIVER_UPDATES) if t not in topics]
         if missing:
             log.info("creating Kafka topics %s", ", ".join(missing))
-            for future in admin.create_topics(
-                    [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1)
-                     for t in missing]).values():
-                try:
-                    future.result(10)
-                except KafkaException as error:
-                    if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                        raise
+            create_topics(self._admin, missing, PARTITIONS)
         if self._consumer is None:
             config = consumer_config(self.bootstrap, f"driver-{self.driver_id}",
                                      error_cb=self._on_error, **QUIET)
@@ -154,6 +192,9 @@ class KafkaLink:
         return done
 
     def close(self) -> None:
+        """Flush what is queued (2 s at most) and close.  A metadata request still under
+        way in the background is left to end with the process."""
+        self._closing.set()
         self._producer.flush(2)
         if self._consumer is not None:
             self._consumer.close()

@@ -53,6 +53,10 @@ class FileRun:
     def memory(self) -> dict[str, Any]:
         return {"cps": self.cps, "next": self.index}
 
+    def forget(self) -> None:
+        """Start at the file's top: the position remembered came from another network."""
+        self.index = 0
+
     def next_cp(self, now: float, busy: bool) -> str | None:
         """The CP to request now, :data:`DONE` when the file is done, else None."""
         if busy:

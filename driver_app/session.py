@@ -109,6 +109,11 @@ class DriverSession:
         return {"following": asdict(self.following) if self.following else None,
                 "ended": list(self._ended.order)}
 
+    def forget(self) -> None:
+        """Drop what was remembered (it came from another network)."""
+        self.following = None
+        self._ended = _Bounded(ENDED)
+
     @property
     def busy(self) -> bool:
         """Following a service, or a charge request is on its way."""

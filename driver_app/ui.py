@@ -1,21 +1,18 @@
-"""The terminal: live progress, ticket blocks, tables and the menu.
-
-Progress is one line redrawn in place on a TTY, and one printed line every
-:data:`PROGRESS_EVERY_S` otherwise (pipes, files, the journal).  Time is passed in.
-"""
+"""What the driver is shown, as text: progress, ticket blocks, tables, the menu and the
+live status line.  Pure; :mod:`driver_app.screen` puts it on the terminal."""
 
 from __future__ import annotations
 
-import sys
-import threading
 from decimal import Decimal, InvalidOperation
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from protocol.messages import parse_ts
 
 from .plan import Summary
 
-PROGRESS_EVERY_S = 5.0
+if TYPE_CHECKING:
+    from .session import Following
+
 MENU = """\
   1) list available CPs        2 [CP]) request a supply at a CP
   3) stop my supply            4) show current status
@@ -33,6 +30,20 @@ def number(value: object, places: int) -> str:
 
 def progress_text(cp_id: str, kw: object, kwh: object, eur: object) -> str:
     return f"{cp_id}  {number(kw, 2)} kW  {number(kwh, 3)} kWh  {number(eur, 2)} EUR"
+
+
+def status_line(following: Following | None) -> str:
+    """The live status line for the service followed ("" for none)."""
+    f = following
+    if f is None:
+        return ""
+    if f.phase == "supplying":
+        return progress_text(f.cp_id, f.kw, f.kwh, f.eur)
+    if f.phase == "authorized":
+        return f"{f.cp_id}  authorized: plug in"
+    if f.phase == "requested":
+        return f"{f.cp_id}  requested, waiting for Central"
+    return f"{f.cp_id}  {f.phase}, waiting for the CP"
 
 
 def when(value: object) -> str:
@@ -117,36 +128,3 @@ def summary_lines(s: Summary) -> list[str]:
             f"  energy    {s.kwh:.3f} kWh",
             f"  total     {s.eur:.2f} EUR",
             "=" * 44]
-
-
-class Screen:
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stdout
-        self._tty = self._stream.isatty()
-        self._lock = threading.Lock()
-        self._open = False  # a progress line waits for its newline (TTY)
-        self._printed: dict[str, float] = {}  # session -> when its progress was printed
-
-    def lines(self, lines: list[str]) -> None:
-        with self._lock:
-            if self._open:
-                self._stream.write("\n")
-                self._open = False
-            for line in lines:
-                self._stream.write(line + "\n")
-            self._stream.flush()
-
-    def line(self, text: str) -> None:
-        self.lines([text])
-
-    def progress(self, session_id: str, text: str, now: float) -> None:
-        if self._tty:
-            with self._lock:
-                self._stream.write("\r\x1b[K" + text)
-                self._stream.flush()
-                self._open = True
-            return
-        last = self._printed.get(session_id)
-        if last is None or now - last >= PROGRESS_EVERY_S:
-            self._printed[session_id] = now
-            self.line(text)

@@ -1,8 +1,6 @@
 """What the terminal shows."""
 
-import io
-
-from driver_app.ui import Screen, cp_table, progress_text, ticket_lines
+from driver_app.ui import cp_table, progress_text, ticket_lines
 
 TICKET = {"cp_id": "MAD-01", "session_id": "S1", "started_at": "2030-01-01T10:00:00Z",
           "ended_at": "2030-01-01T11:02:03Z", "kwh": "12.3456", "eur": "4.321",
@@ -35,31 +33,22 @@ def test_cp_table():
     assert cp_table([]) == ["no CP is available"]
 
 
-def test_progress_off_a_tty_is_one_line_every_five_seconds():
-    out = io.StringIO()
-    screen = Screen(out)
-    for now in (0, 1, 4.9, 5.0, 6):
-        screen.progress("S1", f"at {now}", now)
-    assert out.getvalue().splitlines() == ["at 0", "at 5.0"]
-
-
-class Tty(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_progress_on_a_tty_is_redrawn_in_place():
-    out = Tty()
-    screen = Screen(out)
-    screen.progress("S1", "one", 0)
-    screen.progress("S1", "two", 0.5)
-    screen.line("done")
-    assert out.getvalue() == "\r\x1b[Kone\r\x1b[Ktwo\ndone\n"
-
-
 def test_status_of_an_authorization_without_figures():
     from driver_app.ui import status_lines
 
     current = {"cp_id": "MAD-01", "session_id": "S1", "status": "authorized", "kw": None,
                "kwh": None, "eur": None}
     assert status_lines(current, []) == ["under way (authorized): MAD-01  - kW  - kWh  - EUR"]
+
+
+def test_status_line_follows_the_service():
+    from driver_app.session import Following
+    from driver_app.ui import status_line
+
+    assert status_line(None) == ""
+    assert status_line(Following("MAD-01", "requested")) == \
+        "MAD-01  requested, waiting for Central"
+    assert status_line(Following("MAD-01", "accepted")) == "MAD-01  accepted, waiting for the CP"
+    assert status_line(Following("MAD-01", "authorized")) == "MAD-01  authorized: plug in"
+    assert status_line(Following("MAD-01", "supplying", kw="7.4", kwh="1.2", eur="0.42")) == \
+        "MAD-01  7.40 kW  1.200 kWh  0.42 EUR"
