@@ -26,7 +26,7 @@ import threading
 from contextlib import nullcontext
 from pathlib import Path
 
-from runtime import config
+from runtime import config, logs
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,7 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
         parser.error(f"--kafka: {error}")
     if not 0 <= args.wait <= 3600:
         parser.error("--wait must be between 0 and 3600 seconds")
-    level = os.environ.get("EV_LOG_LEVEL", "INFO").upper()
-    if not isinstance(logging.getLevelName(level), int):
-        parser.error(f"EV_LOG_LEVEL {level!r} is not a log level (DEBUG, INFO, WARNING, ...)")
+    logs.level()  # a wrong EV_LOG_LEVEL: one line, exit 2
 
 
 def read_file(path: str) -> list[str]:
@@ -196,7 +194,7 @@ def setup_logs(screen, path: Path | None) -> Path | None:
             handlers.append(to_file)
     root = logging.getLogger()
     root.handlers[:] = handlers
-    root.setLevel(os.environ.get("EV_LOG_LEVEL", "INFO").upper())
+    root.setLevel(logs.level())
     return path
 
 

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from protocol.topics import KAFKA_TOPICS, PARTITIONS
@@ -84,7 +85,10 @@ def tansu_binary() -> str:
 
 def kafka_broker(workdir: Path, port: int) -> Broker:
     url = f"tcp://127.0.0.1:{port}"
-    args = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    # a cluster id of its own, as a real Kafka cluster has (Tansu's default is one fixed
+    # name): a driver's remembered state is tied to the cluster it came from
+    args = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--cluster-id", f"ev-sim-{uuid.uuid4()}"]
     return Broker("Kafka", args, port, workdir, "Tansu, in memory")
 
 

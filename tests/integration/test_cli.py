@@ -149,3 +149,18 @@ def test_a_taken_port_is_one_line_naming_the_flag(tmp_path):
             "in use\n" in done.stderr
         done = run("ev-sim", "--workdir", "/proc/no-such-dir")
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["ev-central", "--db", "c.db"], ["ev-cp-e", "--cp-id", "CP1", "--pin-factory", "mock"],
+    ["ev-cp-m", "--cp-id", "CP1", "--engine", "127.0.0.1:1", "--secret-file", "/etc/hostname"],
+    ["ev-bridge"], ["ev-sim"], ["ev-driver", "--driver-id", "D1"],
+], ids=lambda args: args[0])
+def test_a_wrong_log_level_is_one_line_and_exit_2(args, tmp_path):
+    import os
+
+    done = run(*args, cwd=tmp_path, env={**os.environ, "EV_LOG_LEVEL": "chatty"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"{args[0]}: error: EV_LOG_LEVEL 'CHATTY' is not a log level (DEBUG, INFO, WARNING, "
+        "ERROR)"]

@@ -115,7 +115,7 @@ def test_file_run_prints_a_summary_and_forgets_the_run(tmp_path):
     (["--driver-id", "D1", "--wait", "soon"], "--wait: invalid float value: 'soon'"),
     (["--driver-id", "D1", "--wait", "nan"], "--wait must be"),
     (["--driver-id", "D1", "--kafka", "host:99999"], "--kafka: expected HOST:PORT"),
-    (["--driver-id", "D1", "--nope"], "unrecognized arguments: --nope"),
+    (["--driver-id", "D1", "--nope"], "unknown flag --nope"),
     (["--driver-id", "D1", "--config", "/nonexistent/driver.toml"], "/nonexistent/driver.toml"),
     (["--driver-id", "D1", "--state-dir", "/dev/null/state"], "cannot use state dir"),
 ])
