@@ -129,3 +129,35 @@ def test_the_printed_commands_attach_one_more_cp(demo):
         for process in processes:
             process.terminate()
             process.wait(10)
+
+
+def test_the_drivers_menu_works_as_written_with_the_demos_driver(demo):
+    """The menu line of the README's driver block, on a real terminal: the CP list."""
+    import fcntl
+    import pty
+    import termios
+
+    from tests.support import read_pty
+
+    here, _ = demo
+    menu = block_with("--driver-id DRV-YOU")[0]
+    main, sub = pty.openpty()
+    driver = subprocess.Popen(shlex.split(menu), cwd=here, stdin=sub, stdout=sub, stderr=sub,
+                              start_new_session=True,
+                              preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(sub)
+    seen = [read_pty(main, 3)]
+
+    def shows(text: str) -> bool:
+        seen.append(read_pty(main, 0.2))
+        return text in "".join(seen)
+
+    try:
+        assert shows("DRV-YOU> "), seen  # the menu's prompt
+        os.write(main, b"1\r")
+        wait_for(lambda: shows("MAD-01"), 20)
+        os.write(main, b"q\r")
+        assert driver.wait(10) == 0
+    finally:
+        driver.kill()
+        os.close(main)
