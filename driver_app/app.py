@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from .effects import (
+    Cause,
     Ended,
     Notice,
     Remember,
@@ -27,7 +28,7 @@ from .effects import (
     ShowStatus,
     ShowTicket,
 )
-from .link import KafkaLink
+from .kafka_client import KafkaClient
 from .plan import DONE, FileRun
 from .screen import Screen
 from .session import DriverSession
@@ -50,9 +51,10 @@ EOF_GRACE_S = 11.0  # stdin closed: wait this long at most for Kafka, then for a
 
 
 class App:
-    def __init__(self, model: DriverSession, link: KafkaLink, screen: Screen, store: StateDir,
-                 run: FileRun | None = None, clock: Callable[[], float] = time.monotonic):
-        self.model, self.link, self.screen, self.store, self.run = model, link, screen, store, run
+    def __init__(self, model: DriverSession, kafka: KafkaClient, screen: Screen,
+                 store: StateDir, run: FileRun | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.model, self.kafka, self.screen, self.store, self.run = model, kafka, screen, store, run
         self.clock = clock
         self._offsets_saved = 0.0
         self._asking_cp = False
@@ -66,14 +68,14 @@ class App:
         now = self.clock()
         for effect in effects:
             if isinstance(effect, Send):
-                self.link.send(effect.message)
+                self.kafka.send(effect.message)
                 log.info("%s %s%s (id %s)", "sent again" if effect.retry else "sent",
                          effect.message.TYPE, _at(effect.message), effect.message.id)
             elif isinstance(effect, Retrying):
-                if effect.cause == "central":
+                if effect.cause == Cause.CENTRAL:
                     log.warning("Central is not answering, retrying")
                 else:
-                    self.link.report_down()
+                    self.kafka.report_down()
             elif isinstance(effect, Notice):
                 self.screen.line(effect.text)
             elif isinstance(effect, ShowProgress):
@@ -95,9 +97,9 @@ class App:
                                     "file": self.run.memory() if self.run else None})
 
     def save_offsets(self, now: float, force: bool = False) -> None:
-        if self.link.offsets_changed and (force or now - self._offsets_saved >= SAVE_OFFSETS_S):
-            self.store.save("offsets", {str(p): o for p, o in self.link.offsets.items()})
-            self.link.offsets_changed = False
+        if self.kafka.offsets_changed and (force or now - self._offsets_saved >= SAVE_OFFSETS_S):
+            self.store.save("offsets", {str(p): o for p, o in self.kafka.offsets.items()})
+            self.kafka.offsets_changed = False
             self._offsets_saved = now
 
     # -- the loop ---------------------------------------------------------------------
@@ -109,17 +111,17 @@ class App:
         while not stopping.is_set() and not self.screen.closed:
             now = self.clock()
             if not self.online and not self._connect(now):
-                self.screen.status(f"waiting for Kafka at {self.link.bootstrap}, "
+                self.screen.status(f"waiting for Kafka at {self.kafka.bootstrap}, "
                                    f"{int(now - since)} s")
                 if commands is not None and self._commands(commands, now):
                     break
                 stopping.wait(0.1)
                 continue
-            updates = self.link.poll(0.1)
+            updates = self.kafka.poll(0.1)
             now = self.clock()
             for update in updates:
                 self.execute(self.model.receive(update, now))
-            for message_id, ok in self.link.deliveries():
+            for message_id, ok in self.kafka.deliveries():
                 self.execute(self.model.delivered(message_id, ok, now))
             self.execute(self.model.tick(now))
             if self.run is not None and self.model.ready and self._file_step(now):
@@ -138,17 +140,17 @@ class App:
 
     def _connect(self, now: float) -> bool:
         """Kafka answered: claim the state dir for its cluster, assign, ask Central."""
-        reached = self.link.reached()
+        reached = self.kafka.reached()
         if reached is None:
             return False
         self._claim(reached.cluster_id)
-        if not self.link.assign():
+        if not self.kafka.assign():
             return False
         self.online = True
         if self._closing_at is not None:
             self._closing_at = now  # the answers due get their time
         if self.model.following is not None:
-            log.info("remembered a service at %s: asking Central how it went",
+            log.info("remembered a supply at %s: asking Central how it went",
                      self.model.following.cp_id)
         self.execute(self.model.start(now))
         return True
@@ -156,14 +158,14 @@ class App:
     def _claim(self, cluster_id: str | None) -> None:
         """State kept against another Kafka cluster is not this one's: start clean."""
         saved = self.store.load(NETWORK)
-        current = network_memory(cluster_id, self.link.bootstrap)
-        if not same_network(saved, cluster_id, self.link.bootstrap):
+        current = network_memory(cluster_id, self.kafka.bootstrap)
+        if not same_network(saved, cluster_id, self.kafka.bootstrap):
             log.warning("%s holds the state of another network (%s, now %s): starting clean",
                         self.store.path, describe(saved), describe(current))
             self.model.forget()
             if self.run is not None:
                 self.run.forget()
-            self.link.offsets = {}
+            self.kafka.offsets = {}
             self.store.save("offsets", {})
             self.save()
         if saved != current:
@@ -197,7 +199,7 @@ class App:
             return False
         if now - self._closing_at > EOF_GRACE_S:
             return True
-        return self.online and not self.model.pending  # the status on start is due too
+        return self.online and not self.model.outstanding  # the status on start is due too
 
     def command(self, text: str, now: float) -> bool:
         """One line of the menu; True to quit."""
@@ -211,7 +213,7 @@ class App:
         if choice in ("q", "quit", "exit"):
             return True
         if not self.online and choice in ("1", "2", "3", "4", "5"):
-            self.screen.line(f"not connected yet: waiting for Kafka at {self.link.bootstrap}")
+            self.screen.line(f"not connected yet: waiting for Kafka at {self.kafka.bootstrap}")
         elif choice == "1":
             self.execute(model.list_cps(now))
         elif choice == "2" and rest.strip():

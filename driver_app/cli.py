@@ -2,7 +2,7 @@
 
     ev-driver --driver-id ID [--kafka HOST:PORT] [--file PATH [--wait S]] [--state-dir DIR]
 
-Interactive menu without ``--file``; with it, one service per CP id in the file, a
+Interactive menu without ``--file``; with it, one supply per CP id in the file, a
 pause of ``--wait`` seconds after each one ends, then a summary.  Every flag also comes
 from ``/etc/evcharging/driver.toml`` and ``EV_*`` variables.  SIGTERM, SIGINT or SIGHUP
 ends the app (exit 0), at any moment, Kafka up or not; a supply under way goes on at the
@@ -46,7 +46,7 @@ def build_parser() -> config.Parser:
                         help="one CP id per line (blank lines and # comments ignored): "
                         "ask for each in turn instead of showing the menu")
     parser.add_argument("--wait", metavar="S", type=float, default=4.0,
-                        help="seconds between services in file mode (default 4)")
+                        help="seconds between supplies in file mode (default 4)")
     parser.add_argument("--state-dir", metavar="DIR",
                         help="where the session in progress is remembered "
                         "(default ./state-driver-<id>)")
@@ -113,21 +113,21 @@ def run(argv: list[str] | None) -> int:
         screen.line(f"log: {log_file} (warnings show here too)")
 
     from .app import App
+    from .kafka_client import KafkaClient
     from .keyboard import Keyboard, read_lines
-    from .link import KafkaLink
     from .plan import FileRun
     from .session import DriverSession
 
     saved = store.load("session")
     model = DriverSession(args.driver_id, memory=saved.get("session"))
     file_run = FileRun(cps, args.wait, saved.get("file")) if cps else None
-    link = KafkaLink(args.kafka, args.driver_id, store.load("offsets"))
+    kafka = KafkaClient(args.kafka, args.driver_id, store.load("offsets"))
     commands: queue.Queue | None = None if cps else queue.Queue()
     keyboard = Keyboard(sys.stdin.fileno(), screen, commands) if live else None
     if commands is not None and keyboard is None:
         threading.Thread(target=read_lines, args=(sys.stdin, commands), daemon=True,
                          name="stdin").start()
-    app = App(model, link, screen, store, file_run)
+    app = App(model, kafka, screen, store, file_run)
     with keyboard or nullcontext():
         if keyboard is not None:
             suspend_on_ctrl_z(keyboard, screen)
@@ -136,7 +136,7 @@ def run(argv: list[str] | None) -> int:
         going_on = " (the supply goes on at the CP)" if model.following else ""
         log.info("stopping %s%s", f"on {stop.name}" if stop.name else f"({screen.gone})",
                  going_on)
-    link.close()
+    kafka.close()
     return code
 
 

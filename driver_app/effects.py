@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from protocol import driver as d
+
+
+class Cause(StrEnum):
+    """Who left a request unanswered."""
+
+    KAFKA = "kafka"  # the producer has not delivered it
+    CENTRAL = "central"  # delivered, and Central did not answer
+
+
+class Outcome(StrEnum):
+    """How what the driver asked for ended."""
+
+    TICKET = "ticket"  # a supply, and its ticket
+    DENIED = "denied"  # Central said no to the request
+    CANCELLED = "cancelled"  # authorized, but no supply followed
 
 
 @dataclass(frozen=True)
@@ -17,9 +33,9 @@ class Send:
 
 @dataclass(frozen=True)
 class Retrying:
-    """A request went unanswered: ``cause`` is "kafka" (not delivered) or "central"."""
+    """A request went unanswered (see :class:`Cause`)."""
 
-    cause: str
+    cause: Cause
 
 
 @dataclass(frozen=True)
@@ -60,10 +76,11 @@ class ShowHistory:
 
 @dataclass(frozen=True)
 class Ended:
-    """The followed service ended: outcome "ticket", "denied" or "cancelled"."""
+    """What the driver asked for at ``cp_id`` ended: a supply and its ticket, a denial
+    or a cancelled authorization."""
 
     cp_id: str
-    outcome: str
+    outcome: Outcome
     reason: str = ""
     kwh: Decimal = Decimal(0)
     eur: Decimal = Decimal(0)

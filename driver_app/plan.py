@@ -1,7 +1,7 @@
-"""File mode: one service per CP id in the file, a pause after each one ends.
+"""File mode: one supply per CP id in the file, a pause after each one ends.
 
 Pure: :meth:`FileRun.next_cp` is asked with ``now`` whether to request the next CP;
-:meth:`FileRun.ended` is told when a service ended.  ``memory`` (the file's CP ids and
+:meth:`FileRun.ended` is told when one ended.  ``memory`` (the file's CP ids and
 the index of the next one) lets a restarted app carry on where it stopped.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from protocol.messages import CP_ID
 
-from .session import Ended
+from .effects import Ended, Outcome
 
 DONE = "done"
 
@@ -35,7 +35,7 @@ def read_cp_ids(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Summary:
-    services: int
+    supplies: int  # asked for; the completed ones ended with a ticket
     completed: int
     failed: int
     kwh: Decimal
@@ -74,7 +74,7 @@ class FileRun:
         self._wait_until = now + self.wait_s
 
     def summary(self) -> Summary:
-        done = [r for r in self.results if r.outcome == "ticket"]
+        done = [r for r in self.results if r.outcome == Outcome.TICKET]
         return Summary(len(self.results), len(done), len(self.results) - len(done),
                        sum((r.kwh for r in done), Decimal(0)),
                        sum((r.eur for r in done), Decimal(0)))

@@ -7,11 +7,12 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from protocol.messages import parse_ts
+from protocol.states import DriverPhase, SessionStatus
 
 from .plan import Summary
 
 if TYPE_CHECKING:
-    from .session import Following
+    from .following import Following
 
 MENU = """\
   1) list available CPs        2 [CP]) request a supply at a CP
@@ -33,15 +34,15 @@ def progress_text(cp_id: str, kw: object, kwh: object, eur: object) -> str:
 
 
 def status_line(following: Following | None) -> str:
-    """The live status line for the service followed ("" for none)."""
+    """The live status line for the supply followed ("" for none)."""
     f = following
     if f is None:
         return ""
-    if f.phase == "supplying":
+    if f.phase == DriverPhase.SUPPLYING:
         return progress_text(f.cp_id, f.kw, f.kwh, f.eur)
-    if f.phase == "authorized":
+    if f.phase == DriverPhase.AUTHORIZED:
         return f"{f.cp_id}  authorized: plug in"
-    if f.phase == "requested":
+    if f.phase == DriverPhase.REQUESTED:
         return f"{f.cp_id}  requested, waiting for Central"
     return f"{f.cp_id}  {f.phase}, waiting for the CP"
 
@@ -111,7 +112,8 @@ def history_lines(recent: list[Any]) -> list[str]:
 
 def status_lines(current: dict[str, Any] | None, recent: list[Any]) -> list[str]:
     if current:
-        state = str(current.get("status") or current.get("state") or "supplying").lower()
+        state = str(current.get("status") or current.get("state")
+                    or SessionStatus.SUPPLYING).lower()
         lines = [f"under way ({state}): " + progress_text(
             str(current.get("cp_id", "?")), current.get("kw", 0), current.get("kwh", 0),
             current.get("eur", 0))]
@@ -124,7 +126,7 @@ def status_lines(current: dict[str, Any] | None, recent: list[Any]) -> list[str]
 
 def summary_lines(s: Summary) -> list[str]:
     return ["==== SUMMARY " + "=" * 31,
-            f"  services  {s.services} ({s.completed} completed, {s.failed} not)",
+            f"  supplies  {s.supplies} ({s.completed} completed, {s.failed} not)",
             f"  energy    {s.kwh:.3f} kWh",
             f"  total     {s.eur:.2f} EUR",
             "=" * 44]

@@ -1,4 +1,4 @@
-"""The shell with a fake Kafka link: menu lines, file runs and the state dir."""
+"""The shell with a fake Kafka client: menu lines, file runs and the state dir."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from driver_app.app import EOF_GRACE_S, App
 from driver_app.cli import main
-from driver_app.link import Reached
+from driver_app.kafka_client import Reached
 from driver_app.plan import FileRun
 from driver_app.screen import Screen
 from driver_app.session import DriverSession
@@ -20,7 +20,7 @@ from protocol import driver as d
 ME = "D1"
 
 
-class FakeLink:
+class FakeKafka:
     """Answers like a tiny Central: status empty, list one CP, every charge denied.
     Kafka answers at once (cluster ``cluster``) unless ``reachable`` is False."""
 
@@ -77,14 +77,14 @@ class Clock:
 
 def app(tmp_path, run=None):
     out = io.StringIO()
-    link = FakeLink()
+    kafka = FakeKafka()
     store = StateDir(tmp_path)
     store.open()
-    return App(DriverSession(ME), link, Screen(out), store, run, clock=Clock()), link, out
+    return App(DriverSession(ME), kafka, Screen(out), store, run, clock=Clock()), kafka, out
 
 
 def test_menu_lines_until_end_of_input(tmp_path):
-    shell, link, out = app(tmp_path)
+    shell, kafka, out = app(tmp_path)
     commands: queue.Queue = queue.Queue()
     for line in ("1\n", "2\n", "MAD-01\n", "nonsense\n", "5\n", None):
         commands.put(line)
@@ -93,16 +93,16 @@ def test_menu_lines_until_end_of_input(tmp_path):
     assert "MAD-01       Madrid" in text
     assert "CP id?" in text and "denied at MAD-01: CP busy" in text
     assert "unknown choice 'nonsense'" in text and "no supplies yet" in text
-    assert [type(m).__name__ for m in link.sent] == [
+    assert [type(m).__name__ for m in kafka.sent] == [
         "StatusRequest", "ListRequest", "ChargeRequest", "StatusRequest"]
     assert StateDir(tmp_path).load("offsets") == {"0": 5}
 
 
 def test_file_run_prints_a_summary_and_forgets_the_run(tmp_path):
-    shell, link, out = app(tmp_path, FileRun(["MAD-01", "MAD-02"], 1))
+    shell, kafka, out = app(tmp_path, FileRun(["MAD-01", "MAD-02"], 1))
     assert shell.loop(threading.Event()) == 0
-    assert [m.cp_id for m in link.sent if isinstance(m, d.ChargeRequest)] == ["MAD-01", "MAD-02"]
-    assert "services  2 (0 completed, 2 not)" in out.getvalue()
+    assert [m.cp_id for m in kafka.sent if isinstance(m, d.ChargeRequest)] == ["MAD-01", "MAD-02"]
+    assert "supplies  2 (0 completed, 2 not)" in out.getvalue()
     assert StateDir(tmp_path).load("session")["file"] is None
 
 
@@ -152,29 +152,29 @@ def test_without_kafka_the_menu_answers_and_q_quits(tmp_path):
     out = Tty()
     store = StateDir(tmp_path)
     store.open()
-    link = FakeLink(reachable=False)
-    shell = App(DriverSession(ME), link, Screen(out, live=True), store, clock=Clock())
+    kafka = FakeKafka(reachable=False)
+    shell = App(DriverSession(ME), kafka, Screen(out, live=True), store, clock=Clock())
     assert shell.loop(threading.Event(), TypedLater(["1", "q"], 5)) == 0
     text = out.getvalue()
     assert "1) list available CPs" in text and "D1> " in text
     assert "not connected yet: waiting for Kafka at kafka:9092" in text
     assert "waiting for Kafka at kafka:9092, 0 s" in text
     assert "waiting for Kafka at kafka:9092, 2 s" in text  # it counts up
-    assert link.sent == [] and link.assigned_from is None
+    assert kafka.sent == [] and kafka.assigned_from is None
 
 
 def test_without_kafka_a_stop_request_ends_the_loop(tmp_path):
-    shell, link, _ = app(tmp_path)
-    link.reachable = False
+    shell, kafka, _ = app(tmp_path)
+    kafka.reachable = False
     stopping = threading.Event()
     threading.Timer(0.3, stopping.set).start()
     assert shell.loop(stopping) == 0
-    assert link.sent == []
+    assert kafka.sent == []
 
 
 def test_at_the_end_of_input_kafka_is_waited_for_a_while(tmp_path):
-    shell, link, _ = app(tmp_path)
-    link.reachable = False
+    shell, kafka, _ = app(tmp_path)
+    kafka.reachable = False
     commands: queue.Queue = queue.Queue()
     commands.put(None)
     assert shell.loop(threading.Event(), commands) == 0
@@ -182,7 +182,7 @@ def test_at_the_end_of_input_kafka_is_waited_for_a_while(tmp_path):
 
 
 def test_at_the_end_of_input_the_status_on_start_is_still_shown(tmp_path):
-    shell, link, out = app(tmp_path)
+    shell, kafka, out = app(tmp_path)
     commands: queue.Queue = queue.Queue()
     commands.put(None)
     assert shell.loop(threading.Event(), commands) == 0
@@ -201,27 +201,27 @@ def kept_state(tmp_path, network: dict) -> StateDir:
     return store
 
 
-def run_file(store: StateDir, link: FakeLink) -> tuple[str, DriverSession]:
+def run_file(store: StateDir, kafka: FakeKafka) -> tuple[str, DriverSession]:
     saved = store.load("session")
     model = DriverSession(ME, memory=saved["session"])
-    link.offsets = {int(p): o for p, o in store.load("offsets").items()}
+    kafka.offsets = {int(p): o for p, o in store.load("offsets").items()}
     out = io.StringIO()
     run = FileRun(["MAD-01", "MAD-02"], 0, saved["file"])
-    App(model, link, Screen(out), store, run, clock=Clock()).loop(threading.Event())
+    App(model, kafka, Screen(out), store, run, clock=Clock()).loop(threading.Event())
     return out.getvalue(), model
 
 
 def test_state_from_another_cluster_is_dropped_with_one_log_line(tmp_path, caplog):
     store = kept_state(tmp_path, {"cluster_id": "OTHER", "bootstrap": "kafka:9092"})
-    link = FakeLink(cluster="C1")
+    kafka = FakeKafka(cluster="C1")
     with caplog.at_level("WARNING"):
-        text, model = run_file(store, link)
+        text, model = run_file(store, kafka)
     said = [r.getMessage() for r in caplog.records if "starting clean" in r.getMessage()]
     assert said == [f"{tmp_path} holds the state of another network (Kafka cluster OTHER at "
                     "kafka:9092, now Kafka cluster C1 at kafka:9092): starting clean"]
-    assert link.assigned_from == {}  # no offset of the other cluster's
+    assert kafka.assigned_from == {}  # no offset of the other cluster's
     assert "OLD-01" not in text  # its supply is not taken for this network's
-    assert [m.cp_id for m in link.sent if isinstance(m, d.ChargeRequest)] == [
+    assert [m.cp_id for m in kafka.sent if isinstance(m, d.ChargeRequest)] == [
         "MAD-01", "MAD-02"]  # the file from its top
     assert "S-0" not in model.memory()["ended"]
     assert store.load("network") == {"cluster_id": "C1", "bootstrap": "kafka:9092"}
@@ -229,22 +229,22 @@ def test_state_from_another_cluster_is_dropped_with_one_log_line(tmp_path, caplo
 
 def test_state_from_the_same_cluster_is_kept(tmp_path, caplog):
     store = kept_state(tmp_path, {"cluster_id": "C1", "bootstrap": "other-host:9092"})
-    link = FakeLink(cluster="C1")
+    kafka = FakeKafka(cluster="C1")
     with caplog.at_level("WARNING"):
-        text, model = run_file(store, link)
+        text, model = run_file(store, kafka)
     assert "starting clean" not in caplog.text
-    assert link.assigned_from == {0: 7}
-    assert "your service at OLD-01 ended while the app was away" in text
-    assert [m.cp_id for m in link.sent if isinstance(m, d.ChargeRequest)] == ["MAD-02"]
+    assert kafka.assigned_from == {0: 7}
+    assert "your request at OLD-01 ended while the app was away" in text
+    assert [m.cp_id for m in kafka.sent if isinstance(m, d.ChargeRequest)] == ["MAD-02"]
     assert store.load("network") == {"cluster_id": "C1", "bootstrap": "kafka:9092"}
 
 
 def test_a_state_dir_from_before_the_network_was_kept_is_adopted(tmp_path):
     store = kept_state(tmp_path, {})
     (tmp_path / "network.json").unlink()
-    link = FakeLink(cluster="C1")
-    run_file(store, link)
-    assert link.assigned_from == {0: 7}
+    kafka = FakeKafka(cluster="C1")
+    run_file(store, kafka)
+    assert kafka.assigned_from == {0: 7}
     assert store.load("network") == {"cluster_id": "C1", "bootstrap": "kafka:9092"}
 
 

@@ -40,13 +40,13 @@ def test_the_menu_on_a_terminal_logs_to_a_file_and_shows_warnings(tmp_path, root
     screen = Screen(out, live=True)
     path = cli.setup_logs(screen, tmp_path / "driver.log")
     assert path == tmp_path / "driver.log"
-    logging.getLogger("driver_app.link").info("following driver.updates")
-    logging.getLogger("driver_app.link").warning("cannot reach Kafka")
+    logging.getLogger("driver_app.kafka_client").info("following driver.updates")
+    logging.getLogger("driver_app.kafka_client").warning("cannot reach Kafka")
     for handler in root_logger.handlers:
         handler.flush()
     in_file = path.read_text()
-    assert "INFO    driver_app.link: following driver.updates" in in_file
-    assert "WARNING driver_app.link: cannot reach Kafka" in in_file
+    assert "INFO    driver_app.kafka_client: following driver.updates" in in_file
+    assert "WARNING driver_app.kafka_client: cannot reach Kafka" in in_file
     shown = capsys.readouterr().err
     assert "cannot reach Kafka" in shown and "following" not in shown
 

@@ -1,11 +1,11 @@
-"""File mode: reading the CP list and pacing the services."""
+"""File mode: reading the CP list and pacing the supplies."""
 
 from decimal import Decimal
 
 import pytest
 
+from driver_app.effects import Ended
 from driver_app.plan import DONE, FileRun, read_cp_ids
-from driver_app.session import Ended
 
 
 def test_read_cp_ids_skips_blanks_and_comments():
@@ -22,7 +22,7 @@ def test_read_cp_ids_rejects(text, error):
         read_cp_ids(text)
 
 
-def test_one_service_at_a_time_with_a_pause_after_each():
+def test_one_supply_at_a_time_with_a_pause_after_each():
     run = FileRun(["A", "B"], 4)
     assert run.next_cp(0, busy=False) == "A"
     assert run.next_cp(1, busy=True) is None
@@ -32,7 +32,7 @@ def test_one_service_at_a_time_with_a_pause_after_each():
     run.ended(Ended("B", "ticket", "unplugged", Decimal("2.5"), Decimal("0.88")), 20)
     assert run.next_cp(20, busy=False) == DONE  # no pause after the last one
     summary = run.summary()
-    assert (summary.services, summary.completed, summary.failed) == (2, 1, 1)
+    assert (summary.supplies, summary.completed, summary.failed) == (2, 1, 1)
     assert (summary.kwh, summary.eur) == (Decimal("2.5"), Decimal("0.88"))
 
 

@@ -7,10 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from driver_app.session import (
-    QUIET_S,
-    RETRY_S,
-    DriverSession,
+from driver_app.effects import (
     Ended,
     Notice,
     Remember,
@@ -22,6 +19,8 @@ from driver_app.session import (
     ShowStatus,
     ShowTicket,
 )
+from driver_app.outstanding import RETRY_S
+from driver_app.session import QUIET_S, ROUTES, DriverSession
 from protocol import driver as d
 
 ME, CP, SID = "D1", "MAD-01", "S1"
@@ -78,6 +77,12 @@ def supplying(at: float = 0, updates: int = 4) -> DriverSession:
     return s
 
 
+def test_every_update_type_has_a_handler_and_nothing_else_does():
+    assert set(ROUTES) == set(d.UPDATE_TYPES.values())
+    assert all(handler.__qualname__.startswith("DriverSession._on_")
+               for handler in ROUTES.values())
+
+
 def test_start_asks_for_the_status_and_is_ready_once_answered():
     s = model()
     (send,) = s.start(0)
@@ -98,7 +103,7 @@ def test_happy_path_from_request_to_ticket():
         s.receive(update, 2)
         phases.append(s.following.phase)
     assert phases == ["accepted", "authorized", "supplying", "supplying"]
-    assert not s.pending
+    assert not s.outstanding
     effects = s.receive(ticket(), 3)
     assert kinds(effects) == ["ShowTicket", "Ended", "Remember"]
     assert effects[1] == Ended(CP, "ticket", "unplugged", Decimal("5.000"), Decimal("1.75"))
@@ -115,17 +120,17 @@ def test_progress_is_shown_with_its_figures():
 @pytest.mark.parametrize(("update", "outcome", "reason"), [
     (d.Denied(driver_id=ME, ref="r2", cp_id=CP, reason="CP busy"), "denied", "CP busy"),
 ])
-def test_denied_ends_the_service(update, outcome, reason):
+def test_denied_ends_the_supply_asked_for(update, outcome, reason):
     s = started()
     s.charge(CP, 1)
     effects = s.receive(update, 2)
     assert Ended(CP, outcome, reason) in effects
     assert Notice(f"denied at {CP}: {reason}") in effects
-    assert s.following is None and not s.pending
+    assert s.following is None and not s.outstanding
 
 
 @pytest.mark.parametrize("reason", ["expired", "refused by the CP", "CP lost"])
-def test_cancelled_authorization_ends_the_service(reason):
+def test_cancelled_authorization_ends_the_supply_asked_for(reason):
     s = supplying(at=1, updates=2)
     effects = s.receive(d.Cancelled(driver_id=ME, cp_id=CP, session_id=SID, reason=reason), 3)
     assert Ended(CP, "cancelled", reason) in effects
@@ -169,7 +174,7 @@ def test_updates_for_other_drivers_are_ignored(update):
     s = started()
     s.charge(CP, 1)
     assert s.receive(update, 2) == []
-    assert s.following.phase == "requested" and "r2" in s.pending
+    assert s.following.phase == "requested" and "r2" in s.outstanding
 
 
 def test_answers_to_requests_never_sent_are_ignored():
@@ -219,10 +224,10 @@ def test_a_quiet_supply_makes_the_model_ask_for_the_status():
     assert s.following.kwh == "2.0"
 
 
-def test_one_service_at_a_time():
+def test_one_supply_at_a_time():
     s = started()
     s.charge(CP, 0)
-    assert kinds(s.charge("MAD-02", 1)) == ["Notice"]
+    assert s.charge("MAD-02", 1) == [Notice(f"a supply at {CP} is under way: stop it first (3)")]
 
 
 def test_stop_names_the_cp_and_is_answered_by_the_ticket():
@@ -234,7 +239,7 @@ def test_stop_names_the_cp_and_is_answered_by_the_ticket():
     (send,) = s.stop(2)
     assert isinstance(send.message, d.StopRequest) and send.message.cp_id == CP
     s.receive(ticket(reason="stopped by the driver"), 3)
-    assert not s.pending
+    assert not s.outstanding
 
 
 def test_stop_refused():
@@ -288,6 +293,8 @@ def test_restart_during_the_supply_follows_it_again():
 
 def test_restart_after_an_authorization_that_expired():
     s, effects = restart_status(remembered("authorized"))
+    assert Notice(f"your request at {CP} ended while the app was away, without a supply") \
+        in effects
     assert Ended(CP, "cancelled", "ended while the app was away, without a supply") in effects
     assert s.following is None
 
@@ -327,3 +334,16 @@ def test_restart_while_authorized_follows_the_authorization():
                "price_eur_kwh": "0.35", "kw": None, "kwh": None, "eur": None}
     s, effects = restart_status(remembered("authorized"), current=current)
     assert s.following.phase == "authorized" and s.following.kwh == "0"
+
+
+@pytest.mark.parametrize("memory", [
+    "junk",
+    {"following": "junk", "ended": 5},
+    {"following": {"cp_id": CP, "phase": "dreaming"}, "ended": ["S0"]},
+    {"following": {"phase": "supplying"}},
+    {"following": {"cp_id": 7, "phase": "supplying"}},
+])
+def test_a_damaged_memory_is_forgotten_not_a_crash(memory):
+    s = model(memory)
+    assert s.following is None
+    assert kinds(s.charge(CP, 0)) == ["Send", "Remember"]

@@ -41,8 +41,8 @@ def test_status_of_an_authorization_without_figures():
     assert status_lines(current, []) == ["under way (authorized): MAD-01  - kW  - kWh  - EUR"]
 
 
-def test_status_line_follows_the_service():
-    from driver_app.session import Following
+def test_status_line_follows_the_supply():
+    from driver_app.following import Following
     from driver_app.ui import status_line
 
     assert status_line(None) == ""

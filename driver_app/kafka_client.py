@@ -9,8 +9,8 @@ broker no longer has, it starts at the partition's end as measured *before* the 
 request goes out, so no answer can slip past; the StatusRequest sent on start covers
 the rest.  Records whose key is not this driver's are skipped before decoding.
 
-Kafka is first reached from a background thread (:meth:`KafkaLink.reached`), so that the
-app's loop never blocks on a broker that is down; :meth:`KafkaLink.assign` follows in the
+Kafka is first reached from a background thread (:meth:`KafkaClient.reached`), so that the
+app's loop never blocks on a broker that is down; :meth:`KafkaClient.assign` follows in the
 app's thread once it answered.
 """
 
@@ -44,7 +44,7 @@ class Reached:
     topics: frozenset[str]
 
 
-class KafkaLink:
+class KafkaClient:
     def __init__(self, bootstrap: str, driver_id: str,
                  offsets: dict[str, int] | None = None) -> None:
         self.bootstrap, self.driver_id = bootstrap, driver_id
