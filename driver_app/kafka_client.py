@@ -101,9 +101,10 @@ class KafkaClient:
                         "reconnect.backoff.max.ms": 1000, **QUIET})
                 meta = admin.list_topics(timeout=3)
             except KafkaException as error:
-                log.debug("Kafka: %s", error)
+                delay = next(delays)
+                log.debug("Kafka did not answer (%s): asking again in %.1f s", error, delay)
                 self.report_down()
-                self._closing.wait(next(delays))
+                self._closing.wait(delay)
                 continue
             with self._lock:
                 self._admin = admin

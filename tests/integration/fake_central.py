@@ -1,7 +1,8 @@
 """A fake Central for the driver app's tests: it reads ``driver.requests`` from a real
 Kafka and scripts ``driver.updates`` per CP id: ``ok`` (a short supply and its ticket),
 ``deny``, or ``hold`` (supplying until the test ends it).  It also writes updates for
-another driver, which must never be shown.
+another driver, which must never be shown.  :func:`rewritten` tells when the driver
+app's state dir holds what it had read by some moment.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import confluent_kafka
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
@@ -20,6 +23,20 @@ from protocol.topics import DRIVER_REQUESTS, DRIVER_UPDATES
 
 DRIVER = "D1"
 OTHER = "OTHER-1"
+
+
+def rewritten(path: Path) -> Callable[[], bool]:
+    """A predicate for ``wait_for``: ``path`` (a JSON file the app replaces whole, like
+    ``offsets.json``) holds something else than when this was called.  Such a save came
+    after the call, so it covers whatever the app had read by then."""
+    def text() -> str | None:
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            return None
+
+    before = text()
+    return lambda: text() != before
 
 
 class FakeCentral:

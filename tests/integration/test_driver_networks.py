@@ -4,13 +4,12 @@ embedded brokers (Tansu), a fake Central on each, the real ``ev-driver`` process
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from protocol import driver as d
 from sim import brokers as b
-from tests.integration.fake_central import DRIVER, FakeCentral
+from tests.integration.fake_central import DRIVER, FakeCentral, rewritten
 from tests.support import free_port, spawn, stop, wait_for
 
 pytestmark = pytest.mark.integration
@@ -42,7 +41,7 @@ def test_state_from_another_network_is_not_taken_as_this_ones(two_kafkas, tmp_pa
     process = driver(first.address, "first.log")
     try:
         wait_for(lambda: "HOLD-01  7.40 kW" in (tmp_path / "first.log").read_text(), 20)
-        time.sleep(1.2)  # the offsets are saved every second
+        wait_for(rewritten(state / "offsets.json"), 10)  # past the progress
     finally:
         process.kill()
         process.wait(5)
@@ -64,5 +63,5 @@ def test_state_from_another_network_is_not_taken_as_this_ones(two_kafkas, tmp_pa
     assert "HOLD-01 ended while the app was away" not in output  # not this network's supply
     asked = [r.cp_id for _, r in central.received(d.ChargeRequest)]
     assert asked == ["HOLD-01", "MAD-01"]  # the file from its top, not from where A left it
-    assert "services  2 (2 completed, 0 not)" in output
+    assert "supplies  2 (2 completed, 0 not)" in output
     assert json.loads((state / "network.json").read_text())["bootstrap"] == second.address
