@@ -1,8 +1,7 @@
-"""The pure driver-session model: updates in, what to show and send out."""
+"""The pure driver-session model: requests out, updates in, what to show and send."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from driver_app.effects import (
     Ended,
     Notice,
-    Remember,
     Retrying,
     Send,
     ShowHistory,
@@ -20,61 +18,21 @@ from driver_app.effects import (
     ShowTicket,
 )
 from driver_app.outstanding import RETRY_S
-from driver_app.session import QUIET_S, ROUTES, DriverSession
+from driver_app.session import QUIET_S, ROUTES
 from protocol import driver as d
-
-ME, CP, SID = "D1", "MAD-01", "S1"
-T0 = "2030-01-01T10:00:00.000Z"
-
-
-def model(memory=None) -> DriverSession:
-    ids = (f"r{n}" for n in itertools.count(1))
-    return DriverSession(ME, memory, new_id=lambda: next(ids), utc_now=lambda: T0)
-
-
-def kinds(effects) -> list[str]:
-    return [type(e).__name__ for e in effects]
-
-
-def ticket(session_id=SID, **extra) -> d.Ticket:
-    fields = dict(driver_id=ME, cp_id=CP, session_id=session_id, started_at=T0,
-                  ended_at="2030-01-01T10:30:00.000Z", kwh="5.000", eur="1.75",
-                  price_eur_kwh="0.35", reason="unplugged")
-    return d.Ticket(**{**fields, **extra})
-
-
-def ticket_dict(session_id=SID, **extra) -> dict:
-    t = ticket(session_id, **extra)
-    return {k: v for k, v in vars(t).items() if k not in ("id", "ts", "driver_id")}
-
-
-def supply_updates(ref="r2", session_id=SID) -> list[d.DriverMessage]:
-    return [
-        d.Accepted(driver_id=ME, ref=ref, cp_id=CP, session_id=session_id),
-        d.Authorized(driver_id=ME, cp_id=CP, session_id=session_id, expires_in_s=60),
-        d.Plugged(driver_id=ME, cp_id=CP, session_id=session_id, started_at=T0,
-                  price_eur_kwh="0.35"),
-        d.Progress(driver_id=ME, cp_id=CP, session_id=session_id, kw="7.4", kwh="1.2",
-                   eur="0.42"),
-    ]
-
-
-def started(memory=None) -> DriverSession:
-    """A model whose start-up status request (r1) Central answered with nothing."""
-    s = model(memory)
-    s.start(0)
-    s.receive(d.DriverStatus(driver_id=ME, ref="r1"), 0)
-    return s
-
-
-def supplying(at: float = 0, updates: int = 4) -> DriverSession:
-    """Started, then charging at CP (at ``at``) with the first ``updates`` supply updates
-    received a second later (all four: supplying)."""
-    s = started()
-    s.charge(CP, at)
-    for update in supply_updates()[:updates]:
-        s.receive(update, at + 1)
-    return s
+from tests.unit.driver_app.conftest import (
+    CP,
+    ME,
+    SID,
+    T0,
+    kinds,
+    model,
+    started,
+    supply_updates,
+    supplying,
+    ticket,
+    ticket_dict,
+)
 
 
 def test_every_update_type_has_a_handler_and_nothing_else_does():
@@ -204,14 +162,6 @@ def test_an_unanswered_request_is_sent_again_with_the_same_id():
     assert s.tick(RETRY_S + 1) == []
 
 
-def test_an_undelivered_request_blames_kafka_and_waits_for_the_producer():
-    s = started()
-    (send, _) = s.charge(CP, 0)
-    assert s.tick(RETRY_S) == [Retrying("kafka")]  # still in the producer's queue
-    assert s.delivered(send.message.id, False, 31) == [Retrying("kafka"),
-                                                       Send(send.message, retry=True)]
-
-
 def test_a_quiet_supply_makes_the_model_ask_for_the_status():
     s = supplying()
     (send,) = s.tick(1 + QUIET_S)
@@ -248,102 +198,3 @@ def test_stop_refused():
     effects = s.receive(d.Denied(driver_id=ME, ref=send.message.id, reason="no supply"), 3)
     assert effects == [Notice("stop request refused: no supply")]
     assert s.following is not None
-
-
-# -- restarts -----------------------------------------------------------------------
-def remembered(phase="supplying", session_id=SID) -> dict:
-    s = model()
-    s.charge(CP, 0)
-    for update in supply_updates()[:{"requested": 0, "accepted": 1, "authorized": 2,
-                                     "supplying": 4}[phase]]:
-        s.receive(update, 1)
-    assert s.following.phase == phase
-    return s.memory()
-
-
-def restart_status(memory: dict, current=None, recent=()) -> tuple[DriverSession, list]:
-    s = model(memory)
-    (send,) = s.start(10)
-    return s, s.receive(d.DriverStatus(driver_id=ME, ref=send.message.id, current=current,
-                                       recent=list(recent)), 11)
-
-
-def test_memory_survives_a_round_trip():
-    memory = remembered()
-    assert model(memory).memory() == memory
-    assert model(memory).following.session_id == SID
-
-
-def test_restart_after_the_supply_ended_shows_its_ticket():
-    recent = [ticket_dict("S0"), ticket_dict(reason="engine lost", interrupted=True)]
-    s, effects = restart_status(remembered(), recent=recent)
-    assert kinds(effects) == ["ShowStatus", "ShowTicket", "Ended", "Remember"]
-    assert effects[1] == ShowTicket(recent[1], late=True)
-    assert s.following is None
-
-
-def test_restart_during_the_supply_follows_it_again():
-    current = {"cp_id": CP, "session_id": SID, "status": "supplying", "kw": "7.4",
-               "kwh": "3.1", "eur": "1.09", "started_at": None}
-    s, effects = restart_status(remembered(), current=current)
-    assert kinds(effects) == ["ShowStatus", "Remember"]
-    assert s.following.session_id == SID and s.following.kwh == "3.1"
-    assert kinds(s.receive(ticket(), 12)) == ["ShowTicket", "Ended", "Remember"]
-
-
-def test_restart_after_an_authorization_that_expired():
-    s, effects = restart_status(remembered("authorized"))
-    assert Notice(f"your request at {CP} ended while the app was away, without a supply") \
-        in effects
-    assert Ended(CP, "cancelled", "ended while the app was away, without a supply") in effects
-    assert s.following is None
-
-
-def test_restart_before_central_answered_the_charge_request_finds_the_ticket():
-    t = ticket_dict("S7", started_at="2030-01-01T10:00:01.000Z")
-    s, effects = restart_status(remembered("requested"), recent=[t])
-    assert ShowTicket(t, late=True) in effects
-    assert s.following is None
-
-
-def test_a_ticket_shown_before_the_restart_is_not_shown_again():
-    s = supplying()
-    s.receive(ticket(), 2)
-    again = model(s.memory())
-    assert again.receive(ticket(), 3) == []
-
-
-def test_a_status_while_the_charge_request_is_on_its_way_keeps_following():
-    s = started()
-    s.charge(CP, 0)
-    (status,) = s.status(1)
-    effects = s.receive(d.DriverStatus(driver_id=ME, ref=status.message.id), 2)
-    assert kinds(effects) == ["ShowStatus"]
-    assert s.following.phase == "requested"
-
-
-def test_a_supply_started_elsewhere_is_adopted():
-    s = started()
-    effects = s.receive(supply_updates()[2], 1)  # Plugged: a card at the CP
-    assert s.following.session_id == SID and kinds(effects) == ["Notice", "Remember"]
-    assert isinstance(effects[1], Remember)
-
-
-def test_restart_while_authorized_follows_the_authorization():
-    current = {"cp_id": CP, "session_id": SID, "status": "authorized", "started_at": None,
-               "price_eur_kwh": "0.35", "kw": None, "kwh": None, "eur": None}
-    s, effects = restart_status(remembered("authorized"), current=current)
-    assert s.following.phase == "authorized" and s.following.kwh == "0"
-
-
-@pytest.mark.parametrize("memory", [
-    "junk",
-    {"following": "junk", "ended": 5},
-    {"following": {"cp_id": CP, "phase": "dreaming"}, "ended": ["S0"]},
-    {"following": {"phase": "supplying"}},
-    {"following": {"cp_id": 7, "phase": "supplying"}},
-])
-def test_a_damaged_memory_is_forgotten_not_a_crash(memory):
-    s = model(memory)
-    assert s.following is None
-    assert kinds(s.charge(CP, 0)) == ["Send", "Remember"]
