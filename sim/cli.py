@@ -40,8 +40,8 @@ def build_parser() -> config.Parser:
     parser.add_argument("--cps", type=int, default=5,
                         help="charging points, the first one left for you (default 5)")
     parser.add_argument("--drivers", type=int, default=3, help="simulated drivers (default 3)")
-    parser.add_argument("--services", type=int, default=10,
-                        help="supplies in each driver's round (default 10); rounds go on")
+    parser.add_argument("--requests", type=int, default=10,
+                        help="requests in each driver's round (default 10); rounds go on")
     parser.add_argument("--charge-seconds", type=float, default=30.0,
                         help="how long a simulated vehicle charges (default 30)")
     parser.add_argument("--power-kw", default="22",
@@ -62,8 +62,8 @@ def build_parser() -> config.Parser:
 def check(parser: config.Parser, args) -> None:
     if not 1 <= args.cps <= 500:
         parser.error("--cps must be between 1 and 500")
-    if not 0 <= args.drivers <= 100 or args.services < 1 or args.charge_seconds <= 0:
-        parser.error("--drivers must be 0-100, --services and --charge-seconds positive")
+    if not 0 <= args.drivers <= 100 or args.requests < 1 or args.charge_seconds <= 0:
+        parser.error("--drivers must be 0-100, --requests and --charge-seconds positive")
     try:
         args.http = parse_address(args.http)
         args.listen = args.listen and parse_address(args.listen)

@@ -135,9 +135,9 @@ class Demo:
                 raise
 
     def _start_driver(self, driver_id: str) -> None:
-        """One round: a fresh file of ``--services`` CP ids drawn from the simulated CPs."""
+        """One round: a fresh file of ``--requests`` CP ids drawn from the simulated CPs."""
         folder = self.network.workdir / "drivers"
-        path = driver_files(folder, [driver_id], self.args.services, self.simulated, self.rng)
+        path = driver_files(folder, [driver_id], self.args.requests, self.simulated, self.rng)
         self.driver_files[driver_id] = path[driver_id]
         self.rounds[driver_id] = self.rounds.get(driver_id, 0) + 1
         self.network.start(driver_id, [
@@ -170,7 +170,7 @@ class Demo:
                              f"127.0.0.1:{cp.panel_port}")
             if self.driver_files:
                 lines.append(f"  drivers {', '.join(self.driver_files)}: rounds of "
-                             f"{self.args.services} supplies at these CPs, for as long as the "
+                             f"{self.args.requests} requests at these CPs, for as long as the "
                              "demo runs")
             lines.append("")
         new_engine, new_panel = next(self.ports), next(self.ports)

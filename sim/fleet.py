@@ -38,13 +38,13 @@ def plan(count: int, ports) -> list[SimulatedCP]:
     return cps
 
 
-def driver_files(folder, drivers: list[str], services: int, cps: list[SimulatedCP],
+def driver_files(folder, drivers: list[str], requests: int, cps: list[SimulatedCP],
                  rng) -> dict[str, object]:
-    """One requests file per driver: ``services`` CP ids a line, drawn from ``cps``."""
+    """One requests file per driver: ``requests`` CP ids a line, drawn from ``cps``."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for driver_id in drivers:
-        lines = [rng.choice(cps).cp_id for _ in range(services)]
+        lines = [rng.choice(cps).cp_id for _ in range(requests)]
         path = folder / f"{driver_id}.txt"
         path.write_text("# one CP id a line: the driver asks for a supply at each in turn\n"
                         + "\n".join(lines) + "\n")

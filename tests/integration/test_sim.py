@@ -144,7 +144,7 @@ def test_a_signal_during_start_up_stops_what_was_started(sim):
 
 
 def test_drivers_go_on_round_after_round_and_bills_look_real(sim):
-    run = sim("--services", "1", "--charge-seconds", "2")
+    run = sim("--requests", "1", "--charge-seconds", "2")
     run.wait_for_line("driver DRV-01 finished round 1: starting another")
     run.wait_for_line("driver DRV-01 finished round 2: starting another")
     tickets = re.findall(r"ticket for DRV-01: ([0-9.]+) kWh, ([0-9.]+) EUR", run.output())
