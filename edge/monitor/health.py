@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OK, KO, DOWN = "OK", "KO", "DOWN"
+from protocol.states import EngineState, Health
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SendCheck:
 
 @dataclass(frozen=True)
 class HealthChanged:
-    engine: str
+    engine: Health
     reason: str
 
 
@@ -38,9 +38,9 @@ class HealthTracker:
     def __init__(self, *, interval: float = 1.0, timeout: float = 0.9) -> None:
         self.interval = interval
         self.timeout = timeout
-        self.health = DOWN
+        self.health = Health.DOWN
         self.reason = "not connected yet"
-        self.state: str | None = None
+        self.state: EngineState | None = None
         self.session_id: str | None = None
         self.driver_id: str | None = None
         self._connected = False
@@ -61,15 +61,15 @@ class HealthTracker:
         self._pending.clear()
         self._next_check = None
         self.state = self.session_id = self.driver_id = None
-        return self._become(DOWN, reason)
+        return self._become(Health.DOWN, reason)
 
     def report(
         self,
         now: float,
         seq: int,
-        status: str,
+        status: Health,
         *,
-        state: str | None = None,
+        state: EngineState | None = None,
         session_id: str | None = None,
         driver_id: str | None = None,
     ) -> list[Output]:
@@ -80,9 +80,9 @@ class HealthTracker:
         for answered in [s for s in self._pending if s <= seq]:
             del self._pending[answered]
         self.state, self.session_id, self.driver_id = state, session_id, driver_id
-        if status == OK:
-            return self._become(OK, "answering health checks")
-        return self._become(KO, "engine reports a fault")
+        if status == Health.OK:
+            return self._become(Health.OK, "answering health checks")
+        return self._become(Health.KO, "engine reports a fault")
 
     def tick(self, now: float) -> list[Output]:
         """Time passes: checks time out and new ones fall due."""
@@ -93,7 +93,7 @@ class HealthTracker:
         if expired:
             for seq in expired:
                 del self._pending[seq]
-            out += self._become(KO, f"no answer to a health check within {self.timeout:g} s")
+            out += self._become(Health.KO, f"no answer to a health check within {self.timeout:g} s")
         if self._next_check is not None and now >= self._next_check:
             self._seq += 1
             self._pending[self._seq] = now + self.timeout
@@ -108,7 +108,7 @@ class HealthTracker:
             times.append(self._next_check)
         return min(times, default=None)
 
-    def _become(self, health: str, reason: str) -> list[Output]:
+    def _become(self, health: Health, reason: str) -> list[Output]:
         if health == self.health:
             return []
         self.health, self.reason = health, reason
