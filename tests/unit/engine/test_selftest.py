@@ -19,13 +19,11 @@ from tests.support import wait_for
 
 @pytest.fixture
 def devices():
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    built = hardware.build(hardware.DEFAULT_PINS)
+    factory = MockFactory(pin_class=MockPWMPin)
+    built = hardware.build(hardware.DEFAULT_PINS, factory=factory)
     yield built
     built.close()
-    Device.pin_factory.close()
-    Device.pin_factory = saved
+    factory.close()
 
 
 def levels(pin) -> list[float]:
@@ -49,7 +47,7 @@ def first_on(pin) -> tuple[float, float]:
 def test_leds_one_by_one_then_blink_relay_toggles_and_presses_are_reported(devices):
     lines: list[str] = []
     done: dict = {}
-    factory = Device.pin_factory
+    factory = devices.factory
     pins = hardware.DEFAULT_PINS
 
     def out(line: str) -> None:
@@ -107,15 +105,11 @@ def test_card_reads_are_reported(devices):
 
 def test_the_subcommand_runs_on_mock_pins(capsys, monkeypatch):
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    try:
-        from edge.engine import cli
+    from edge.engine import cli
 
-        assert cli.main(["selftest", "--seconds", "0", "--pins", "blue=none"]) == 0
-    finally:
-        Device.pin_factory.close()
-        Device.pin_factory = saved
+    saved = Device.pin_factory
+    assert cli.main(["selftest", "--seconds", "0", "--pins", "blue=none"]) == 0
+    assert Device.pin_factory is saved  # each device was given its factory: none is global
     out = capsys.readouterr().out
     assert "[mock pins]" in out and "blue=None" in out
     assert "LED blue" not in out and "relay off" in out
