@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import tty
 
 import pytest
@@ -49,20 +48,21 @@ def test_leds_one_by_one_then_blink_relay_toggles_and_presses_are_reported(devic
     done: dict = {}
     factory = devices.factory
     pins = hardware.DEFAULT_PINS
+    stop = threading.Event()  # set once every press is reported: no window to miss
 
     def out(line: str) -> None:
         lines.append(line)
 
     thread = threading.Thread(target=lambda: done.setdefault(
-        "summary", selftest.run(devices, 1.5, out=out, step_s=0.1)))
+        "summary", selftest.run(devices, 60, out=out, step_s=0.1, stop=stop)))
     thread.start()
     wait_for(lambda: any("listening" in line for line in lines), timeout=10)
-    for name in ("fault", "plug", "plug", "request"):
+    for count, name in enumerate(("fault", "plug", "plug", "request"), start=1):
         pin = factory.pin(pins[name])
         pin.drive_low()
-        time.sleep(0.05)
+        wait_for(lambda n=count: sum(" pressed" in line for line in lines) == n)
         pin.drive_high()
-        time.sleep(0.05)
+    stop.set()
     thread.join(10)
     summary = done["summary"]
     assert dict(summary.presses) == {"fault": 1, "plug": 2, "request": 1}
@@ -85,14 +85,18 @@ def test_leds_one_by_one_then_blink_relay_toggles_and_presses_are_reported(devic
 def test_card_reads_are_reported(devices):
     lines: list[str] = []
     done: dict = {}
+    stop = threading.Event()  # set once the reads are reported: no window to miss
     main_fd, sub_fd = os.openpty()  # the main side plays the RDM6300
     tty.setraw(sub_fd)
     try:
         thread = threading.Thread(target=lambda: done.setdefault("summary", selftest.run(
-            devices, 1.0, card_reader=os.ttyname(sub_fd), out=lines.append, step_s=0.02)))
+            devices, 60, card_reader=os.ttyname(sub_fd), out=lines.append, step_s=0.02,
+            stop=stop)))
         thread.start()
         wait_for(lambda: any("listening" in line for line in lines), timeout=10)
         os.write(main_fd, encode("0A1B2C3D4E") * 3 + encode("0A1B2C3D4E", check=0))
+        wait_for(lambda: any("bad card frame" in line for line in lines))  # read after the rest
+        stop.set()
         thread.join(10)
     finally:
         os.close(main_fd)
