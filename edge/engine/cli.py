@@ -61,7 +61,7 @@ def _parser() -> config.Parser:
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
                         help="simulated charging power")
     parser.add_argument("--meter-speed", metavar="N", default="1",
-                        help="simulated meter: N seconds of charge per real second "
+                        help="simulated meter: N seconds of supply per real second "
                         "(default 1; the demo runs 60)")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
     parser.add_argument("--pin-factory", choices=hardware.FACTORIES,
