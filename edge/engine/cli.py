@@ -15,10 +15,10 @@ from edge.engine import hardware, selftest
 from edge.engine.cardreader import CardReader, driver_for
 from edge.engine.console import Console
 from edge.engine.journal import Journal
-from edge.engine.links import SerialLink, monitor_listener
 from edge.engine.meter import DEFAULT_POWER_KW, Meter
+from edge.engine.monitor_link import SerialLink, monitor_listener
 from edge.engine.outbox import DEFAULT_MAX_ROWS, Outbox
-from edge.engine.panel import PanelServer, PanelUnreachable, request
+from edge.engine.panel import PanelServer, PanelUnreachable, VirtualPanel, request
 from edge.engine.service import Engine, run_ticks
 from edge.engine.uplink import Uplink
 from edge.engine.vehicle import Vehicle
@@ -61,7 +61,7 @@ def _parser() -> config.Parser:
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
                         help="simulated charging power")
     parser.add_argument("--meter-speed", metavar="N", default="1",
-                        help="simulated meter: N seconds of charge per real second "
+                        help="simulated meter: N seconds of supply per real second "
                         "(default 1; the demo runs 60)")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
     parser.add_argument("--pin-factory", choices=hardware.FACTORIES,
@@ -132,9 +132,8 @@ def _run(args, status: StatusLine) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    hardware.use_factory(args.pin_factory)
     try:
-        devices = hardware.build(args.pins)
+        devices = hardware.build(args.pins, args.pin_factory)
     except hardware.NoGpio as error:
         config.fail(str(error), "ev-cp-e")
     try:
@@ -152,6 +151,7 @@ def _run(args, status: StatusLine) -> int:
     vehicle = Vehicle(args.vehicle_sim) if args.vehicle_sim else None
     meter = Meter(args.power_kw, args.meter_speed)
     engine = Engine(args.cp_id, journal, devices, meter, uplink=uplink, vehicle=vehicle)
+    panel = VirtualPanel(engine)
     engine.start()
     if uplink:
         uplink.start()
@@ -159,7 +159,7 @@ def _run(args, status: StatusLine) -> int:
     try:
         if args.panel:
             shells.append(_listening("--panel", args.panel, lambda: PanelServer(
-                args.panel, args.cp_id, engine.panel_action).start()))
+                args.panel, args.cp_id, panel.act).start()))
         if args.serial:
             shells.append(SerialLink(args.serial, engine, threading.Event()).start())
         else:
@@ -168,7 +168,7 @@ def _run(args, status: StatusLine) -> int:
         if args.card_reader:
             shells.append(CardReader(args.card_reader, lambda card: engine.feed(
                 engine.machine.press_request, "card", driver_for(card))).start())
-        console = Console(engine, stop, status)
+        console = Console(engine, panel, stop, status)
         console.start_keyboard()
         systemd.ready(f"engine {args.cp_id} serving")  # links listening, journal recovered
         run_ticks(engine, stop, console.show, systemd.Watchdog())

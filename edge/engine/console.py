@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from edge.engine.panel import VirtualPanel
 from protocol.messages import driver_or_ad_hoc
 from runtime.terminal import StatusLine
 
@@ -36,8 +37,10 @@ def status_line(snapshot: dict) -> str:
 
 
 class Console:
-    def __init__(self, engine, stop: threading.Event, line: StatusLine | None = None) -> None:
+    def __init__(self, engine, panel: VirtualPanel, stop: threading.Event,
+                 line: StatusLine | None = None) -> None:
         self._engine = engine
+        self._panel = panel
         self._stop = stop
         self.line = line or StatusLine()
         self._last_progress = 0.0
@@ -72,16 +75,6 @@ class Console:
                 if key == "q" or not key:
                     self._stop.set()
                 elif key in KEYS:
-                    self._press(KEYS[key])
+                    self._panel.click(KEYS[key])
         finally:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-    def _press(self, name: str) -> None:
-        button = self._engine.devices.buttons[name]
-        if self._engine.devices.mock:
-            if button.is_pressed:
-                button.pin.drive_high()
-            button.pin.drive_low()
-            button.pin.drive_high()
-        else:
-            self._engine.press(name)

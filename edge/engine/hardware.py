@@ -39,20 +39,41 @@ def parse_pins(text: str | None) -> dict[str, int | None]:
 
 
 FACTORIES = ("mock", "lgpio", "rpigpio", "pigpio", "native")
+PREFERRED = FACTORIES[1:]  # gpiozero's own order when none is named
 
 
 class NoGpio(Exception):
     """No pin factory could drive the pins: one line that says what to do."""
 
 
-def use_factory(name: str | None) -> None:
-    """``--pin-factory``: gpiozero reads ``GPIOZERO_PIN_FACTORY`` at the first device."""
-    if name:
-        os.environ["GPIOZERO_PIN_FACTORY"] = name
+def factory_name(name: str | None = None) -> str | None:
+    """``--pin-factory``, else ``GPIOZERO_PIN_FACTORY`` (a Pi's systemd unit sets it)."""
+    return (name or os.environ.get("GPIOZERO_PIN_FACTORY") or "").lower() or None
 
 
-def is_mock() -> bool:
-    return os.environ.get("GPIOZERO_PIN_FACTORY", "").lower() == "mock"
+def pin_factory(name: str | None = None):
+    """A new gpiozero pin factory: the one called ``name`` (see :func:`factory_name`), or
+    the first of :data:`PREFERRED` that loads.  ``mock`` gets PWM-capable mock pins."""
+    from importlib.metadata import entry_points
+
+    from gpiozero import BadPinFactory
+
+    name = factory_name(name)
+    if name == "mock":
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        return MockFactory(pin_class=MockPWMPin)
+    known = {point.name: point for point in entry_points(group="gpiozero_pin_factories")}
+    if name is not None:
+        if name not in known:
+            raise BadPinFactory(f"Unable to find pin factory {name!r}")
+        return known[name].load()()
+    for candidate in PREFERRED:
+        try:
+            return known[candidate].load()()
+        except Exception:  # noqa: BLE001 - as gpiozero does: try the next one
+            continue
+    raise BadPinFactory("Unable to load any default pin factory!")
 
 
 @dataclass
@@ -60,7 +81,15 @@ class Devices:
     leds: dict[str, object]
     relay: object
     buttons: dict[str, object]
-    mock: bool
+    factory: object  # the gpiozero pin factory every device was built on
+    owns_factory: bool = True  # closed with the devices (False: the caller's own)
+
+    @property
+    def mock(self) -> bool:
+        """Mock pins: nothing presses the buttons but the virtual panel."""
+        from gpiozero.pins.mock import MockFactory
+
+        return isinstance(self.factory, MockFactory)
 
     def close(self) -> None:
         for device in [*self.leds.values(), self.relay, *self.buttons.values()]:
@@ -68,43 +97,46 @@ class Devices:
                 device.close()
             except Exception:  # noqa: BLE001 - closing is best effort at exit
                 pass
+        if self.owns_factory:
+            try:
+                self.factory.close()
+            except Exception:  # noqa: BLE001 - closing is best effort at exit
+                pass
 
 
-def build(pins: dict[str, int | None]) -> Devices:
-    """Build LEDs (PWMLED), the relay (OutputDevice) and buttons (pull-up, debounced);
-    :class:`NoGpio` when this machine has no pins gpiozero can drive."""
+def build(pins: dict[str, int | None], name: str | None = None, *, factory=None) -> Devices:
+    """Build LEDs (PWMLED), the relay (OutputDevice) and buttons (pull-up, debounced) on
+    ``factory``, or on a new :func:`pin_factory` called ``name``; every device is given
+    its factory (gpiozero's global ``Device.pin_factory`` is never set).  :class:`NoGpio`
+    when this machine has no pins gpiozero can drive."""
     from gpiozero import GPIOZeroError, PinFactoryFallback
 
+    owned = factory is None
     try:
         with warnings.catch_warnings():  # one warning per factory tried: the error says it
             warnings.simplefilter("ignore", PinFactoryFallback)
-            return _build(pins)
+            if owned:
+                factory = pin_factory(name)
+            return _build(pins, factory, owned)
     except (GPIOZeroError, ImportError) as error:
-        factory = os.environ.get("GPIOZERO_PIN_FACTORY")
-        why = f"pin factory {factory!r}: {error}" if factory else str(error).rstrip("!.")
+        chosen = factory_name(name)
+        why = f"pin factory {chosen!r}: {error}" if chosen else str(error).rstrip("!.")
+        if owned and factory is not None:
+            factory.close()
         raise NoGpio(f"cannot drive the GPIO pins ({why}); on a machine without GPIO "
                      "start it with --pin-factory mock and press its buttons with "
                      "ev-cp-e panel or its keys") from None
 
 
-def _build(pins: dict[str, int | None]) -> Devices:
-    from gpiozero import PWMLED, Button, Device, OutputDevice
-
-    mock = is_mock()
-    if mock and not _has_mock_factory(Device):
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
-
-        Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    leds = {name: PWMLED(pins[name]) for name in LED_NAMES if pins.get(name) is not None}
-    relay = OutputDevice(pins["relay"], initial_value=False)
-    bounce = None if mock else 0.05
-    buttons = {
-        name: Button(pins[name], pull_up=True, bounce_time=bounce) for name in BUTTON_NAMES
-    }
-    return Devices(leds=leds, relay=relay, buttons=buttons, mock=mock)
-
-
-def _has_mock_factory(device_class) -> bool:
+def _build(pins: dict[str, int | None], factory, owned: bool) -> Devices:
+    from gpiozero import PWMLED, Button, OutputDevice
     from gpiozero.pins.mock import MockFactory
 
-    return isinstance(device_class.pin_factory, MockFactory)
+    on = {"pin_factory": factory}
+    leds = {name: PWMLED(pins[name], **on) for name in LED_NAMES if pins.get(name) is not None}
+    relay = OutputDevice(pins["relay"], initial_value=False, **on)
+    bounce = None if isinstance(factory, MockFactory) else 0.05
+    buttons = {
+        name: Button(pins[name], pull_up=True, bounce_time=bounce, **on) for name in BUTTON_NAMES
+    }
+    return Devices(leds=leds, relay=relay, buttons=buttons, factory=factory, owns_factory=owned)

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from protocol.states import EngineState
+
 log = logging.getLogger(__name__)
 
 COLOURS = ("green", "amber", "red", "blue")
@@ -17,7 +19,7 @@ Pattern = dict[str, str]
 class View:
     """The facts the LEDs depend on."""
 
-    state: str
+    state: EngineState
     monitor: bool
     central: bool
 
@@ -28,18 +30,18 @@ def pattern(view: View, has_blue: bool = True) -> Pattern:
     A supply under way keeps its colour while Central is down (it runs to its end).
     """
     lit = dict.fromkeys(COLOURS, "off")
-    if view.state == "supplying":
+    if view.state == EngineState.SUPPLYING:
         if has_blue:
             lit["blue"] = "on"
         else:
             lit["green"] = "pulse"
     elif not (view.monitor and view.central):
         lit["amber"] = "blink-slow"
-    elif view.state == "broken":
+    elif view.state == EngineState.BROKEN:
         lit["red"] = "on"
-    elif view.state == "stopped":
+    elif view.state == EngineState.STOPPED:
         lit["amber"] = "on"
-    elif view.state == "authorized":
+    elif view.state == EngineState.AUTHORIZED:
         lit["green"] = "blink"
     else:
         lit["green"] = "on"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from edge.engine.actions import (
@@ -24,24 +23,20 @@ from edge.engine.actions import (
     Send,
     StoppedChanged,
 )
+from edge.engine.clock import Now
 from edge.engine.meter import Meter, Reading
+from edge.routing import Routes
 from protocol import messages
 from protocol.messages import Command, CommandResult, SupplyEnded, SupplyRequest, SupplyStarted
+from protocol.states import EngineState, Health
 
 AUTHORIZATION_S = 60.0
 MONITOR_SILENCE_S = 3.0
 PROGRESS_S = 1.0
 REMEMBERED_COMMANDS = 256
 
-
-@dataclass(frozen=True)
-class Now:
-    mono: float
-    wall: datetime
-
-    @property
-    def iso(self) -> str:
-        return self.wall.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# What each action of a Command from Central does: (actions, ok, reason).
+COMMANDS = Routes("command action")
 
 
 # -- facts -------------------------------------------------------------------
@@ -81,20 +76,20 @@ class Machine:
     _results: OrderedDict[str, CommandResult] = field(default_factory=OrderedDict)
 
     @property
-    def state(self) -> str:
+    def state(self) -> EngineState:
         if self.fault:
-            return "broken"
+            return EngineState.BROKEN
         if self.supply:
-            return "supplying"
+            return EngineState.SUPPLYING
         if self.stopped:
-            return "stopped"
+            return EngineState.STOPPED
         if self.authorization:
-            return "authorized"
-        return "available"
+            return EngineState.AUTHORIZED
+        return EngineState.AVAILABLE
 
     @property
-    def health(self) -> str:
-        return "KO" if self.fault else "OK"
+    def health(self) -> Health:
+        return Health.KO if self.fault else Health.OK
 
     # -- buttons ---------------------------------------------------------------
     def press_fault(self, now: Now) -> list[Action]:
@@ -111,7 +106,7 @@ class Machine:
         if not self.plugged:
             return [Notice("vehicle unplugged"), *self._end_supply(now, "unplugged")]
         actions: list[Action] = [Notice("vehicle plugged in")]
-        if self.authorization and self.state == "authorized":
+        if self.authorization and self.state == EngineState.AUTHORIZED:
             actions += self._start_supply(now)
         return actions
 
@@ -166,7 +161,7 @@ class Machine:
         if messages.parse_ts(command.expires_at) <= now.wall:
             actions, ok, reason = [], False, "expired"
         else:
-            actions, ok, reason = getattr(self, f"_on_{command.action}")(now, command)
+            actions, ok, reason = COMMANDS.handler(command.action)(self, now, command)
         result = CommandResult(cp_id=self.cp_id, id=self.new_id(), ts=now.iso, ref=command.id,
                                ok=ok, reason=reason)
         self._results[command.id] = result
@@ -205,7 +200,8 @@ class Machine:
         )
 
     # -- commands ----------------------------------------------------------------
-    def _on_authorize(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
+    @COMMANDS.on("authorize")
+    def _authorize(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
         current = self.supply or self.authorization
         if current and current.session_id == command.session_id:
             return [], True, "already " + self.state
@@ -225,7 +221,8 @@ class Machine:
             actions += self._start_supply(now)
         return actions, True, ""
 
-    def _on_stop(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
+    @COMMANDS.on("stop")
+    def _stop(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
         actions = self._end_supply(now, "stopped by Central")
         actions += self._cancel_authorization("stopped by Central")
         if not self.stopped:
@@ -233,13 +230,15 @@ class Machine:
             actions.append(StoppedChanged(True))
         return actions, True, ""
 
-    def _on_resume(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
+    @COMMANDS.on("resume")
+    def _resume(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
         if not self.stopped:
             return [], True, "not stopped"
         self.stopped = False
         return [StoppedChanged(False)], True, ""
 
-    def _on_end_supply(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
+    @COMMANDS.on("end_supply")
+    def _end_supply(self, now: Now, command: Command) -> tuple[list[Action], bool, str]:
         current = self.supply or self.authorization
         if current is None:
             return [], False, "no supply"
@@ -252,7 +251,7 @@ class Machine:
     # -- supplies ----------------------------------------------------------------
     def _cannot_start(self) -> str:
         """Why no new supply can start now ('' when one can)."""
-        if self.state != "available":
+        if self.state != EngineState.AVAILABLE:
             return self.state
         if not self.monitor:
             return "monitor lost"

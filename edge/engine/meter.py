@@ -1,8 +1,8 @@
 """Simulated energy meter: pure arithmetic, no clock, no I/O.
 
-Energy grows with elapsed time at a constant power; money follows from the session's
+Energy grows with elapsed time at a constant power; money follows from the supply's
 price.  A simulated meter may run faster than real time (``speed``: simulated seconds of
-charge per real second), so that a demo's short charges bill what real ones would.
+supply per real second), so that a demo's short supplies bill what real ones would.
 Internally everything is an exact ``Decimal``; :func:`billed` is the one place where
 numbers are rounded for records (kWh to 0.001, euros to the cent).
 """

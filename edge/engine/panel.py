@@ -1,8 +1,11 @@
-"""The virtual front panel: a framed-protocol TCP server and its one-shot client.
+"""The virtual front panel: its buttons, a framed-protocol TCP server and its client.
 
-A :class:`~protocol.messages.PanelAction` presses or releases one of the engine's
-buttons (the same gpiozero pins the hardware uses) or just asks; every action is
-answered with a :class:`~protocol.messages.PanelStatus`.
+:class:`VirtualPanel` is the one place that presses the engine's buttons for someone
+not at the CP (``ev-cp-e panel``, the keyboard): on mock pins it drives the very pin a
+finger would, so gpiozero calls the button's handler as for a real press; on real GPIO
+it calls the engine's handler.  A :class:`~protocol.messages.PanelAction` presses or
+releases a button or just asks; every action is answered with a
+:class:`~protocol.messages.PanelStatus`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,45 @@ from protocol import messages
 from protocol.transport import Connection, Listener, SocketStream, connect
 
 log = logging.getLogger(__name__)
+
+
+class VirtualPanel:
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self._buttons = engine.devices.buttons
+        self._mock = engine.devices.mock
+
+    def press(self, name: str) -> None:
+        """Hold ``name`` down (on mock pins, a held button is released and pressed again)."""
+        if not self._mock:
+            self._engine.press(name)
+            return
+        pin = self._buttons[name].pin
+        if self._buttons[name].is_pressed:
+            pin.drive_high()
+        pin.drive_low()
+
+    def release(self, name: str) -> None:
+        """Let ``name`` go (nothing to do on real GPIO: the press was the event)."""
+        if self._mock:
+            self._buttons[name].pin.drive_high()
+
+    def click(self, name: str) -> None:
+        """Press and release: a key on the keyboard."""
+        self.press(name)
+        self.release(name)
+
+    def act(self, action: messages.PanelAction) -> dict:
+        """Carry out a PanelAction; the engine's status."""
+        if action.action != "status" and action.button:
+            if action.button == "request":
+                self._engine.hint_request("panel", action.driver_id)
+            log.info("panel: %s %s", action.action, action.button)
+            if action.action == "press":
+                self.press(action.button)
+            else:
+                self.release(action.button)
+        return self._engine.snapshot()
 
 
 class PanelServer:

@@ -118,9 +118,8 @@ def main(argv: list[str]) -> int:
         pins = hardware.parse_pins(args.pins)
     except ValueError as error:
         parser.error(f"--pins: {error}")
-    hardware.use_factory(args.pin_factory)
     try:
-        devices = hardware.build(pins)
+        devices = hardware.build(pins, args.pin_factory)
     except hardware.NoGpio as error:
         config.fail(str(error), parser.prog)
     try:

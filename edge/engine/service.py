@@ -5,10 +5,8 @@ thread, the tick thread, the panel, the keyboard) goes through :meth:`Engine.fee
 which serializes it, hands it to the pure :class:`~edge.engine.machine.Machine` and
 carries out the actions it returns.
 
-With an uplink (``--mqtt``) every data-plane event also goes to the outbox: a
-``StateChanged`` on each state or health change, a ``ButtonPressed`` per press, the
-supply records (the very messages journaled and sent to the monitor) and a
-``Telemetry`` every second of a supply.  With ``--vehicle-sim`` the tick also drives a
+With an uplink (``--mqtt``) every data-plane event also goes to the outbox
+(:mod:`edge.engine.dataplane`).  With ``--vehicle-sim`` the tick also drives a
 simulated vehicle that plugs in and unplugs by itself.
 """
 
@@ -16,18 +14,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from edge.engine import machine as m
+from edge.engine.clock import real_now
+from edge.engine.dataplane import DataPlane
+from edge.engine.executor import Executor
 from edge.engine.hardware import Devices
 from edge.engine.journal import Journal
 from edge.engine.leds import LedBoard, View, pattern
 from edge.engine.meter import Meter
 from edge.engine.vehicle import Vehicle
+from edge.routing import Routes
 from protocol import messages
-from protocol.data import ButtonPressed, StateChanged, Telemetry
 from protocol.transport import Connection
 from runtime import systemd
 
@@ -35,9 +34,9 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 STALE_LINK_S = 3.0
 
+FROM_MONITOR = Routes("message from the monitor")  # what the monitor link brings
 
-def real_now() -> m.Now:
-    return m.Now(time.monotonic(), datetime.now(UTC))
+__all__ = ["Engine", "real_now", "run_ticks"]
 
 
 def run_ticks(engine: Engine, stop: threading.Event, after_tick: Callable[[], None],
@@ -67,9 +66,9 @@ class Engine:
         self._link_since = 0.0
         self._pushed: tuple | None = None  # what the monitor was last told, unasked
         self._request_hint: tuple[str, str | None] | None = None
-        self.uplink = uplink  # .publish(message), .connected, .depth; None without --mqtt
+        self.data_plane = DataPlane(cp_id, uplink, lambda: self.machine.new_id())
+        self._executor = Executor(self.machine, devices, journal, self.data_plane, self._send)
         self.vehicle = vehicle
-        self._published: tuple | None = None  # the state last published on the data plane
         self.on_change: Callable[[], None] = lambda: None
         buttons = devices.buttons
         buttons["fault"].when_pressed = lambda: self.press("fault")
@@ -79,12 +78,12 @@ class Engine:
     def start(self) -> None:
         with self._lock:
             self.journal.recover(self.machine.new_id)
-            if self.uplink is not None:  # a kill may have come between journal and outbox
+            if self.data_plane.enabled:  # a kill may have come between journal and outbox
                 for record in self.journal.unreported():
-                    self._publish(record)
+                    self.data_plane.publish(record)
             self.devices.relay.off()
             self._show()
-            self._publish_state(self._clock(), "engine started")
+            self.data_plane.state(self._clock(), self.machine, "engine started")
         state = self.machine.state
         log.info("engine %s ready: %s, %s", self.cp_id, state, self.machine.health)
 
@@ -93,11 +92,11 @@ class Engine:
         with self._lock:
             now = self._clock()
             actions = step(now, *args)
-            self._execute(actions, now)
+            self._executor.run(actions, now)
             self._show()
             self._push_report(now)
             notes = [a.text for a in actions if isinstance(a, m.Notice)]
-            self._publish_state(now, notes[-1] if notes else "")
+            self.data_plane.state(now, self.machine, notes[-1] if notes else "")
 
     def _push_report(self, now) -> None:
         """Tell the monitor at once when health or state change (a pushed report, seq 0),
@@ -112,10 +111,9 @@ class Engine:
 
     def press(self, button: str) -> None:
         """A button's handler (gpiozero thread, panel on real GPIO, keyboard)."""
-        if self.uplink is not None:
+        if self.data_plane.enabled:
             with self._lock:
-                self._publish(ButtonPressed(cp_id=self.cp_id, id=self.machine.new_id(),
-                                            ts=self._clock().iso, button=button))
+                self.data_plane.button(self._clock(), button)
         if button == "fault":
             self.feed(self.machine.press_fault)
         elif button == "plug":
@@ -147,24 +145,10 @@ class Engine:
         self.board.off()
         self.devices.relay.off()
 
-    # -- the panel -----------------------------------------------------------------
-    def panel_action(self, action: messages.PanelAction) -> dict:
-        if action.action != "status" and action.button:
-            button = self.devices.buttons[action.button]
-            if action.button == "request":
-                with self._lock:
-                    self._request_hint = ("panel", action.driver_id)
-            log.info("panel: %s %s", action.action, action.button)
-            if not self.devices.mock:
-                if action.action == "press":
-                    self.press(action.button)
-            elif action.action == "press":
-                if button.is_pressed:
-                    button.pin.drive_high()
-                button.pin.drive_low()
-            else:
-                button.pin.drive_high()
-        return self.snapshot()
+    def hint_request(self, source: str, driver_id: str | None) -> None:
+        """Who the next press of the request button is for (the virtual panel's ``--driver``)."""
+        with self._lock:
+            self._request_hint = (source, driver_id)
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -175,9 +159,9 @@ class Engine:
                 "leds": dict(self.leds), "relay": bool(self.devices.relay.value),
                 "plugged": machine.plugged, "monitor": machine.monitor,
                 "central": machine.central,
-                "uplink": self.uplink is not None,
-                "mqtt": bool(self.uplink and self.uplink.connected),
-                "outbox": self.uplink.depth if self.uplink else 0,
+                "uplink": self.data_plane.enabled,
+                "mqtt": self.data_plane.connected,
+                "outbox": self.data_plane.depth,
                 "supply": supply and {
                     "session_id": supply.session_id, "driver_id": supply.driver_id,
                     "kw": str(supply.reading.kw), "kwh": str(supply.reading.kwh),
@@ -195,7 +179,7 @@ class Engine:
     def attach(self, conn: Connection) -> bool:
         """Take ``conn`` as the monitor link unless a live one is already attached."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock().mono
             current = self._link
             if current is not None and current.is_open:
                 heard = self.machine.monitor or now - self._link_since < STALE_LINK_S
@@ -230,82 +214,38 @@ class Engine:
             self.feed(self.machine.monitor_lost, f"link closed ({reason})")
 
     def _dispatch(self, message: messages.Message) -> None:
-        machine = self.machine
-        if isinstance(message, messages.HealthCheck):
-            self._send(machine.health_report(self._clock(), message.seq))
-        elif isinstance(message, messages.Hello):
-            log.info("monitor says hello for %s", message.cp_id)
-        elif isinstance(message, messages.CentralStatus):
-            self.feed(machine.central_status, message.up)
-        elif isinstance(message, messages.Command):
-            self.feed(machine.command, message)
-        elif isinstance(message, messages.RecordAck):
-            if self.journal.acknowledge(message.ref, message.session_id):
-                log.info("Central stored record %s of supply %s", message.ref, message.session_id)
-        elif isinstance(message, messages.SupplyDenied):
-            self.feed(machine.supply_denied, message.ref, message.reason)
-        else:
+        handler = FROM_MONITOR.handler(type(message))
+        if handler is None:
             log.warning("ignored a %s message from the monitor", message.TYPE)
+        else:
+            handler(self, message)
 
-    # -- actions ---------------------------------------------------------------------
-    def _execute(self, actions: list[m.Action], now: m.Now) -> None:
-        for action in actions:
-            if isinstance(action, m.Relay):
-                if action.on:
-                    self.devices.relay.on()
-                else:
-                    self.devices.relay.off()
-            elif isinstance(action, m.Record):
-                if isinstance(action.message, messages.SupplyStarted):
-                    self.journal.open_supply(action.message)
-                else:
-                    self.journal.close_supply(action.message)
-                self._publish(action.message)
-                self._send(action.message)
-            elif isinstance(action, m.Progress):
-                self.journal.progress(action.session_id, action.kwh, action.eur, action.at)
-                self._publish_telemetry(now)
-            elif isinstance(action, m.ResendRecords):
-                records = self.journal.unreported()
-                if records:
-                    log.info("resending %d unacknowledged supply record(s)", len(records))
-                for record in records:
-                    self._send(record)
-            elif isinstance(action, m.StoppedChanged):
-                self.journal.stopped = action.stopped
-            elif isinstance(action, m.Send):
-                self._send(action.message)
-            elif isinstance(action, m.Notice):
-                log.log(logging.WARNING if action.level == "warning" else logging.INFO,
-                        "%s", action.text)
+    @FROM_MONITOR.on(messages.HealthCheck)
+    def _health_check(self, check: messages.HealthCheck) -> None:
+        self._send(self.machine.health_report(self._clock(), check.seq))
 
-    # -- the data plane --------------------------------------------------------------
-    def _publish(self, message: messages.Message) -> None:
-        if self.uplink is not None:
-            self.uplink.publish(message)
+    @FROM_MONITOR.on(messages.Hello)
+    def _hello(self, hello: messages.Hello) -> None:
+        log.info("monitor says hello for %s", hello.cp_id)
 
-    def _publish_state(self, now: m.Now, reason: str) -> None:
-        machine = self.machine
-        current = machine.supply or machine.authorization
-        key = (machine.state, machine.health, current and current.session_id)
-        if self.uplink is None or key == self._published:
-            return
-        self._published = key
-        self._publish(StateChanged(
-            cp_id=self.cp_id, id=machine.new_id(), ts=now.iso, state=machine.state,
-            health=machine.health, session_id=current and current.session_id,
-            driver_id=current and current.driver_id, reason=reason))
+    @FROM_MONITOR.on(messages.CentralStatus)
+    def _central_status(self, status: messages.CentralStatus) -> None:
+        self.feed(self.machine.central_status, status.up)
 
-    def _publish_telemetry(self, now: m.Now) -> None:
-        supply = self.machine.supply
-        if self.uplink is None or supply is None:
-            return
-        reading = supply.reading
-        self._publish(Telemetry(
-            cp_id=self.cp_id, id=self.machine.new_id(), ts=now.iso,
-            session_id=supply.session_id, kw=str(reading.kw), kwh=str(reading.kwh),
-            eur=str(reading.eur), price_eur_kwh=str(supply.price), driver_id=supply.driver_id))
+    @FROM_MONITOR.on(messages.Command)
+    def _command(self, command: messages.Command) -> None:
+        self.feed(self.machine.command, command)
 
+    @FROM_MONITOR.on(messages.RecordAck)
+    def _record_ack(self, ack: messages.RecordAck) -> None:
+        if self.journal.acknowledge(ack.ref, ack.session_id):
+            log.info("Central stored record %s of supply %s", ack.ref, ack.session_id)
+
+    @FROM_MONITOR.on(messages.SupplyDenied)
+    def _supply_denied(self, denied: messages.SupplyDenied) -> None:
+        self.feed(self.machine.supply_denied, denied.ref, denied.reason)
+
+    # -- the monitor and the LEDs -------------------------------------------------------
     def _send(self, message: messages.Message) -> None:
         link = self._link
         if link is not None and link.is_open:

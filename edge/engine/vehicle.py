@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protocol.states import EngineState
+
 PLUG_AFTER_S = 1.0
 
 
@@ -23,8 +25,10 @@ class Vehicle:
     _authorized: tuple[str | None, float] | None = None  # (session, first seen)
     _supplying: tuple[str | None, float] | None = None
 
-    def step(self, now: float, state: str, plugged: bool, session_id: str | None) -> str | None:
-        if state == "authorized" and not plugged:
+    def step(
+        self, now: float, state: EngineState, plugged: bool, session_id: str | None
+    ) -> str | None:
+        if state == EngineState.AUTHORIZED and not plugged:
             self._supplying = None
             self._authorized = _since(self._authorized, session_id, now)
             if now - self._authorized[1] >= self.plug_after_s:
@@ -32,7 +36,7 @@ class Vehicle:
                 return "plug"
             return None
         self._authorized = None
-        if state == "supplying":
+        if state == EngineState.SUPPLYING:
             self._supplying = _since(self._supplying, session_id, now)
             if plugged and now - self._supplying[1] >= self.supply_s:
                 return "unplug"

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge.routing import Routes
 from protocol import messages as m
+from protocol.states import Health
 
-from .health import HealthChanged, HealthTracker, SendCheck
+from .health import HealthChanged, HealthTracker, Output, SendCheck
 
 # What the engine sends that Central must see, and what Central sends for the engine.
 TO_CENTRAL = (m.CommandResult, m.SupplyRequest, m.SupplyStarted, m.SupplyEnded)
 TO_ENGINE = (m.Command, m.RecordAck, m.SupplyDenied)
 ENGINE_UNREACHABLE = "engine unreachable"
+
+# What the core receives: what comes over the engine link, what comes over the link to
+# Central once it has welcomed us (the handshake is the dialer's), and what its health
+# tracker decides.
+FROM_ENGINE = Routes("message from the engine")
+FROM_CENTRAL = Routes("message from Central")
+FROM_TRACKER = Routes("health tracker output")
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ class ToCentral:
 
 @dataclass(frozen=True)
 class EngineHealth:
-    engine: str
+    engine: Health
     reason: str
 
 
@@ -73,21 +82,33 @@ class MonitorCore:
         return self._health(self.health.lost(now, reason))
 
     def from_engine(self, now: float, message: m.Message) -> list[Action]:
-        if isinstance(message, m.HealthReport):
-            outputs = self.health.report(
-                now,
-                message.seq,
-                message.status,
-                state=message.state,
-                session_id=message.session_id,
-                driver_id=message.driver_id,
-            )
-            return self._health(outputs)
-        if isinstance(message, TO_CENTRAL):
-            if self.central_up:
-                return [ToCentral(message)]
-            return [Dropped(message, "Central not connected")]
-        return [Dropped(message, "not expected from the engine")]
+        handler = FROM_ENGINE.handler(type(message))
+        if handler is None:
+            return [Dropped(message, "not expected from the engine")]
+        return handler(self, now, message)
+
+    @FROM_ENGINE.on(m.HealthReport)
+    def _health_report(self, now: float, report: m.HealthReport) -> list[Action]:
+        outputs = self.health.report(
+            now,
+            report.seq,
+            report.status,
+            state=report.state,
+            session_id=report.session_id,
+            driver_id=report.driver_id,
+        )
+        return self._health(outputs)
+
+    @FROM_ENGINE.on(*TO_CENTRAL)
+    def _to_central(self, now: float, message: m.Message) -> list[Action]:
+        if self.central_up:
+            return [ToCentral(message)]
+        return [Dropped(message, "Central not connected")]
+
+    @FROM_ENGINE.on(m.Refused)
+    def _refused(self, now: float, refused: m.Refused) -> list[Action]:
+        """The engine already has a monitor, or another CP id: it closes the link."""
+        return [Dropped(refused, f"the engine refused this monitor: {refused.reason}")]
 
     # -- Central link ---------------------------------------------------------
     def central_connected(self, now: float) -> list[Action]:
@@ -107,17 +128,26 @@ class MonitorCore:
         return [ToEngine(self._central_status())] if self.engine_up else []
 
     def from_central(self, now: float, message: m.Message) -> list[Action]:
-        if not isinstance(message, TO_ENGINE):
+        handler = FROM_CENTRAL.handler(type(message))
+        if handler is None:
             return [Dropped(message, "not expected from Central")]
+        return handler(self, now, message)
+
+    @FROM_CENTRAL.on(m.Command)
+    def _command(self, now: float, command: m.Command) -> list[Action]:
+        if command.cp_id != self.cp_id:
+            reason = f"command for {command.cp_id} sent to {self.cp_id}"
+            return [ToCentral(self._result(command, reason))]
+        if self.engine_up:
+            return [ToEngine(command)]
+        return [ToCentral(self.unreachable(command))]
+
+    @FROM_CENTRAL.on(m.RecordAck, m.SupplyDenied)
+    def _to_engine(self, now: float, message: m.Message) -> list[Action]:
         if message.cp_id != self.cp_id:
-            if isinstance(message, m.Command):
-                reason = f"command for {message.cp_id} sent to {self.cp_id}"
-                return [ToCentral(self._result(message, reason))]
             return [Dropped(message, f"meant for {message.cp_id}")]
         if self.engine_up:
             return [ToEngine(message)]
-        if isinstance(message, m.Command):
-            return [ToCentral(self.unreachable(message))]
         return [Dropped(message, ENGINE_UNREACHABLE)]
 
     def unreachable(self, command: m.Command) -> m.CommandResult:
@@ -133,15 +163,19 @@ class MonitorCore:
         return min(times, default=None)
 
     # -- internals ------------------------------------------------------------
-    def _health(self, outputs: list) -> list[Action]:
-        out: list[Action] = []
-        for output in outputs:
-            if isinstance(output, SendCheck):
-                out.append(ToEngine(m.HealthCheck(cp_id=self.cp_id, seq=output.seq)))
-            elif isinstance(output, HealthChanged):
-                out.append(EngineHealth(output.engine, output.reason))
-                if self.central_up:
-                    out.append(ToCentral(self._engine_status()))
+    def _health(self, outputs: list[Output]) -> list[Action]:
+        return [action for output in outputs
+                for action in FROM_TRACKER.handler(type(output))(self, output)]
+
+    @FROM_TRACKER.on(SendCheck)
+    def _send_check(self, check: SendCheck) -> list[Action]:
+        return [ToEngine(m.HealthCheck(cp_id=self.cp_id, seq=check.seq))]
+
+    @FROM_TRACKER.on(HealthChanged)
+    def _health_changed(self, change: HealthChanged) -> list[Action]:
+        out: list[Action] = [EngineHealth(change.engine, change.reason)]
+        if self.central_up:
+            out.append(ToCentral(self._engine_status()))
         return out
 
     def _heartbeat(self, now: float) -> list[Action]:

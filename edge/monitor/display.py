@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from protocol.states import Health
 from runtime.terminal import StatusLine
 
 
@@ -13,13 +14,13 @@ class MonitorStatus:
         self.line = line or StatusLine()
         self._lock = threading.Lock()
         self.cp_id = cp_id
-        self.engine = "DOWN"
+        self.engine = Health.DOWN
         self.central = "connecting to Central"
 
     def text(self) -> str:
         return f"{self.cp_id}  engine {self.engine}  |  {self.central}"
 
-    def update(self, *, engine: str | None = None, central: str | None = None) -> None:
+    def update(self, *, engine: Health | None = None, central: str | None = None) -> None:
         with self._lock:
             self.engine = engine or self.engine
             self.central = central or self.central

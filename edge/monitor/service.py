@@ -13,7 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from edge.routing import Routes
 from protocol import messages as m
+from protocol.states import Health
 from protocol.transport import Connection
 from runtime import systemd
 
@@ -27,13 +29,14 @@ from .core import (
     ToCentral,
     ToEngine,
 )
+from .dialers import CentralDialer, EngineDialer
 from .display import MonitorStatus
-from .links import CentralDialer, EngineDialer
 
 log = logging.getLogger(__name__)
 
 TICK = 0.05
 RELAYED = TO_CENTRAL + TO_ENGINE
+EXECUTE = Routes("monitor core action")  # how the shell carries out each of the core's actions
 
 
 class Monitor:
@@ -147,19 +150,28 @@ class Monitor:
 
     def _run(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, ToEngine):
-                sent = self._send(self._engine, action.message, "engine")
-                if not sent and isinstance(action.message, m.Command):
-                    self._send(self._central, self._core.unreachable(action.message), "Central")
-            elif isinstance(action, ToCentral):
-                self._send(self._central, action.message, "Central")
-            elif isinstance(action, EngineHealth):
-                level = logging.INFO if action.engine == "OK" else logging.WARNING
-                log.log(level, "engine %s: %s", action.engine, action.reason)
-                self._display.update(engine=action.engine)
-                self._engine_known.set()
-            elif isinstance(action, Dropped):
-                log.info("dropped %s %s: %s", action.message.TYPE, action.message.id, action.why)
+            EXECUTE.handler(type(action))(self, action)
+
+    @EXECUTE.on(ToEngine)
+    def _to_engine(self, action: ToEngine) -> None:
+        sent = self._send(self._engine, action.message, "engine")
+        if not sent and isinstance(action.message, m.Command):
+            self._send(self._central, self._core.unreachable(action.message), "Central")
+
+    @EXECUTE.on(ToCentral)
+    def _to_central(self, action: ToCentral) -> None:
+        self._send(self._central, action.message, "Central")
+
+    @EXECUTE.on(EngineHealth)
+    def _engine_health(self, action: EngineHealth) -> None:
+        level = logging.INFO if action.engine == Health.OK else logging.WARNING
+        log.log(level, "engine %s: %s", action.engine, action.reason)
+        self._display.update(engine=action.engine)
+        self._engine_known.set()
+
+    @EXECUTE.on(Dropped)
+    def _dropped(self, action: Dropped) -> None:
+        log.info("dropped %s %s: %s", action.message.TYPE, action.message.id, action.why)
 
     @staticmethod
     def _send(conn: Connection | None, message: m.Message, peer: str) -> bool:

@@ -6,9 +6,11 @@ import json
 import queue
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -18,7 +20,7 @@ from edge.engine.journal import Journal
 from protocol import messages as msg
 from protocol.framing import ACK, ENQ, ETX, NAK, STX
 from protocol.transport import Connection, connect
-from tests.support import BIN, free_port, spawn, stop, wait_port
+from tests.support import BIN, free_port, spawn, stop, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 CP = "CP-IT-1"
@@ -56,7 +58,7 @@ class FakeMonitor:
                 break
             if isinstance(message, kind) and where(message):
                 return message
-        raise AssertionError(f"no {kind.__name__} within {timeout} s")
+        raise AssertionError(f"no {getattr(kind, '__name__', kind)} within {timeout} s")
 
     def command(self, action: str, **fields) -> msg.CommandResult:
         expires = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
@@ -66,6 +68,27 @@ class FakeMonitor:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def first_monitor(port: int) -> FakeMonitor:
+    """A greeted monitor, once the engine takes one: it refuses a second monitor while it
+    still holds a link that has not closed yet."""
+    def attempt() -> FakeMonitor | None:
+        monitor = FakeMonitor(port).greet()
+        if isinstance(monitor.expect((msg.HealthReport, msg.Refused)), msg.Refused):
+            monitor.close()
+            return None
+        return monitor
+
+    return wait_for(attempt, 10)
+
+
+def journaled_kwh(state_dir, session_id: str) -> Decimal:
+    """The energy the running engine's journal holds for a supply (read only)."""
+    uri = f"file:{state_dir / 'journal.db'}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        row = db.execute("SELECT kwh FROM supplies WHERE session_id = ?", [session_id]).fetchone()
+    return Decimal(row[0]) if row and row[0] else Decimal(0)
 
 
 def panel(port: int, *args: str) -> dict:
@@ -95,8 +118,7 @@ def test_garbage_gets_nak_and_the_engine_keeps_running(tmp_path, output_dir):
             assert raw.recv(1) == bytes([NAK])
             raw.sendall(b"\xff\x13random bytes\x7f")
             assert raw.recv(1) == bytes([NAK])
-        time.sleep(0.3)
-        monitor = FakeMonitor(listen).greet()
+        monitor = first_monitor(listen)  # once the engine has seen that link close
         assert monitor.expect(msg.HealthReport).state == "available"
         second = FakeMonitor(listen)
         assert second.expect(msg.Refused).reason == "another monitor is connected"
@@ -154,7 +176,7 @@ def test_supply_fault_crash_and_recovery(tmp_path, output_dir):
         second = monitor.expect(msg.SupplyStarted)
         assert second.session_id == "S2"
         monitor.conn.send(msg.RecordAck(cp_id=CP, ref=second.id, session_id="S2"))
-        time.sleep(1.6)  # a journal update or two
+        wait_for(lambda: journaled_kwh(tmp_path, "S2") > 0)  # a journal update
         engine.send_signal(signal.SIGKILL)
         engine.wait(5)
         assert monitor.closed.wait(5)

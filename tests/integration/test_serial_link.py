@@ -10,6 +10,7 @@ import tty
 import pytest
 
 from tests.integration.conftest import LiveNetwork
+from tests.support import bound
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +42,7 @@ class NullModem:
         self._stop.set()
 
 
+@pytest.mark.latency
 def test_engine_and_monitor_over_serial(tmp_path):
     live = LiveNetwork(tmp_path, 1)
     modem = NullModem()
@@ -55,9 +57,10 @@ def test_engine_and_monitor_over_serial(tmp_path):
                                    "--secret-file", str(live.secrets[cp.cp_id])])
         live.wait_state(cp.cp_id, "ACTIVATED", 15)
         live.panel(cp, "press", "fault")
-        assert live.wait_state(cp.cp_id, "BROKEN", 2) < 2
+        took = live.wait_state(cp.cp_id, "BROKEN", 30)
+        assert took <= bound(2), f"BROKEN after {took:.2f} s over the serial line, promised 2 s"
         live.panel(cp, "press", "fault")
-        live.wait_state(cp.cp_id, "ACTIVATED", 3)
+        live.wait_state(cp.cp_id, "ACTIVATED")
     finally:
         live.stop()
         modem.close()

@@ -1,8 +1,12 @@
 import pytest
-from gpiozero import LED, PWMLED, Device
+from gpiozero import LED, PWMLED
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from edge.engine.leds import LedBoard, View, pattern
+from protocol.states import EngineState
+
+AVAILABLE, AUTHORIZED = EngineState.AVAILABLE, EngineState.AUTHORIZED
+SUPPLYING, STOPPED, BROKEN = EngineState.SUPPLYING, EngineState.STOPPED, EngineState.BROKEN
 
 
 def lit(**on):
@@ -10,36 +14,35 @@ def lit(**on):
 
 
 @pytest.mark.parametrize("view, expected", [
-    (View("available", True, True), lit(green="on")),
-    (View("authorized", True, True), lit(green="blink")),
-    (View("supplying", True, True), lit(blue="on")),
-    (View("supplying", True, False), lit(blue="on")),
-    (View("stopped", True, True), lit(amber="on")),
-    (View("broken", True, True), lit(red="on")),
-    (View("available", False, True), lit(amber="blink-slow")),
-    (View("available", True, False), lit(amber="blink-slow")),
-    (View("broken", False, False), lit(amber="blink-slow")),
-    (View("stopped", True, False), lit(amber="blink-slow")),
+    (View(AVAILABLE, True, True), lit(green="on")),
+    (View(AUTHORIZED, True, True), lit(green="blink")),
+    (View(SUPPLYING, True, True), lit(blue="on")),
+    (View(SUPPLYING, True, False), lit(blue="on")),
+    (View(STOPPED, True, True), lit(amber="on")),
+    (View(BROKEN, True, True), lit(red="on")),
+    (View(AVAILABLE, False, True), lit(amber="blink-slow")),
+    (View(AVAILABLE, True, False), lit(amber="blink-slow")),
+    (View(BROKEN, False, False), lit(amber="blink-slow")),
+    (View(STOPPED, True, False), lit(amber="blink-slow")),
 ])
 def test_pattern(view, expected):
     assert pattern(view) == expected
 
 
 def test_without_blue_a_supply_pulses_green():
-    assert pattern(View("supplying", True, True), has_blue=False) == lit(green="pulse")
+    assert pattern(View(SUPPLYING, True, True), has_blue=False) == lit(green="pulse")
 
 
 @pytest.fixture
 def factory():
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    yield Device.pin_factory
-    Device.pin_factory.close()
-    Device.pin_factory = saved
+    factory = MockFactory(pin_class=MockPWMPin)
+    yield factory
+    factory.close()
 
 
 def test_board_drives_gpiozero_leds(factory):
-    leds = {"green": PWMLED(17), "amber": LED(27), "red": PWMLED(22)}
+    leds = {"green": PWMLED(17, pin_factory=factory), "amber": LED(27, pin_factory=factory),
+            "red": PWMLED(22, pin_factory=factory)}
     board = LedBoard(leds)
     assert not board.has_blue
     board.show(lit(green="on", red="on"))

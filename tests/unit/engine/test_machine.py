@@ -254,3 +254,15 @@ def test_a_supply_without_a_driver_id_is_ad_hoc_in_the_engines_words():
     actions += machine.press_plug(at(1))
     texts = [n.text for n in of(actions, Notice)]
     assert "authorized ad hoc, session S1" in texts and "supply S1 started for ad hoc" in texts
+
+
+def test_every_command_action_has_a_handler():
+    """A new action in protocol.messages.ACTIONS fails here until the machine handles it."""
+    from edge.engine.machine import COMMANDS
+    from protocol.messages import ACTIONS
+
+    assert set(COMMANDS) == set(ACTIONS)
+    for action in ACTIONS:
+        fields = {"session_id": "S9"} if action == "end_supply" else {}
+        (result,) = results(ready().command(at(0), command(action, **fields)))
+        assert result.reason != "expired"  # each one reached its handler and was answered

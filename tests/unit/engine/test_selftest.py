@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import tty
 
 import pytest
@@ -19,13 +18,11 @@ from tests.support import wait_for
 
 @pytest.fixture
 def devices():
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    built = hardware.build(hardware.DEFAULT_PINS)
+    factory = MockFactory(pin_class=MockPWMPin)
+    built = hardware.build(hardware.DEFAULT_PINS, factory=factory)
     yield built
     built.close()
-    Device.pin_factory.close()
-    Device.pin_factory = saved
+    factory.close()
 
 
 def levels(pin) -> list[float]:
@@ -49,22 +46,23 @@ def first_on(pin) -> tuple[float, float]:
 def test_leds_one_by_one_then_blink_relay_toggles_and_presses_are_reported(devices):
     lines: list[str] = []
     done: dict = {}
-    factory = Device.pin_factory
+    factory = devices.factory
     pins = hardware.DEFAULT_PINS
+    stop = threading.Event()  # set once every press is reported: no window to miss
 
     def out(line: str) -> None:
         lines.append(line)
 
     thread = threading.Thread(target=lambda: done.setdefault(
-        "summary", selftest.run(devices, 1.5, out=out, step_s=0.1)))
+        "summary", selftest.run(devices, 60, out=out, step_s=0.1, stop=stop)))
     thread.start()
     wait_for(lambda: any("listening" in line for line in lines), timeout=10)
-    for name in ("fault", "plug", "plug", "request"):
+    for count, name in enumerate(("fault", "plug", "plug", "request"), start=1):
         pin = factory.pin(pins[name])
         pin.drive_low()
-        time.sleep(0.05)
+        wait_for(lambda n=count: sum(" pressed" in line for line in lines) == n)
         pin.drive_high()
-        time.sleep(0.05)
+    stop.set()
     thread.join(10)
     summary = done["summary"]
     assert dict(summary.presses) == {"fault": 1, "plug": 2, "request": 1}
@@ -87,14 +85,18 @@ def test_leds_one_by_one_then_blink_relay_toggles_and_presses_are_reported(devic
 def test_card_reads_are_reported(devices):
     lines: list[str] = []
     done: dict = {}
+    stop = threading.Event()  # set once the reads are reported: no window to miss
     main_fd, sub_fd = os.openpty()  # the main side plays the RDM6300
     tty.setraw(sub_fd)
     try:
         thread = threading.Thread(target=lambda: done.setdefault("summary", selftest.run(
-            devices, 1.0, card_reader=os.ttyname(sub_fd), out=lines.append, step_s=0.02)))
+            devices, 60, card_reader=os.ttyname(sub_fd), out=lines.append, step_s=0.02,
+            stop=stop)))
         thread.start()
         wait_for(lambda: any("listening" in line for line in lines), timeout=10)
         os.write(main_fd, encode("0A1B2C3D4E") * 3 + encode("0A1B2C3D4E", check=0))
+        wait_for(lambda: any("bad card frame" in line for line in lines))  # read after the rest
+        stop.set()
         thread.join(10)
     finally:
         os.close(main_fd)
@@ -107,15 +109,11 @@ def test_card_reads_are_reported(devices):
 
 def test_the_subcommand_runs_on_mock_pins(capsys, monkeypatch):
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    try:
-        from edge.engine import cli
+    from edge.engine import cli
 
-        assert cli.main(["selftest", "--seconds", "0", "--pins", "blue=none"]) == 0
-    finally:
-        Device.pin_factory.close()
-        Device.pin_factory = saved
+    saved = Device.pin_factory
+    assert cli.main(["selftest", "--seconds", "0", "--pins", "blue=none"]) == 0
+    assert Device.pin_factory is saved  # each device was given its factory: none is global
     out = capsys.readouterr().out
     assert "[mock pins]" in out and "blue=None" in out
     assert "LED blue" not in out and "relay off" in out

@@ -1,8 +1,21 @@
 """The monitor's decisions: relaying, heartbeats, central status, engine status."""
 
+from typing import get_args
+
 import pytest
 
-from edge.monitor.core import Dropped, EngineHealth, MonitorCore, ToCentral, ToEngine
+from edge.monitor.core import (
+    FROM_CENTRAL,
+    FROM_ENGINE,
+    FROM_TRACKER,
+    TO_ENGINE,
+    Dropped,
+    EngineHealth,
+    MonitorCore,
+    ToCentral,
+    ToEngine,
+)
+from edge.monitor.health import Output
 from protocol import messages as m
 
 CP = "CP01"
@@ -137,3 +150,32 @@ def test_unexpected_messages_are_dropped():
     core = core_with()
     assert isinstance(core.from_central(1.0, m.Heartbeat(cp_id=CP, engine="OK"))[0], Dropped)
     assert isinstance(core.from_engine(1.0, m.Hello(cp_id=CP))[0], Dropped)
+
+
+def test_a_refusal_from_the_engine_is_dropped_with_its_reason():
+    refused = m.Refused(cp_id=CP, reason="another monitor is connected")
+    assert core_with().from_engine(1.0, refused) == [
+        Dropped(refused, "the engine refused this monitor: another monitor is connected")]
+
+
+# What an engine never sends its monitor.  A new message type fails the test below until
+# it is put here or the core gets a route for it.
+NOT_FROM_ENGINE = {
+    m.Hello, m.Challenge, m.Authenticate, m.Welcome, m.HealthCheck, m.Heartbeat,
+    m.EngineStatus, m.CentralStatus, m.Command, m.SupplyDenied, m.RecordAck, m.PanelAction,
+    m.PanelStatus,
+}
+
+
+def test_every_message_an_engine_can_send_has_a_route():
+    routed = set(FROM_ENGINE)
+    assert routed.isdisjoint(NOT_FROM_ENGINE)
+    assert routed | NOT_FROM_ENGINE == set(m.MESSAGE_TYPES.values())
+
+
+def test_what_central_sends_for_the_engine_is_routed_and_nothing_else():
+    assert set(FROM_CENTRAL) == set(TO_ENGINE)  # all of Central's: see test_dialers
+
+
+def test_every_output_of_the_health_tracker_has_a_route():
+    assert set(FROM_TRACKER) == set(get_args(Output))

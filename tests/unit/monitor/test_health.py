@@ -2,7 +2,10 @@
 
 import pytest
 
-from edge.monitor.health import DOWN, KO, OK, HealthChanged, HealthTracker, SendCheck
+from edge.monitor.health import HealthChanged, HealthTracker, SendCheck
+from protocol.states import Health
+
+OK, KO, DOWN = Health.OK, Health.KO, Health.DOWN
 
 
 def run(steps):

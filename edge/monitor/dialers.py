@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from edge.routing import Routes
 from protocol import messages as m
 from protocol.auth import proof
 from protocol.transport import Connection, SerialStream, Stream, connect
@@ -51,8 +52,6 @@ def open_link(
 def _wait_closed(closed: threading.Event, stop: threading.Event) -> None:
     while not stop.is_set() and not closed.wait(0.1):
         pass
-
-
 
 
 class EngineDialer:
@@ -107,6 +106,10 @@ class EngineDialer:
             self._stop.wait(next(delays))
 
 
+# What Central may send before it welcomes us.
+HANDSHAKE = Routes("message from Central before Welcome")
+
+
 class _Handshake:
     """One Central connection: Hello, Challenge, Authenticate, then Welcome or Refused."""
 
@@ -118,22 +121,30 @@ class _Handshake:
         self.refused: str | None = None
 
     def on_message(self, message: m.Message) -> None:
-        dialer = self._dialer
         if self.conn is None:  # nothing is expected before our Hello
             log.warning("ignored %s from Central before Hello", message.TYPE)
         elif self.welcomed.is_set():
-            dialer.on_message(message)
-        elif isinstance(message, m.Challenge):
-            answer = proof(dialer.secret, message.nonce, dialer.cp_id)
-            self.conn.send(m.Authenticate(cp_id=dialer.cp_id, hmac=answer))
-        elif isinstance(message, m.Welcome):
-            self.welcomed.set()
-            dialer.on_up(self.conn, message)
-        elif isinstance(message, m.Refused):
-            self.refused = message.reason or "no reason given"
-            self.conn.close("refused")
+            self._dialer.on_message(message)
+        elif (handler := HANDSHAKE.handler(type(message))) is not None:
+            handler(self, self.conn, message)
         else:
             log.warning("ignored %s from Central before Welcome", message.TYPE)
+
+    @HANDSHAKE.on(m.Challenge)
+    def _challenge(self, conn: Connection, challenge: m.Challenge) -> None:
+        dialer = self._dialer
+        answer = proof(dialer.secret, challenge.nonce, dialer.cp_id)
+        conn.send(m.Authenticate(cp_id=dialer.cp_id, hmac=answer))
+
+    @HANDSHAKE.on(m.Welcome)
+    def _welcome(self, conn: Connection, welcome: m.Welcome) -> None:
+        self.welcomed.set()
+        self._dialer.on_up(conn, welcome)
+
+    @HANDSHAKE.on(m.Refused)
+    def _refused(self, conn: Connection, refused: m.Refused) -> None:
+        self.refused = refused.reason or "no reason given"
+        conn.close("refused")
 
 
 class CentralDialer:
