@@ -5,7 +5,7 @@ of effects for the shell to carry out.  The model follows at most one supply (th
 it asked for, or the one Central reports as under way), answers every request it sends
 by ``id`` (an update names it in ``ref``), retries a request Central has not answered
 (:mod:`driver_app.outstanding`), and ignores duplicate updates, stale answers and
-updates for other drivers.  Each update type has one handler, in :data:`ROUTES`.
+updates for other drivers.  Each update type has one handler, in :data:`UPDATES`.
 :meth:`DriverSession.memory` is what survives a restart.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 from protocol import driver as d
 from protocol import messages as m
 from protocol.states import DriverPhase, SessionStatus
+from runtime.routing import Routes
 
 from .effects import (
     Ended,
@@ -32,12 +33,14 @@ from .effects import (
 )
 from .following import Bounded, Following, decimal
 from .outstanding import OutstandingRequests, Purpose
-from .routing import on, route_map
 
 QUIET_S = 30.0  # supplying (progress every second) yet nothing heard: ask Central
 SEEN = 2000  # update ids remembered to drop duplicates
 ENDED = 50  # ended session ids remembered to drop late updates
 AWAY = "ended while the app was away, without a supply"
+
+
+UPDATES = Routes("driver update")  # one handler per update type (protocol.driver)
 
 
 class DriverSession:
@@ -124,9 +127,9 @@ class DriverSession:
         if update.driver_id != self.driver_id or update.id in self._seen:
             return []
         self._seen.add(update.id)
-        return ROUTES[type(update)](self, update, now)
+        return UPDATES.handler(type(update))(self, update, now)
 
-    @on(d.Accepted)
+    @UPDATES.on(d.Accepted)
     def _on_accepted(self, u: d.Accepted, now: float) -> list:
         self.outstanding.answered(u.ref)
         f = self.following
@@ -136,7 +139,7 @@ class DriverSession:
         self._heard = now
         return [Notice(f"accepted at {u.cp_id}, waiting for the CP"), Remember()]
 
-    @on(d.Denied)
+    @UPDATES.on(d.Denied)
     def _on_denied(self, u: d.Denied, now: float) -> list:
         request = self.outstanding.answered(u.ref)
         f = self.following
@@ -150,7 +153,7 @@ class DriverSession:
             self.ready = True
         return [Notice(f"{request.message.TYPE.replace('_', ' ')} refused: {u.reason}")]
 
-    @on(d.Authorized)
+    @UPDATES.on(d.Authorized)
     def _on_authorized(self, u: d.Authorized, now: float) -> list:
         f = self._follow(u.cp_id, u.session_id, now)
         if f is None:
@@ -159,7 +162,7 @@ class DriverSession:
         return [Notice(f"authorized at {u.cp_id}: plug in within {u.expires_in_s} s"),
                 Remember()]
 
-    @on(d.Plugged)
+    @UPDATES.on(d.Plugged)
     def _on_plugged(self, u: d.Plugged, now: float) -> list:
         f = self._follow(u.cp_id, u.session_id, now)
         if f is None:
@@ -169,7 +172,7 @@ class DriverSession:
         return [Notice(f"supply started at {u.cp_id} ({u.price_eur_kwh} EUR/kWh)"),
                 Remember()]
 
-    @on(d.Progress)
+    @UPDATES.on(d.Progress)
     def _on_progress(self, u: d.Progress, now: float) -> list:
         f = self._follow(u.cp_id, u.session_id, now)
         if f is None:
@@ -179,14 +182,14 @@ class DriverSession:
         show = ShowProgress(u.session_id, u.cp_id, u.kw, u.kwh, u.eur)
         return [show, Remember()] if changed else [show]
 
-    @on(d.Ticket)
+    @UPDATES.on(d.Ticket)
     def _on_ticket(self, u: d.Ticket, now: float) -> list:
         if u.session_id in self._ended:
             return []
         ticket = {k: v for k, v in asdict(u).items() if k not in ("id", "ts", "driver_id")}
         return self._end(ticket, late=False)
 
-    @on(d.Cancelled)
+    @UPDATES.on(d.Cancelled)
     def _on_cancelled(self, u: d.Cancelled, now: float) -> list:
         if u.session_id in self._ended:
             return []
@@ -198,11 +201,11 @@ class DriverSession:
             effects.append(Ended(u.cp_id, Outcome.CANCELLED, u.reason))
         return [*effects, Remember()]
 
-    @on(d.CpList)
+    @UPDATES.on(d.CpList)
     def _on_cp_list(self, u: d.CpList, now: float) -> list:
         return [ShowList(u.cps)] if self.outstanding.answered(u.ref) else []
 
-    @on(d.DriverStatus)
+    @UPDATES.on(d.DriverStatus)
     def _on_driver_status(self, u: d.DriverStatus, now: float) -> list:
         request = self.outstanding.answered(u.ref)
         if request is None:
@@ -288,6 +291,5 @@ class DriverSession:
                 Ended(f.cp_id, Outcome.CANCELLED, AWAY), Remember()]
 
 
-ROUTES = route_map(DriverSession)
 """Each update type the session can get (:data:`protocol.driver.UPDATE_TYPES`) and its
 handler."""

@@ -10,8 +10,8 @@ from edge.engine import machine as m
 from edge.engine.dataplane import DataPlane
 from edge.engine.hardware import Devices
 from edge.engine.journal import Journal
-from edge.routing import Routes
 from protocol import messages
+from runtime.routing import Routes
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from edge.engine.actions import (
 )
 from edge.engine.clock import Now
 from edge.engine.meter import Meter, Reading
-from edge.routing import Routes
 from protocol import messages
 from protocol.messages import Command, CommandResult, SupplyEnded, SupplyRequest, SupplyStarted
 from protocol.states import EngineState, Health
+from runtime.routing import Routes
 
 AUTHORIZATION_S = 60.0
 MONITOR_SILENCE_S = 3.0

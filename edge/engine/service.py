@@ -25,10 +25,10 @@ from edge.engine.journal import Journal
 from edge.engine.leds import LedBoard, View, pattern
 from edge.engine.meter import Meter
 from edge.engine.vehicle import Vehicle
-from edge.routing import Routes
 from protocol import messages
 from protocol.transport import Connection
 from runtime import systemd
+from runtime.routing import Routes
 
 log = logging.getLogger(__name__)
 TICK_S = 0.25

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.routing import Routes
 from protocol import messages as m
 from protocol.states import Health
+from runtime.routing import Routes
 
 from .health import HealthChanged, HealthTracker, Output, SendCheck
 

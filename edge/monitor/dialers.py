@@ -14,11 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from edge.routing import Routes
 from protocol import messages as m
 from protocol.auth import proof
 from protocol.transport import Connection, SerialStream, Stream, connect
 from runtime import backoff
+from runtime.routing import Routes
 
 log = logging.getLogger(__name__)
 

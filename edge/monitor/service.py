@@ -13,11 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from edge.routing import Routes
 from protocol import messages as m
 from protocol.states import Health
 from protocol.transport import Connection
 from runtime import systemd
+from runtime.routing import Routes
 
 from .core import (
     TO_CENTRAL,

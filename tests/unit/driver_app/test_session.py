@@ -18,7 +18,7 @@ from driver_app.effects import (
     ShowTicket,
 )
 from driver_app.outstanding import RETRY_S
-from driver_app.session import QUIET_S, ROUTES
+from driver_app.session import QUIET_S, UPDATES
 from protocol import driver as d
 from tests.unit.driver_app.conftest import (
     CP,
@@ -36,9 +36,9 @@ from tests.unit.driver_app.conftest import (
 
 
 def test_every_update_type_has_a_handler_and_nothing_else_does():
-    assert set(ROUTES) == set(d.UPDATE_TYPES.values())
-    assert all(handler.__qualname__.startswith("DriverSession._on_")
-               for handler in ROUTES.values())
+    assert set(UPDATES) == set(d.UPDATE_TYPES.values())
+    assert all(UPDATES.handler(kind).__qualname__.startswith("DriverSession._on_")
+               for kind in UPDATES)
 
 
 def test_start_asks_for_the_status_and_is_ready_once_answered():

@@ -1,4 +1,5 @@
-"""Explicit routing tables, in the spirit of mobilityhouse ocpp's ``@on(Action)``.
+"""Explicit routing tables, in the spirit of mobilityhouse ocpp's ``@on(Action)``, for
+every receiver: the engine, the monitor, Central and the driver app.
 
 A receiver keeps one :class:`Routes` table per kind of input (the message types a link
 brings it, the actions of a ``Command``, the actions its core returns) and marks each

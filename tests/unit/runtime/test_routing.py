@@ -2,7 +2,7 @@
 
 import pytest
 
-from edge.routing import Routes
+from runtime.routing import Routes
 
 
 def test_a_marked_method_is_the_handler_of_its_keys():
