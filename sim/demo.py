@@ -67,7 +67,7 @@ class Demo:
                             panel_port=self._prefer(HAND_PANEL_PORT))
         self.simulated = cps[1:]
         self.rng = random.Random(args.seed)
-        self.driver_files: dict[str, Path] = {}
+        self.drivers: list[str] = []  # the simulated ones
         self.rounds: dict[str, int] = {}
 
     def _prefer(self, port: int) -> int:
@@ -79,9 +79,9 @@ class Demo:
         secrets_dir.mkdir(exist_ok=True)
         for cp in [self.hand, *self.simulated]:
             self._register_cp(cp, secrets_dir / f"{cp.cp_id}.secret")
-        drivers = self.args.drivers if self.simulated else 0
-        self.driver_files = {d: Path() for d in (f"DRV-{n:02d}" for n in range(1, drivers + 1))}
-        for driver_id in [*self.driver_files, PERSON_DRIVER]:
+        count = self.args.drivers if self.simulated else 0
+        self.drivers = [f"DRV-{n:02d}" for n in range(1, count + 1)]
+        for driver_id in [*self.drivers, PERSON_DRIVER]:
             self._register_driver(driver_id)
         say(f"starting Central on {self.central} (CP socket) and {self.url}")
         process = self.network.start("central", [
@@ -100,7 +100,7 @@ class Demo:
             start_cp(self.network, cp, self.central, secrets_dir / f"{cp.cp_id}.secret",
                      *meter, "--vehicle-sim", str(self.args.charge_seconds))
         self._wait_for_logins()
-        for driver_id in self.driver_files:
+        for driver_id in self.drivers:
             self._start_driver(driver_id)
         self._print_guide()
 
@@ -138,7 +138,6 @@ class Demo:
         """One round: a fresh file of ``--requests`` CP ids drawn from the simulated CPs."""
         folder = self.network.workdir / "drivers"
         path = driver_files(folder, [driver_id], self.args.requests, self.simulated, self.rng)
-        self.driver_files[driver_id] = path[driver_id]
         self.rounds[driver_id] = self.rounds.get(driver_id, 0) + 1
         self.network.start(driver_id, [
             "ev-driver", "--kafka", self.kafka, "--driver-id", driver_id,
@@ -168,8 +167,8 @@ class Demo:
                 lines.append(f"  {cp.cp_id:8} {cp.location:10} {cp.price} EUR/kWh   a vehicle "
                              f"charges {self.args.charge_seconds:g} s   panel "
                              f"127.0.0.1:{cp.panel_port}")
-            if self.driver_files:
-                lines.append(f"  drivers {', '.join(self.driver_files)}: rounds of "
+            if self.drivers:
+                lines.append(f"  drivers {', '.join(self.drivers)}: rounds of "
                              f"{self.args.requests} requests at these CPs, for as long as the "
                              "demo runs")
             lines.append("")
@@ -213,7 +212,7 @@ class Demo:
         tickets: set[str] = set()
         while not stopping():
             for name, code in self.network.exited():
-                if name in self.driver_files and code == 0:
+                if name in self.drivers and code == 0:
                     say(f"driver {name} finished round {self.rounds[name]}: starting another")
                     self._start_driver(name)
                 else:
