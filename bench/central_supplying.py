@@ -5,7 +5,10 @@ CPs are the fleet simulator (control plane: login, heartbeats, each one's supply
 record); their telemetry, one message per CP per second, is produced into
 ``cp.telemetry`` by this process exactly as the bridge would relay it (the bridge's
 own rate is measured by bench/bridge_throughput.py).  Lag: a probe CP's telemetry
-produced -> ``GET /api/cps/<id>`` shows its kWh.
+produced -> ``GET /api/cps/<id>`` shows its kWh.  So that a shortfall shows in every
+run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min``, from
+``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
+how many links the simulated CPs lost (``links_dropped``; they do not reconnect).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import psutil
 
 from bench.central_fleet import cpu_and_rss, register
 from bench.fleetsim import connect_fleet
-from bench.stats import summary
+from bench.stats import state_counts, summary, supplying_in
 from protocol import data
 from protocol.messages import encode
 from protocol.topics import CP_TELEMETRY
@@ -48,6 +51,8 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, probes:
         second += 1
         kwh = (Decimal("7.4") * second / 3600).quantize(Decimal("0.001"))
         for cp in fleet:
+            if cp.session_id is None:
+                continue
             message = data.Telemetry(cp_id=cp.cp_id, session_id=cp.session_id, kw="7.4",
                                      kwh=str(kwh), eur=str((kwh * Decimal("0.30")).quantize(
                                          Decimal("0.01"))), price_eur_kwh="0.30")
@@ -59,6 +64,16 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, probes:
         producer.flush(5)
         stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
     return produced
+
+
+def watch_supplying(url: str, counts: list, stop: threading.Event) -> None:
+    """Once a second, how many CPs ``/metrics`` counts as SUPPLYING."""
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+                counts.append(supplying_in(response.read().decode()))
+        except OSError:
+            continue  # no answer within 5 s: that second has no sample
 
 
 def watch_probes(url: str, probes: list[str], sent: dict, lags: list, stop: threading.Event):
@@ -96,8 +111,8 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             loop = asyncio.new_event_loop()
             fleet = loop.run_until_complete(connect_fleet("127.0.0.1", listen, credentials,
                                                           progress=progress))
-            for cp in fleet:
-                loop.call_soon(cp.start_supply, str(uuid.uuid4()))
+            for cp in fleet:  # the loop is not running yet: no other thread touches it
+                cp.start_supply(str(uuid.uuid4()))
             threading.Thread(target=loop.run_forever, daemon=True).start()
             probes = [cp.cp_id for cp in fleet[:: max(1, count // 5)]][:5]
             stop, sent, lags = threading.Event(), {}, []
@@ -111,16 +126,24 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             watcher = threading.Thread(target=watch_probes, args=(url, probes, sent, lags, stop),
                                        daemon=True)
             watcher.start()
+            counts: list[int] = []
+            counting = threading.Thread(target=watch_supplying, args=(url, counts, stop),
+                                        daemon=True)
+            counting.start()
             cpu, rss = cpu_and_rss(psutil.Process(process.pid), window)
-            supplying = sum(1 for cp in json.load(urllib.request.urlopen(f"{url}/api/cps"))
-                            if cp["state"] == "SUPPLYING")
+            with urllib.request.urlopen(f"{url}/api/cps", timeout=30) as response:
+                states = state_counts(json.load(response))
+            dropped = sum(cp.closed for cp in fleet)
             stop.set()
             producing.join(10)
             watcher.join(5)
+            counting.join(5)
             loop.call_soon_threadsafe(loop.stop)
         finally:
             network.stop()
             kafka.stop()
-    return {"cps": count, "supplying": supplying, "cpu_percent": round(cpu, 1),
+    return {"cps": count, "supplying_min": min(counts, default=None), "states": states,
+            "links_dropped": dropped,
+            "cpu_percent": round(cpu, 1),
             "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
             **summary("telemetry -> REST", lags)}
