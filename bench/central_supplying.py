@@ -119,6 +119,8 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
                 "--db", str(db), f"--admin-token={secrets.token_urlsafe(12)}",
                 "--kafka", kafka.address])
             wait_port(http, 15, "Central")
+            # HTTP listens before the CP server does: the fleet needs the CP port
+            wait_port(listen, 15, "Central's CP server", process, network.logs / "central.log")
             url = f"http://127.0.0.1:{http}"
             loop = asyncio.new_event_loop()
             fleet = loop.run_until_complete(connect_fleet("127.0.0.1", listen, credentials,
