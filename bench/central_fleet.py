@@ -84,6 +84,8 @@ def run(count: int = 2000, probes: int = 100, window: float = 20.0, progress=pri
                 "--db", str(db), f"--admin-token={secrets.token_urlsafe(12)}",
             ])
             wait_port(http, 15, "Central")
+            # HTTP listens before the CP server does: the fleet needs the CP port
+            wait_port(listen, 15, "Central's CP server", process, network.logs / "central.log")
             url = f"http://127.0.0.1:{http}"
 
             async def scenario():

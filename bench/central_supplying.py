@@ -5,7 +5,10 @@ CPs are the fleet simulator (control plane: login, heartbeats, each one's supply
 record); their telemetry, one message per CP per second, is produced into
 ``cp.telemetry`` by this process exactly as the bridge would relay it (the bridge's
 own rate is measured by bench/bridge_throughput.py).  Lag: a probe CP's telemetry
-produced -> ``GET /api/cps/<id>`` shows its kWh.
+produced -> ``GET /api/cps/<id>`` shows its kWh.  So that a shortfall shows in every
+run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min``, from
+``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
+how many links the simulated CPs lost (``links_dropped``; they do not reconnect).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import psutil
 
 from bench.central_fleet import cpu_and_rss, register
 from bench.fleetsim import connect_fleet
-from bench.stats import summary
+from bench.stats import state_counts, summary, supplying_in
 from protocol import data
 from protocol.messages import encode
 from protocol.topics import CP_TELEMETRY
@@ -39,20 +42,25 @@ def kwh_of(url: str, cp_id: str) -> str | None:
         return json.load(response)["kwh"]
 
 
-def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, probes: set) -> int:
-    """Every second, one Telemetry per CP; remembers when each probe value went out."""
+def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest: dict,
+                   probes: set) -> int:
+    """Every second, one Telemetry per CP supplying; remembers when each probe's value
+    went out (``sent``) and which value it sent last (``latest``)."""
     producer = Producer(kafka, **{"linger.ms": 5})
     second, produced = 0, 0
     while not stop.is_set():
         tick = time.monotonic()
         second += 1
         kwh = (Decimal("7.4") * second / 3600).quantize(Decimal("0.001"))
+        figures = {"kw": "7.4", "kwh": str(kwh), "price_eur_kwh": "0.30",
+                   "eur": str((kwh * Decimal("0.30")).quantize(Decimal("0.01")))}
         for cp in fleet:
-            message = data.Telemetry(cp_id=cp.cp_id, session_id=cp.session_id, kw="7.4",
-                                     kwh=str(kwh), eur=str((kwh * Decimal("0.30")).quantize(
-                                         Decimal("0.01"))), price_eur_kwh="0.30")
+            if cp.session_id is None:
+                continue
+            message = data.Telemetry(cp_id=cp.cp_id, session_id=cp.session_id, **figures)
             if cp.cp_id in probes:
-                sent[(cp.cp_id, str(kwh))] = time.perf_counter()
+                sent[(cp.cp_id, figures["kwh"])] = time.perf_counter()
+                latest[cp.cp_id] = figures["kwh"]
             producer.produce(CP_TELEMETRY, cp.cp_id, encode(message), lambda e, m: None)
             produced += 1
             producer.poll(0)
@@ -61,11 +69,30 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, probes:
     return produced
 
 
-def watch_probes(url: str, probes: list[str], sent: dict, lags: list, stop: threading.Event):
+def watch_supplying(url: str, counts: list, stop: threading.Event) -> None:
+    """Once a second, how many CPs ``/metrics`` counts as SUPPLYING."""
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+                counts.append(supplying_in(response.read().decode()))
+        except OSError:
+            continue  # no answer within 5 s: that second has no sample
+
+
+def watch_probes(url: str, probes: list[str], sent: dict, latest: dict, lags: list,
+                 stop: threading.Event):
+    """Ask Central for a probe's kWh only while a value it has not shown yet is out: a
+    poll every 5 ms all the time was 200-300 requests a second, a fifth of Central's
+    time in the window spent answering the benchmark."""
     seen: dict[str, str | None] = {}
     while not stop.is_set():
         for cp_id in probes:
-            value = kwh_of(url, cp_id)
+            if cp_id in seen and latest.get(cp_id) == seen[cp_id]:
+                continue
+            try:
+                value = kwh_of(url, cp_id)
+            except OSError:
+                continue  # no answer within 5 s: ask again
             if value is not None and value != seen.get(cp_id):
                 first = cp_id not in seen  # shown before we looked: no lag to measure
                 seen[cp_id] = value
@@ -92,35 +119,43 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
                 "--db", str(db), f"--admin-token={secrets.token_urlsafe(12)}",
                 "--kafka", kafka.address])
             wait_port(http, 15, "Central")
+            # HTTP listens before the CP server does: the fleet needs the CP port
+            wait_port(listen, 15, "Central's CP server", process, network.logs / "central.log")
             url = f"http://127.0.0.1:{http}"
             loop = asyncio.new_event_loop()
             fleet = loop.run_until_complete(connect_fleet("127.0.0.1", listen, credentials,
                                                           progress=progress))
-            for cp in fleet:
-                loop.call_soon(cp.start_supply, str(uuid.uuid4()))
+            for cp in fleet:  # the loop is not running yet: no other thread touches it
+                cp.start_supply(str(uuid.uuid4()))
             threading.Thread(target=loop.run_forever, daemon=True).start()
             probes = [cp.cp_id for cp in fleet[:: max(1, count // 5)]][:5]
-            stop, sent, lags = threading.Event(), {}, []
-            producing = threading.Thread(
-                target=lambda: sent.setdefault("_n", telemetry_loop(kafka.address, fleet, stop,
-                                                                     sent, set(probes))),
-                daemon=True)
+            stop, sent, latest, lags = threading.Event(), {}, {}, []
+            producing = threading.Thread(target=telemetry_loop, daemon=True, args=(
+                kafka.address, fleet, stop, sent, latest, set(probes)))
             producing.start()
             time.sleep(8)  # supplies recorded, consumer joined, telemetry flowing
             progress(f"  {count} CPs supplying, 1 Hz telemetry each; measuring {window:.0f} s")
-            watcher = threading.Thread(target=watch_probes, args=(url, probes, sent, lags, stop),
-                                       daemon=True)
+            watcher = threading.Thread(target=watch_probes, daemon=True,
+                                       args=(url, probes, sent, latest, lags, stop))
             watcher.start()
+            counts: list[int] = []
+            counting = threading.Thread(target=watch_supplying, args=(url, counts, stop),
+                                        daemon=True)
+            counting.start()
             cpu, rss = cpu_and_rss(psutil.Process(process.pid), window)
-            supplying = sum(1 for cp in json.load(urllib.request.urlopen(f"{url}/api/cps"))
-                            if cp["state"] == "SUPPLYING")
+            with urllib.request.urlopen(f"{url}/api/cps", timeout=30) as response:
+                states = state_counts(json.load(response))
+            dropped = sum(cp.closed for cp in fleet)
             stop.set()
             producing.join(10)
             watcher.join(5)
+            counting.join(5)
             loop.call_soon_threadsafe(loop.stop)
         finally:
             network.stop()
             kafka.stop()
-    return {"cps": count, "supplying": supplying, "cpu_percent": round(cpu, 1),
+    return {"cps": count, "supplying_min": min(counts, default=None), "states": states,
+            "links_dropped": dropped,
+            "cpu_percent": round(cpu, 1),
             "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
             **summary("telemetry -> REST", lags)}

@@ -1,8 +1,9 @@
-"""Percentiles and printing for benchmark figures."""
+"""Percentiles, state counts and printing for benchmark figures."""
 
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -12,6 +13,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def summary(name: str, seconds: list[float]) -> dict:
+    """Count, percentiles, mean and max in ms; only the count when nothing was measured."""
+    if not seconds:
+        return {"name": name, "samples": 0}
     return {
         "name": name,
         "samples": len(seconds),
@@ -20,3 +24,16 @@ def summary(name: str, seconds: list[float]) -> dict:
         "mean_ms": round(statistics.fmean(seconds) * 1000, 1),
         "max_ms": round(max(seconds) * 1000, 1),
     }
+
+
+def state_counts(cps: list[dict]) -> dict[str, int]:
+    """How many CPs are in each state, from ``GET /api/cps``, most common first."""
+    return dict(Counter(cp["state"] for cp in cps).most_common())
+
+
+def supplying_in(metrics: str) -> int:
+    """How many CPs Central's ``/metrics`` text counts as SUPPLYING."""
+    for line in metrics.splitlines():
+        if line.startswith('evcharging_cps_by_state{state="SUPPLYING"} '):
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0

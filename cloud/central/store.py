@@ -21,6 +21,32 @@ from protocol.messages import CP_ID, DRIVER_ID, MAX_TEXT, new_id, utc_now
 
 STATUSES = ("authorized", "supplying", "ended", "expired", "denied")
 
+# Supply records as idempotent upserts keyed by session id.  A record fills in what the
+# authorization knew (CP, driver, source) and keeps it; a duplicate, a start after the
+# end, or a second end changes nothing (rowcount 0).
+_STARTED = """
+INSERT INTO sessions (id, cp_id, driver_id, source, price_eur_kwh, started_at, status)
+VALUES (?, ?, ?, 'cp', ?, ?, 'supplying')
+ON CONFLICT (id) DO UPDATE SET
+    driver_id = coalesce(excluded.driver_id, driver_id),
+    source = coalesce(nullif(source, ''), 'cp'),
+    price_eur_kwh = excluded.price_eur_kwh, started_at = excluded.started_at,
+    status = 'supplying', reason = NULL, ended_at = NULL
+WHERE coalesce(status, '') NOT IN ('supplying', 'ended')
+"""
+_ENDED = """
+INSERT INTO sessions (id, cp_id, driver_id, source, price_eur_kwh, started_at, ended_at,
+                      kwh, eur, reason, status)
+VALUES (?, ?, ?, 'cp', ?, ?, ?, ?, ?, ?, 'ended')
+ON CONFLICT (id) DO UPDATE SET
+    driver_id = coalesce(excluded.driver_id, driver_id),
+    source = coalesce(nullif(source, ''), 'cp'),
+    price_eur_kwh = excluded.price_eur_kwh, started_at = excluded.started_at,
+    ended_at = excluded.ended_at, kwh = excluded.kwh, eur = excluded.eur,
+    reason = excluded.reason, status = 'ended'
+WHERE coalesce(status, '') != 'ended'
+"""
+
 
 def price(value: object) -> Decimal:
     """A price in EUR/kWh: a finite, non-negative decimal; raises ValueError."""
@@ -208,38 +234,23 @@ class Store:
         started_at: str,
     ) -> bool:
         """A supply started; True if this record changed anything (not a duplicate)."""
-        with self._lock:
-            row = self._one("sessions", session_id)
-            if row and row["status"] in ("supplying", "ended"):
-                return False
-            record = {
-                "id": session_id, "cp_id": row["cp_id"] if row else cp_id,
-                "driver_id": driver_id if driver_id else (row or {}).get("driver_id"),
-                "source": (row or {}).get("source") or "cp", "price_eur_kwh": price_eur_kwh,
-                "started_at": started_at, "status": "supplying", "reason": None,
-                "ended_at": None,
-            }
-            self.db["sessions"].upsert(record, pk="id")
-            return True
+        return self._record(_STARTED, [session_id, cp_id, driver_id or None, price_eur_kwh,
+                                       started_at])
 
     def record_ended(
         self, session_id: str, cp_id: str, driver_id: str | None, price_eur_kwh: str,
         started_at: str, ended_at: str, kwh: str, eur: str, reason: str,
     ) -> bool:
         """A supply ended (its final, billed record); True unless a duplicate."""
-        with self._lock:
-            row = self._one("sessions", session_id)
-            if row and row["status"] == "ended":
-                return False
-            record = {
-                "id": session_id, "cp_id": row["cp_id"] if row else cp_id,
-                "driver_id": driver_id if driver_id else (row or {}).get("driver_id"),
-                "source": (row or {}).get("source") or "cp", "price_eur_kwh": price_eur_kwh,
-                "started_at": started_at, "ended_at": ended_at, "kwh": str(Decimal(kwh)),
-                "eur": str(Decimal(eur)), "reason": reason[:MAX_TEXT], "status": "ended",
-            }
-            self.db["sessions"].upsert(record, pk="id")
-            return True
+        return self._record(_ENDED, [session_id, cp_id, driver_id or None, price_eur_kwh,
+                                     started_at, ended_at, str(Decimal(kwh)),
+                                     str(Decimal(eur)), reason[:MAX_TEXT]])
+
+    def _record(self, sql: str, params: list) -> bool:
+        """One statement a record: supply records arrive on the CP server's event loop,
+        thousands at once when a fleet starts charging, and every CP waits meanwhile."""
+        with self._lock, self.db.conn:
+            return self.db.conn.execute(sql, params).rowcount == 1
 
     # -- audit log -------------------------------------------------------------
     def audit(self, actor: str, action: str, cp_id: str | None = None, detail: str = "") -> None:

@@ -140,3 +140,35 @@ def test_audit_log(store):
     log = store.audit_log()
     assert [(e["actor"], e["action"]) for e in log] == [("ops", "resume"), ("admin", "stop")]
     assert log[0]["detail"] == "after repair"
+
+
+def test_a_record_keeps_what_the_authorization_knew(store):
+    store.record_authorized("s1", "CP1", "D1", "app", "0.35", "2026-01-01T10:00:00.000Z")
+    assert store.record_started("s1", "CP9", None, "0.40", "2026-01-01T10:01:00.000Z") is True
+    session = store.session("s1")
+    assert (session["cp_id"], session["driver_id"], session["source"]) == ("CP1", "D1", "app")
+    assert (session["price_eur_kwh"], session["authorized_at"]) == ("0.40",
+                                                                    "2026-01-01T10:00:00.000Z")
+    assert store.record_ended("s1", "CP9", None, "0.40", "2026-01-01T10:01:00.000Z",
+                              "2026-01-01T10:31:00.000Z", "1.5", "0.60", "unplugged") is True
+    session = store.session("s1")
+    assert (session["cp_id"], session["driver_id"], session["status"]) == ("CP1", "D1", "ended")
+    assert (session["kwh"], session["eur"], session["reason"]) == ("1.5", "0.60", "unplugged")
+    assert store.record_started("s2", "CP2", None, "0.3", "2026-01-01T11:00:00.000Z") is True
+    assert (store.session("s2")["source"], store.session("s2")["driver_id"]) == ("cp", None)
+
+
+def test_a_supply_record_is_one_statement(store):
+    """Central writes every supply record on the CP server's event loop, and a CP whose
+    frame is not acknowledged within 4 s drops its link.  At 15 statements a record
+    (sqlite-utils' upsert reads the schema each time), 5,000 supplies started at once
+    held the loop past that and every link was dropped (python -m bench supplying)."""
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    started(store)
+    started(store)  # a duplicate
+    ended(store)
+    ended(store)  # a duplicate
+    store.db.conn.set_trace_callback(None)
+    writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
+    assert len(writes) == 4, statements

@@ -1,0 +1,28 @@
+"""Benchmark figures: percentiles, state counts and the SUPPLYING gauge."""
+
+from bench.stats import state_counts, summary, supplying_in
+from cloud.central.app import prometheus_text
+
+
+def test_summary_in_milliseconds():
+    figures = summary("lag", [0.010, 0.020, 0.030, 0.040])
+    assert figures == {"name": "lag", "samples": 4, "p50_ms": 30.0, "p99_ms": 40.0,
+                       "mean_ms": 25.0, "max_ms": 40.0}
+
+
+def test_a_run_that_measured_nothing_still_has_figures():
+    # a collapsed run (no probe ever SUPPLYING) printed a traceback instead of its figures
+    assert summary("telemetry -> REST", []) == {"name": "telemetry -> REST", "samples": 0}
+
+
+def test_state_counts_most_common_first():
+    cps = [{"state": "SUPPLYING"}, {"state": "DISCONNECTED"}, {"state": "SUPPLYING"}]
+    assert list(state_counts(cps).items()) == [("SUPPLYING", 2), ("DISCONNECTED", 1)]
+    assert state_counts([]) == {}
+
+
+def test_supplying_read_from_centrals_metrics():
+    text = prometheus_text({'cps_by_state{state="SUPPLYING"}': 4998,
+                            'cps_by_state{state="DISCONNECTED"}': 2, "heartbeats_total": 7})
+    assert supplying_in(text) == 4998
+    assert supplying_in(prometheus_text({"heartbeats_total": 7})) == 0
