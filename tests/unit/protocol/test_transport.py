@@ -173,11 +173,11 @@ class _FdPort:
 
 def test_wait_open_is_true_for_a_link_that_opened_and_closed_in_one_read():
     server = socket.create_server(("127.0.0.1", 0))
-    client = Connection(connect(f"127.0.0.1:{server.getsockname()[1]}"), initiator=True,
-                        on_message=lambda msg: None)
+    raw = socket.create_connection(server.getsockname())
     sock, _ = server.accept()
     sock.sendall(b"\x06\x04")  # ACK then EOT together, before the reader runs
-    time.sleep(0.05)
+    assert raw.recv(2, socket.MSG_PEEK | socket.MSG_WAITALL) == b"\x06\x04"  # both arrived
+    client = Connection(SocketStream(raw), initiator=True, on_message=lambda msg: None)
     client.start()
     assert client.wait_open(1)
     wait(lambda: not client.is_open)
