@@ -25,7 +25,6 @@ Flows (C = Central, M = monitor, E = engine, P = panel client):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal  # noqa: F401 - importers read m.Decimal (tests/unit/central)
@@ -36,6 +35,7 @@ from protocol.codec import decode as _decode
 from protocol.errors import ProtocolError
 from protocol.rules import (
     CP_ID,
+    CP_ID_OR_EMPTY,
     DRIVER_ID,
     MAX_TEXT,
     Action,
@@ -61,7 +61,6 @@ BUTTONS = tuple(button.value for button in Button)
 # Who a supply started at the CP without a driver id (its request button) is for: the one
 # name the engine, the dashboard, tickets and logs use ("ad hoc charging", as in AFIR).
 AD_HOC = "ad hoc"
-CP_ID_OR_EMPTY = re.compile(rf"^(?:{CP_ID.pattern[1:-1]})?$")
 Answered = Annotated[Health, Only(Health.OK, Health.KO)]  # the engine answered: OK or KO
 
 

@@ -21,7 +21,17 @@ from typing import Annotated, Any
 
 from protocol.errors import FormatViolation
 
-CP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+def whole(pattern: str) -> re.Pattern[str]:
+    """A regex the whole string must match, in Python (``match``, ``fullmatch``) and in
+    JSON Schema (ECMA-262) alike: ``(?!\\n)$`` is the end, never before a final newline,
+    where Python's ``$`` also matches."""
+    return re.compile(rf"^(?:{pattern})(?!\n)$")
+
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+CP_ID = whole(_ID)
+CP_ID_OR_EMPTY = whole(rf"(?:{_ID})?")  # a panel client speaks for the CP it is plugged into
 DRIVER_ID = CP_ID
 MAX_TEXT = 200  # a location, a reason shown to people
 MAX_STRING = 4096  # any string field
@@ -32,13 +42,13 @@ MAX_MESSAGE_ID = 64
 _EXPONENT = r"(?:[eE][+-]?[0-9]{1,3})?"
 _NUMBER = rf"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+){_EXPONENT}"
 _ZERO = rf"(?:0+(?:\.0*)?|\.0+){_EXPONENT}"
-DECIMAL = re.compile(rf"^(?:\+?{_NUMBER}|-{_ZERO})$")
+DECIMAL = whole(rf"\+?{_NUMBER}|-{_ZERO}")
 # ISO-8601 / RFC 3339 date and time with seconds and a zone (Z or +HH:MM), as
 # ``utc_now`` and ``datetime.isoformat`` write them.
-TIMESTAMP = re.compile(
-    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+TIMESTAMP = whole(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
 
 
 # -- enumerated fields beside protocol.states' vocabulary of states ----------------------

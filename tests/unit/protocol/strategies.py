@@ -138,10 +138,10 @@ def refused(spec: FieldSpec) -> list[Any]:
         elif isinstance(rule, Pattern):
             values += ["a b", "../etc", "x" * 65, "CP-1\n"]
         elif isinstance(rule, DecimalString):
-            values += ["-1", "NaN", "abc", "Infinity", " 1.5", "1_000", "1e5000", ""]
+            values += ["-1", "NaN", "abc", "Infinity", " 1.5", "1_000", "1e5000", "", "1.5\n"]
         elif isinstance(rule, UtcTimestamp):
             values += ["yesterday", "2026-11-22 10:00:00Z", "2026-11-22T10:00:00",
-                       "2026-02-30T10:00:00Z", "2026-11-22T10:00Z"]
+                       "2026-02-30T10:00:00Z", "2026-11-22T10:00Z", TS + "\n"]
         elif isinstance(rule, Length):
             values.append("x" * (rule.most + 1))
             if rule.least:

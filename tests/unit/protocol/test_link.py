@@ -26,7 +26,7 @@ class Dicts:
         return body
 
 
-parse = Dicts()
+plain = Dicts()
 
 
 def events(link):
@@ -38,7 +38,7 @@ def events(link):
 
 def pair():
     """Two links wired back to back; returns (a, b, shuttle) where shuttle moves bytes."""
-    a, b = Link(parse), Link(parse)
+    a, b = Link(Dicts()), Link(Dicts())
 
     def shuttle(now=0.0):
         for _ in range(10):
@@ -63,7 +63,7 @@ def test_enq_ack_opens_both_sides_and_frames_flow():
 
 
 def test_one_frame_outstanding_at_a_time():
-    link = Link(parse)
+    link = Link(plain)
     link.open(0.0)
     link.receive_data(bytes([ACK]), 0.0)
     link.data_to_send()
@@ -75,7 +75,7 @@ def test_one_frame_outstanding_at_a_time():
 
 
 def test_nak_retransmits_three_times_then_drops_the_link():
-    link = Link(parse)
+    link = Link(plain)
     link.open(0.0)
     link.receive_data(bytes([ACK]), 0.0)
     link.send({}, 0.0)
@@ -90,7 +90,7 @@ def test_nak_retransmits_three_times_then_drops_the_link():
 
 
 def test_unanswered_frame_is_retransmitted_on_timeout():
-    link = Link(parse, ack_timeout=1.0)
+    link = Link(plain, ack_timeout=1.0)
     link.open(0.0)
     link.receive_data(bytes([ACK]), 0.0)
     link.send({}, 0.0)
@@ -106,7 +106,7 @@ def test_unanswered_frame_is_retransmitted_on_timeout():
 
 
 def test_unanswered_enq_drops_the_link():
-    link = Link(parse, ack_timeout=0.5)
+    link = Link(plain, ack_timeout=0.5)
     link.open(0.0)
     for t in (0.5, 1.0, 1.5, 2.0):
         link.tick(t)
@@ -117,7 +117,7 @@ def test_unanswered_enq_drops_the_link():
     "bad", [b"not json", b"\x02oops\x03\x00", b"garbage bytes"], ids=["json", "lrc", "garbage"]
 )
 def test_receiver_naks_bad_input(bad):
-    link = Link(parse)
+    link = Link(plain)
     link.receive_data(bytes([ENQ]), 0.0)
     link.data_to_send()
     data = encode_frame(bad) if bad == b"not json" else bad
@@ -127,13 +127,13 @@ def test_receiver_naks_bad_input(bad):
 
 
 def test_frame_before_enq_is_refused():
-    link = Link(parse)
+    link = Link(plain)
     link.receive_data(encode_frame(b"{}"), 0.0)
     assert link.data_to_send() == bytes([NAK])
 
 
 def test_too_many_bad_frames_in_a_row_close_the_link():
-    link = Link(parse, max_errors=4)
+    link = Link(plain, max_errors=4)
     link.receive_data(bytes([ENQ]), 0.0)
     link.data_to_send()
     for _ in range(4):
@@ -143,7 +143,7 @@ def test_too_many_bad_frames_in_a_row_close_the_link():
 
 
 def test_good_frame_resets_the_error_count():
-    link = Link(parse, max_errors=2)
+    link = Link(plain, max_errors=2)
     link.receive_data(bytes([ENQ]), 0.0)
     for _ in range(5):
         link.receive_data(encode_frame(b"nope") + encode_frame(b"{}"), 0.0)
@@ -151,7 +151,7 @@ def test_good_frame_resets_the_error_count():
 
 
 def test_eot_closes():
-    link = Link(parse)
+    link = Link(plain)
     link.receive_data(bytes([ENQ, EOT]), 0.0)
     assert events(link) == [Opened(), Closed("peer closed the link")]
 

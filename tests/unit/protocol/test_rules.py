@@ -64,6 +64,7 @@ def test_timestamps_refused(moment):
 def test_a_pattern_matches_the_whole_string():
     rule = Pattern(CP_ID)
     assert rule.check("cp_id", "MAD-01") == "MAD-01"
+    assert CP_ID.match("MAD-01\n") is None  # so importers calling .match agree
     for bad in ("MAD-01\n", "-MAD", "a b", "x" * 65, ""):
         with pytest.raises(FormatViolation, match=re.escape(f"bad cp_id {bad!r}")):
             rule.check("cp_id", bad)

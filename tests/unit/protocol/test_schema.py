@@ -20,10 +20,8 @@ Validator = jsonschema.Draft202012Validator
 TYPES = sorted({*ALL_TYPES.values()}, key=lambda cls: cls.TYPE)
 VALIDATORS = {cls: Validator(json_schema(cls)) for cls in TYPES}
 ALL = Validator(json_schemas())
-# What the schema's keywords cannot say and the decoder checks: whether a day exists, and
-# a newline before the end (Python's re, which jsonschema uses, lets "$" match before one;
-# JSON Schema's ECMA-262 patterns do not).
-BEYOND_A_SCHEMA = {"2026-02-30T10:00:00Z", "CP-1\n"}
+# What the schema's keywords cannot say and the decoder checks: whether a day exists.
+BEYOND_A_SCHEMA = {"2026-02-30T10:00:00Z"}
 
 
 @pytest.mark.parametrize("cls", TYPES, ids=lambda cls: cls.TYPE)
