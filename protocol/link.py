@@ -1,4 +1,4 @@
-"""Sans-IO link control on top of the framing codec.
+"""Sans-IO link control on top of the framing (:mod:`protocol.framing`).
 
 ``ENQ`` opens the link and is answered ``ACK``.  Frames travel one at a time (stop and
 wait): each is answered ``ACK`` when it decodes and parses, ``NAK`` otherwise.  The

@@ -132,6 +132,8 @@ class DecimalString:
     """A finite, non-negative decimal number written as a string (``"1.234"``)."""
 
     def check(self, name: str, value: Any) -> Any:
+        if value.isascii() and value.replace(".", "", 1).isdigit():  # "1.234": the usual
+            return value
         if DECIMAL.fullmatch(value) is None:
             try:
                 number = Decimal(value)
@@ -153,11 +155,12 @@ class UtcTimestamp:
     def check(self, name: str, value: Any) -> Any:
         if TIMESTAMP.fullmatch(value) is None:
             raise FormatViolation(f"{name} must be an ISO-8601 UTC timestamp, not {value!r}")
-        try:
-            parse_ts(value)
-        except ValueError:  # 31 February: the right shape, no such day
-            raise FormatViolation(
-                f"{name} must be an ISO-8601 UTC timestamp, not {value!r}") from None
+        if value[8:10] > "28":  # the right shape; is there such a day (30 February)?
+            try:
+                parse_ts(value)
+            except ValueError:
+                raise FormatViolation(
+                    f"{name} must be an ISO-8601 UTC timestamp, not {value!r}") from None
         return value
 
     def schema(self) -> dict[str, Any]:
