@@ -20,7 +20,7 @@ from protocol.link import Closed, Link, Received
 class SimulatedCP(asyncio.Protocol):
     def __init__(self, cp_id: str, secret: str, loop: asyncio.AbstractEventLoop) -> None:
         self.cp_id, self.secret, self.loop = cp_id, secret, loop
-        self.link = Link(m.decode)
+        self.link = Link(m.CONTROL_CODEC)
         self.transport: asyncio.Transport | None = None
         self.welcomed = asyncio.Event()
         self.closed = False
@@ -32,7 +32,7 @@ class SimulatedCP(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.link.open(self.loop.time())
-        self.link.send(m.encode(m.Hello(cp_id=self.cp_id, location="bench")), self.loop.time())
+        self.link.send(m.Hello(cp_id=self.cp_id, location="bench"), self.loop.time())
         self._flush()
 
     def data_received(self, data: bytes) -> None:
@@ -45,7 +45,7 @@ class SimulatedCP(asyncio.Protocol):
     # behaviour
     def send(self, message: m.Message) -> None:
         if not self.closed:
-            self.link.send(m.encode(message), self.loop.time())
+            self.link.send(message, self.loop.time())
             self._flush()
 
     def set_engine(self, health: str) -> None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from protocol import messages as m
 from protocol.errors import FormatViolation
-from protocol.messages import BUTTONS, ENGINE_STATES, Message, SupplyEnded, SupplyStarted
+from protocol.messages import Answered, Message, SupplyEnded, SupplyStarted
+from protocol.rules import Button, DecimalStr, DriverId, Presence
+from protocol.states import EngineState
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,27 +22,17 @@ class StateChanged(Message):
     """The engine's state or health changed (published on ``events``)."""
 
     TYPE = "state_changed"
-    state: str
-    health: str
+    state: EngineState
+    health: Answered
     session_id: str | None = None
-    driver_id: str | None = None
+    driver_id: DriverId | None = None
     reason: str = ""
-
-    def check(self) -> None:
-        super().check()
-        m._one_of("state", self.state, ENGINE_STATES)
-        m._one_of("health", self.health, ("OK", "KO"))
-        m._driver(self.driver_id)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ButtonPressed(Message):
     TYPE = "button_pressed"
-    button: str
-
-    def check(self) -> None:
-        super().check()
-        m._one_of("button", self.button, BUTTONS)
+    button: Button
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,17 +41,11 @@ class Telemetry(Message):
 
     TYPE = "telemetry"
     session_id: str
-    kw: str
-    kwh: str
-    eur: str
-    price_eur_kwh: str
-    driver_id: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        m._driver(self.driver_id)
-        for name in ("kw", "kwh", "eur", "price_eur_kwh"):
-            m._decimal(name, getattr(self, name))
+    kw: DecimalStr
+    kwh: DecimalStr
+    eur: DecimalStr
+    price_eur_kwh: DecimalStr
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,11 +53,7 @@ class CpStatus(Message):
     """Retained on ``status``: ``online`` on connect, ``offline`` as the last will."""
 
     TYPE = "cp_status"
-    status: str
-
-    def check(self) -> None:
-        super().check()
-        m._one_of("status", self.status, ("online", "offline"))
+    status: Presence
 
 
 DATA_TYPES: dict[str, type[Message]] = {

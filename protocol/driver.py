@@ -19,30 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from protocol import messages as m
-from protocol.errors import FormatViolation
+from protocol.fields import Checked
+from protocol.rules import CpId, DriverId, MessageId, Timestamp
 
 
 @dataclass(frozen=True, kw_only=True)
-class DriverMessage:
+class DriverMessage(Checked):
     TYPE: ClassVar[str] = ""
-    driver_id: str
-    id: str = field(default_factory=m.new_id)
-    ts: str = field(default_factory=m.utc_now)
-
-    def check(self) -> None:
-        if not m.DRIVER_ID.match(self.driver_id):
-            raise FormatViolation(f"bad driver_id {self.driver_id!r}")
-        m._timestamp("ts", self.ts)
-        cp_id = getattr(self, "cp_id", None)
-        if cp_id is not None and not m.CP_ID.match(cp_id):
-            raise FormatViolation(f"bad cp_id {cp_id!r}")
+    driver_id: DriverId
+    id: MessageId = field(default_factory=m.new_id)
+    ts: Timestamp = field(default_factory=m.utc_now)
 
 
 # -- requests (driver -> Central) ----------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class ChargeRequest(DriverMessage):
     TYPE = "charge_request"
-    cp_id: str
+    cp_id: CpId
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +43,7 @@ class StopRequest(DriverMessage):
     """Stop the driver's supply under way (at ``cp_id`` if given)."""
 
     TYPE = "stop_request"
-    cp_id: str | None = None
+    cp_id: CpId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +63,7 @@ class StatusRequest(DriverMessage):
 class Accepted(DriverMessage):
     TYPE = "accepted"
     ref: str
-    cp_id: str
+    cp_id: CpId
     session_id: str
 
 
@@ -81,13 +74,13 @@ class Denied(DriverMessage):
     TYPE = "denied"
     ref: str
     reason: str
-    cp_id: str | None = None
+    cp_id: CpId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Authorized(DriverMessage):
     TYPE = "authorized"
-    cp_id: str
+    cp_id: CpId
     session_id: str
     expires_in_s: int
 
@@ -95,7 +88,7 @@ class Authorized(DriverMessage):
 @dataclass(frozen=True, kw_only=True)
 class Plugged(DriverMessage):
     TYPE = "plugged"
-    cp_id: str
+    cp_id: CpId
     session_id: str
     started_at: str
     price_eur_kwh: str
@@ -104,7 +97,7 @@ class Plugged(DriverMessage):
 @dataclass(frozen=True, kw_only=True)
 class Progress(DriverMessage):
     TYPE = "progress"
-    cp_id: str
+    cp_id: CpId
     session_id: str
     kw: str
     kwh: str
@@ -116,7 +109,7 @@ class Ticket(DriverMessage):
     """The supply ended: what was delivered and billed, and why it ended."""
 
     TYPE = "ticket"
-    cp_id: str
+    cp_id: CpId
     session_id: str
     started_at: str
     ended_at: str
@@ -132,7 +125,7 @@ class Cancelled(DriverMessage):
     """An authorization that never became a supply (expired, refused, CP lost)."""
 
     TYPE = "cancelled"
-    cp_id: str
+    cp_id: CpId
     session_id: str
     reason: str
 

@@ -1,4 +1,4 @@
-"""Sans-IO framing codec: ``STX payload ETX LRC``.
+"""Sans-IO framing: ``STX payload ETX LRC``; a codec (:mod:`protocol.codec`) makes payloads.
 
 Bytes go in with :meth:`FrameDecoder.feed`; events come out of
 :meth:`FrameDecoder.next_event` (``None`` means "need more data").  The LRC is one

@@ -1,10 +1,17 @@
-"""Sans-IO link control on top of the framing codec.
+"""Sans-IO link control on top of the framing (:mod:`protocol.framing`).
 
 ``ENQ`` opens the link and is answered ``ACK``.  Frames travel one at a time (stop and
 wait): each is answered ``ACK`` when it decodes and parses, ``NAK`` otherwise.  The
 sender retransmits a frame that is NAKed or not answered within ``ack_timeout``, up
 to ``max_retries`` times, then drops the link.  ``EOT`` closes it.  A receiver that
 sees ``max_errors`` bad frames in a row drops the link too.
+
+The link speaks messages through its :attr:`Link.codec` (``encode(message) -> bytes``,
+``decode(bytes) -> message``; a frame that does not decode is NAKed).  The shell may
+switch the codec after login, when the per-CP key exists: a message already queued
+keeps the bytes it was encoded to, and the next frame received is decoded with the new
+codec (stop and wait: the peer sends its next frame only after our ACK of this one,
+and the shells read it only after handling this one).
 
 The shell feeds received bytes and the current time in, writes
 :meth:`Link.data_to_send` out, and calls :meth:`Link.tick` at :meth:`Link.deadline`.
@@ -13,10 +20,10 @@ The shell feeds received bytes and the current time in, writes
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from protocol.codec import Codec
 from protocol.errors import ProtocolError
 from protocol.framing import (
     ACK,
@@ -60,13 +67,13 @@ NEW, OPENING, OPEN, CLOSED = "new", "opening", "open", "closed"
 class Link:
     def __init__(
         self,
-        parse: Callable[[bytes], Any],
+        codec: Codec,
         *,
         ack_timeout: float = 1.0,
         max_retries: int = 3,
         max_errors: int = 4,
     ) -> None:
-        self._parse = parse
+        self.codec = codec
         self._ack_timeout = ack_timeout
         self._max_retries = max_retries
         self._max_errors = max_errors
@@ -88,10 +95,11 @@ class Link:
         self._retries = 0
         self._deadline = now + self._ack_timeout
 
-    def send(self, payload: bytes, now: float) -> None:
+    def send(self, message: Any, now: float) -> None:
+        """Queue ``message``, encoded now with the current codec."""
         if self.state == CLOSED:
             return
-        self._queue.append(encode_frame(payload))
+        self._queue.append(encode_frame(self.codec.encode(message)))
         self._pump(now)
 
     def close(self, reason: str = "closed by us") -> None:
@@ -158,7 +166,7 @@ class Link:
             self._reject("frame before ENQ")
             return
         try:
-            message = self._parse(payload)
+            message = self.codec.decode(payload)
         except ProtocolError as error:
             self._reject(str(error))
             return

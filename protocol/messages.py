@@ -1,9 +1,11 @@
 """Every message that crosses the control plane: one frozen dataclass per type.
 
-Wire form: UTF-8 JSON ``{"type", "id", "cp_id", "ts", ...fields}``.  :func:`decode`
-checks the JSON, the type and every field's type and value, and raises a typed
-:class:`~protocol.errors.ProtocolError`; :func:`encode` is its inverse.  Energy and
-money travel as decimal strings (``"1.234"``), never floats.
+Each field declares its rule once (:mod:`protocol.rules`); a message is checked when
+it is constructed (:mod:`protocol.fields`), so Central cannot build an invalid
+``Command`` and :func:`decode` only parses and constructs.  Energy and money travel as
+decimal strings (``"1.234"``), never floats.  The base :class:`Message`, :func:`encode`,
+:func:`build` and the codecs live in :mod:`protocol.codec`; they are re-exported here,
+so ``from protocol import messages as m`` gives ``m.Heartbeat``, ``m.encode`` and the rest.
 
 Flows (C = Central, M = monitor, E = engine, P = panel client):
 
@@ -23,88 +25,54 @@ Flows (C = Central, M = monitor, E = engine, P = panel client):
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-import types
-import typing
-import uuid
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal  # noqa: F401 - importers read m.Decimal (tests/unit/central)
+from typing import Annotated, Any
 
-from protocol.errors import FormatViolation, ProtocolError, UnknownMessageType
+from protocol.codec import Codec, JsonCodec, Message, build, encode, new_id, utc_now
+from protocol.codec import decode as _decode
+from protocol.errors import ProtocolError
+from protocol.rules import (
+    CP_ID,
+    CP_ID_OR_EMPTY,
+    DRIVER_ID,
+    MAX_TEXT,
+    Action,
+    Button,
+    DecimalStr,
+    DriverId,
+    Only,
+    PanelVerb,
+    Pattern,
+    RequestSource,
+    Requires,
+    Text,
+    Timestamp,
+    parse_ts,
+)
+from protocol.states import EngineState, Health
 
-CP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-DRIVER_ID = CP_ID
-ENGINE_STATES = ("available", "authorized", "supplying", "stopped", "broken")
-HEALTH = ("OK", "KO", "DOWN")
-ACTIONS = ("authorize", "stop", "resume", "end_supply")
-BUTTONS = ("fault", "plug", "request")
-MAX_TEXT = 200
+# The enumerations as tuples of strings, for argparse choices and older importers.
+ENGINE_STATES = tuple(state.value for state in EngineState)
+HEALTH = tuple(health.value for health in Health)
+ACTIONS = tuple(action.value for action in Action)
+BUTTONS = tuple(button.value for button in Button)
 # Who a supply started at the CP without a driver id (its request button) is for: the one
 # name the engine, the dashboard, tickets and logs use ("ad hoc charging", as in AFIR).
 AD_HOC = "ad hoc"
+Answered = Annotated[Health, Only(Health.OK, Health.KO)]  # the engine answered: OK or KO
 
 
 def driver_or_ad_hoc(driver_id: str | None) -> str:
     return driver_id or AD_HOC
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Message:
-    TYPE: ClassVar[str] = ""
-    cp_id: str
-    id: str = field(default_factory=new_id)
-    ts: str = field(default_factory=utc_now)
-
-    def check(self) -> None:
-        """Value checks beyond types; raise FormatViolation."""
-        if not CP_ID.match(self.cp_id):
-            raise FormatViolation(f"bad cp_id {self.cp_id!r}")
-        _timestamp("ts", self.ts)
-
-
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise FormatViolation(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def _decimal(name: str, value: str | None) -> None:
-    if value is None:
-        return
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise FormatViolation(f"{name} must be a decimal string, not {value!r}") from None
-    if not number.is_finite() or number < 0:
-        raise FormatViolation(f"{name} must be a finite non-negative decimal")
-
-
-def _driver(value: str | None) -> None:
-    if value is not None and not DRIVER_ID.match(value):
-        raise FormatViolation(f"bad driver_id {value!r}")
-
-
 # -- link set-up -------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class Hello(Message):
     TYPE = "hello"
-    location: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        if self.location is not None and len(self.location) > MAX_TEXT:
-            raise FormatViolation("location too long")
+    location: Text | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,11 +91,7 @@ class Authenticate(Message):
 class Welcome(Message):
     TYPE = "welcome"
     enabled: bool
-    price_eur_kwh: str
-
-    def check(self) -> None:
-        super().check()
-        _decimal("price_eur_kwh", self.price_eur_kwh)
+    price_eur_kwh: DecimalStr
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,32 +113,19 @@ class HealthReport(Message):
 
     TYPE = "health_report"
     seq: int
-    status: str
-    state: str
+    status: Answered
+    state: EngineState
     session_id: str | None = None
-    driver_id: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        _one_of("status", self.status, ("OK", "KO"))
-        _one_of("state", self.state, ENGINE_STATES)
-        _driver(self.driver_id)
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Heartbeat(Message):
     TYPE = "heartbeat"
-    engine: str
-    state: str | None = None
+    engine: Health
+    state: EngineState | None = None
     session_id: str | None = None
-    driver_id: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        _one_of("engine", self.engine, HEALTH)
-        if self.state is not None:
-            _one_of("state", self.state, ENGINE_STATES)
-        _driver(self.driver_id)
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,12 +133,8 @@ class EngineStatus(Message):
     """Sent at once when the engine's health changes: a fault or a recovery."""
 
     TYPE = "engine_status"
-    engine: str
+    engine: Health
     reason: str = ""
-
-    def check(self) -> None:
-        super().check()
-        _one_of("engine", self.engine, HEALTH)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,21 +148,13 @@ class CentralStatus(Message):
 @dataclass(frozen=True, kw_only=True)
 class Command(Message):
     TYPE = "command"
-    action: str
-    expires_at: str
-    driver_id: str | None = None
+    REQUIRES = (Requires("action", (Action.AUTHORIZE,), ("session_id", "price_eur_kwh")),)
+    action: Action
+    expires_at: Timestamp
+    driver_id: DriverId | None = None
     session_id: str | None = None
-    price_eur_kwh: str | None = None
+    price_eur_kwh: DecimalStr | None = None
     reason: str = ""
-
-    def check(self) -> None:
-        super().check()
-        _one_of("action", self.action, ACTIONS)
-        _driver(self.driver_id)
-        _decimal("price_eur_kwh", self.price_eur_kwh)
-        _timestamp("expires_at", self.expires_at)
-        if self.action == "authorize" and not (self.session_id and self.price_eur_kwh):
-            raise FormatViolation("authorize needs session_id and price_eur_kwh")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,13 +171,8 @@ class SupplyRequest(Message):
     """A supply asked for at the CP itself (request button or card)."""
 
     TYPE = "supply_request"
-    source: str
-    driver_id: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        _one_of("source", self.source, ("button", "card", "panel"))
-        _driver(self.driver_id)
+    source: RequestSource
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,36 +186,22 @@ class SupplyDenied(Message):
 class SupplyStarted(Message):
     TYPE = "supply_started"
     session_id: str
-    started_at: str
-    price_eur_kwh: str
-    driver_id: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        _driver(self.driver_id)
-        _decimal("price_eur_kwh", self.price_eur_kwh)
-        _timestamp("started_at", self.started_at)
+    started_at: Timestamp
+    price_eur_kwh: DecimalStr
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SupplyEnded(Message):
     TYPE = "supply_ended"
     session_id: str
-    started_at: str
-    ended_at: str
-    kwh: str
-    eur: str
-    price_eur_kwh: str
+    started_at: Timestamp
+    ended_at: Timestamp
+    kwh: DecimalStr
+    eur: DecimalStr
+    price_eur_kwh: DecimalStr
     reason: str
-    driver_id: str | None = None
-
-    def check(self) -> None:
-        super().check()
-        _driver(self.driver_id)
-        for name in ("kwh", "eur", "price_eur_kwh"):
-            _decimal(name, getattr(self, name))
-        _timestamp("started_at", self.started_at)
-        _timestamp("ended_at", self.ended_at)
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -296,18 +216,14 @@ class RecordAck(Message):
 # -- virtual front panel -----------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class PanelAction(Message):
-    TYPE = "panel_action"
-    action: str
-    button: str | None = None
-    driver_id: str | None = None
+    """A panel client speaks for the CP it is plugged into: its ``cp_id`` may be empty."""
 
-    def check(self) -> None:
-        if self.cp_id:
-            super().check()
-        _one_of("action", self.action, ("press", "release", "status"))
-        if self.action != "status":
-            _one_of("button", self.button, BUTTONS)
-        _driver(self.driver_id)
+    TYPE = "panel_action"
+    REQUIRES = (Requires("action", (PanelVerb.PRESS, PanelVerb.RELEASE), ("button",)),)
+    cp_id: Annotated[str, Pattern(CP_ID_OR_EMPTY)]
+    action: PanelVerb
+    button: Button | None = None
+    driver_id: DriverId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,121 +240,17 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         SupplyDenied, SupplyStarted, SupplyEnded, RecordAck, PanelAction, PanelStatus,
     )
 }
+CONTROL_CODEC: Codec = JsonCodec(MESSAGE_TYPES)
+"""The control plane's codec: plain JSON, every type above."""
 
 
-def _timestamp(name: str, value: str) -> None:
-    try:
-        parse_ts(value)
-    except ValueError:
-        raise FormatViolation(f"{name} must be an ISO-8601 UTC timestamp, not {value!r}") from None
-
-
-def parse_ts(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("naive timestamp")
-    return parsed
-
-
-def encode(message: Message) -> bytes:
-    body = {"type": message.TYPE, **asdict(message)}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def decode(payload: bytes, types: dict[str, type] | None = None) -> Message:
+def decode(payload: bytes, types: Mapping[str, type] | None = None) -> Message:
     """Parse one message; ``types`` is the registry to accept (default: control plane)."""
-    registry = MESSAGE_TYPES if types is None else types
-    try:
-        body = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise FormatViolation(f"invalid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise FormatViolation("message must be a JSON object")
-    kind = body.pop("type", None)
-    if not isinstance(kind, str):
-        raise FormatViolation("message has no type")
-    cls = registry.get(kind)
-    if cls is None:
-        raise UnknownMessageType(f"unknown message type {kind[:40]!r}")
-    return build(cls, body)
+    return _decode(payload, MESSAGE_TYPES if types is None else types)
 
 
-@functools.cache
-def _schema(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A class's field types and fields, worked out once (they never change)."""
-    return typing.get_type_hints(cls), {f.name: f for f in fields(cls)}
-
-
-def _exact_types(hint: Any) -> frozenset[type]:
-    """Types whose exact instances certainly pass ``_is_instance(value, hint)``: a
-    quick ``type(value) in ...`` that falls back to the full check when it misses."""
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        return frozenset().union(*(_exact_types(arg) for arg in typing.get_args(hint)))
-    if hint is type(None):
-        return frozenset({type(None)})
-    if origin in (dict, list):
-        return frozenset({origin})
-    if hint in (str, int, bool, float):
-        return frozenset({hint})
-    return frozenset()
-
-
-@functools.cache
-def _plan(cls: type) -> tuple[frozenset[str], tuple[tuple[str, bool, frozenset[type], Any],
-                                                      ...]]:
-    """Per field, in order: name, required, exact types that pass, the type hint."""
-    hints, known = _schema(cls)
-    return frozenset(known), tuple(
-        (name, spec.default is MISSING and spec.default_factory is MISSING,
-         _exact_types(hints[name]), hints[name])
-        for name, spec in known.items())
-
-
-def build(cls: type[Message], body: dict[str, Any]) -> Message:
-    names, plan = _plan(cls)
-    if not names.issuperset(body):
-        raise FormatViolation(f"{cls.TYPE}: unknown fields {sorted(set(body) - names)}")
-    values = {}
-    for name, required, exact, hint in plan:
-        if name not in body:
-            if required:
-                raise FormatViolation(f"{cls.TYPE}: missing field {name!r}")
-            continue
-        value = body[name]
-        if type(value) not in exact and not _is_instance(value, hint):
-            raise FormatViolation(f"{cls.TYPE}: field {name!r} has the wrong type")
-        if isinstance(value, str) and len(value) > 4096:
-            raise FormatViolation(f"{cls.TYPE}: field {name!r} too long")
-        values[name] = value
-    try:
-        message = cls(**values)
-    except TypeError as error:
-        raise FormatViolation(str(error)) from None
-    if not isinstance(message.id, str) or not 0 < len(message.id) <= 64:  # type: ignore
-        raise FormatViolation("bad message id")
-    message.check()
-    return message
-
-
-def _is_instance(value: object, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        return any(_is_instance(value, arg) for arg in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if origin is dict:
-        return isinstance(value, dict)
-    if origin is list:
-        return isinstance(value, list)
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is Any:
-        return True
-    return isinstance(value, hint)
-
-
-__all__ = ["Message", "ProtocolError", "decode", "encode", "new_id", "utc_now", "parse_ts"]
+__all__ = ["Message", "ProtocolError", "decode", "encode", "build", "new_id", "utc_now",
+           "parse_ts", "Codec", "JsonCodec", "CONTROL_CODEC", "MESSAGE_TYPES", "CP_ID",
+           "DRIVER_ID", "MAX_TEXT", "AD_HOC", "driver_or_ad_hoc", "Action", "Button",
+           "RequestSource", "PanelVerb"]
 __all__ += [cls.__name__ for cls in MESSAGE_TYPES.values()]

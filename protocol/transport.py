@@ -17,6 +17,7 @@ from collections.abc import Callable
 import serial
 
 from protocol import messages
+from protocol.codec import Codec
 from protocol.link import Closed, Link, Opened, Received, Rejected
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ class Connection:
     """A link over a stream: frames, ACK/NAK, retransmits, with one reader thread.
 
     ``on_message(message)`` and ``on_close(reason)`` are called on the reader thread.
+    Messages go through ``codec`` (by default the control plane's plain JSON); set
+    :attr:`codec` to switch it, e.g. after login.
     """
 
     def __init__(
@@ -149,9 +152,10 @@ class Connection:
         name: str = "link",
         ack_timeout: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        codec: Codec = messages.CONTROL_CODEC,
     ) -> None:
         self._stream = stream
-        self._link = Link(messages.decode, ack_timeout=ack_timeout)
+        self._link = Link(codec, ack_timeout=ack_timeout)
         self._initiator = initiator
         self._on_message = on_message
         self._on_close = on_close
@@ -186,6 +190,15 @@ class Connection:
         return self._opened.is_set()
 
     @property
+    def codec(self) -> Codec:
+        return self._link.codec
+
+    @codec.setter
+    def codec(self, codec: Codec) -> None:
+        with self._lock:
+            self._link.codec = codec
+
+    @property
     def is_open(self) -> bool:
         return self._opened.is_set() and not self._closed.is_set()
 
@@ -193,7 +206,7 @@ class Connection:
         if self._closed.is_set():
             return False
         with self._lock:
-            self._link.send(messages.encode(message), self._clock())
+            self._link.send(message, self._clock())
             self._flush()
         return True
 

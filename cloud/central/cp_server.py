@@ -32,7 +32,7 @@ class CpConnection(asyncio.Protocol):
     def __init__(self, server: CpServer) -> None:
         self.server = server
         self.loop = server.loop
-        self.link = Link(m.decode)
+        self.link = Link(m.CONTROL_CODEC)
         self.cp_id: str | None = None
         self.authenticated = False
         self.peer = "?"
@@ -84,13 +84,13 @@ class CpConnection(asyncio.Protocol):
     def _send_now(self, message: m.Message) -> None:
         if self.link.state == CLOSED:
             return
-        self.link.send(m.encode(message), self.loop.time())
+        self.link.send(message, self.loop.time())
         self._after()
 
     def _refuse(self, reason: str) -> None:
         """Send Refused, then hang up once it is acknowledged (or after a grace time)."""
         self.server.fleet.on_auth_refused(self.cp_id, self.peer, reason)
-        self.link.send(m.encode(m.Refused(cp_id=self.cp_id or "unknown", reason=reason)),
+        self.link.send(m.Refused(cp_id=self.cp_id or "unknown", reason=reason),
                        self.loop.time())
         self._closing = f"refused: {reason}"
         self.loop.call_later(CLOSE_GRACE, self.close, self._closing)

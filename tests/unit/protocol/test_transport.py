@@ -6,6 +6,7 @@ import time
 import pytest
 
 from protocol import messages as m
+from protocol.errors import FormatViolation
 from protocol.transport import Connection, SerialStream, SocketStream, connect, parse_address
 
 
@@ -53,6 +54,63 @@ def test_tcp_request_reply_and_close():
     assert [r.seq for r in replies] == list(range(20))
     client.close()
     assert closed == ["closed by us"]
+
+
+class Keyed:
+    """A codec standing in for sealing: the control plane's JSON behind a key id."""
+
+    def __init__(self, key_id: bytes):
+        self.key_id = key_id
+        self.decoded = []
+
+    def encode(self, message) -> bytes:
+        return self.key_id + m.CONTROL_CODEC.encode(message)
+
+    def decode(self, payload: bytes):
+        if not payload.startswith(self.key_id):
+            raise FormatViolation("not under this key")
+        message = m.CONTROL_CODEC.decode(payload[len(self.key_id):])
+        self.decoded.append(message)
+        return message
+
+
+def test_both_ends_switch_codec_after_login():
+    server = socket.create_server(("127.0.0.1", 0))
+    server_key, client_key = Keyed(b"K1:"), Keyed(b"K1:")
+    served = {}
+
+    def on_server_message(message):
+        conn = served["conn"]
+        if isinstance(message, m.Hello):
+            conn.send(m.Welcome(cp_id=message.cp_id, enabled=True, price_eur_kwh="0.3"))
+            conn.codec = server_key  # the key exists once the CP has logged in
+        else:
+            conn.send(message)
+
+    def serve():
+        sock, _ = server.accept()
+        served["conn"] = Connection(SocketStream(sock), initiator=False,
+                                    on_message=on_server_message)
+        served["conn"].start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    replies = []
+
+    def on_client_message(message):
+        if isinstance(message, m.Welcome):
+            client.codec = client_key
+            client.send(m.HealthCheck(cp_id="CP1", seq=1))
+        replies.append(message)
+
+    client = Connection(connect(f"127.0.0.1:{server.getsockname()[1]}"), initiator=True,
+                        on_message=on_client_message).start()
+    assert client.codec is m.CONTROL_CODEC
+    assert client.wait_open(2)
+    client.send(m.Hello(cp_id="CP1"))
+    wait(lambda: len(replies) == 2)
+    assert [type(r) for r in replies] == [m.Welcome, m.HealthCheck]
+    assert [r.seq for r in server_key.decoded] == [1] == [r.seq for r in client_key.decoded]
+    client.close()
 
 
 def test_peer_vanishing_closes_the_connection():
@@ -115,11 +173,11 @@ class _FdPort:
 
 def test_wait_open_is_true_for_a_link_that_opened_and_closed_in_one_read():
     server = socket.create_server(("127.0.0.1", 0))
-    client = Connection(connect(f"127.0.0.1:{server.getsockname()[1]}"), initiator=True,
-                        on_message=lambda msg: None)
+    raw = socket.create_connection(server.getsockname())
     sock, _ = server.accept()
     sock.sendall(b"\x06\x04")  # ACK then EOT together, before the reader runs
-    time.sleep(0.05)
+    assert raw.recv(2, socket.MSG_PEEK | socket.MSG_WAITALL) == b"\x06\x04"  # both arrived
+    client = Connection(SocketStream(raw), initiator=True, on_message=lambda msg: None)
     client.start()
     assert client.wait_open(1)
     wait(lambda: not client.is_open)
