@@ -128,6 +128,22 @@ def address(text: str) -> str:
     return text
 
 
+def decimal_in(low: str, high: str):
+    """An argparse ``type`` for a decimal flag in ``(low, high]``: a ``Decimal``."""
+    from decimal import Decimal, InvalidOperation
+
+    def parse(text: str) -> Decimal:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value.is_finite() or not Decimal(low) < value <= Decimal(high):
+            raise argparse.ArgumentTypeError(f"must be more than {low} and at most {high}")
+        return value
+
+    return parse
+
+
 def read_secret_file(path: str, what: str, prog: str) -> str:
     """The stripped text of a secret or password file; one-line error and exit 2 when it
     cannot be read, is not UTF-8 or is empty."""

@@ -44,10 +44,10 @@ def build_parser() -> config.Parser:
                         help="requests in each driver's round (default 10); rounds go on")
     parser.add_argument("--charge-seconds", type=float, default=30.0,
                         help="how long a simulated vehicle charges (default 30)")
-    parser.add_argument("--power-kw", default="22",
+    parser.add_argument("--power-kw", default="22", type=config.decimal_in("0", "1000"),
                         help="charging power of every CP (default 22, a public AC charger)")
-    parser.add_argument("--meter-speed", default="60",
-                        help="simulated clock: seconds of charge per real second "
+    parser.add_argument("--meter-speed", default="60", type=config.decimal_in("0", "3600"),
+                        help="simulated clock: seconds of supply per real second "
                         "(default 60: a 30 s charge bills half an hour)")
     parser.add_argument("--http", default="127.0.0.1:8000", help="dashboard address")
     parser.add_argument("--listen", default=None,
@@ -72,12 +72,6 @@ def check(parser: config.Parser, args) -> None:
                 parse_address(flag)
     except ValueError as error:
         parser.error(str(error))
-    for flag in ("power_kw", "meter_speed"):
-        try:
-            if not 0 < float(getattr(args, flag)) <= 3600:
-                raise ValueError
-        except ValueError:
-            parser.error(f"--{flag.replace('_', '-')} must be a number between 0 and 3600")
 
 
 class Signals:

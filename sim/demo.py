@@ -91,8 +91,8 @@ class Demo:
         say("starting the bridge (MQTT -> Kafka)")
         self.network.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
                                       "--client-id", "bridge-sim"])
-        meter = ["--mqtt", self.mqtt, "--power-kw", self.args.power_kw,
-                 "--meter-speed", self.args.meter_speed]
+        meter = ["--mqtt", self.mqtt, "--power-kw", str(self.args.power_kw),
+                 "--meter-speed", str(self.args.meter_speed)]
         say(f"starting {len(self.simulated) + 1} charging points (an engine and a monitor each)")
         start_cp(self.network, self.hand, self.central, secrets_dir / f"{self.hand.cp_id}.secret",
                  *meter)

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import threading
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from edge.engine import hardware, selftest
@@ -59,8 +58,9 @@ def _parser() -> config.Parser:
                         help="virtual front panel")
     parser.add_argument("--state-dir", metavar="DIR", default="state", help="journal folder")
     parser.add_argument("--power-kw", metavar="KW", default=str(DEFAULT_POWER_KW),
-                        help="simulated charging power")
+                        type=config.decimal_in("0", "1000"), help="simulated charging power")
     parser.add_argument("--meter-speed", metavar="N", default="1",
+                        type=config.decimal_in("0", "3600"),
                         help="simulated meter: N seconds of supply per real second "
                         "(default 1; the demo runs 60)")
     parser.add_argument("--pins", metavar="MAP", default="", help='e.g. "green=17,relay=24"')
@@ -102,18 +102,6 @@ def _parse(argv: list[str]):
     if args.mqtt_password_file:
         args.mqtt_password = config.read_secret_file(args.mqtt_password_file,
                                                      "password file", parser.prog)
-    try:
-        args.power_kw = Decimal(args.power_kw)
-    except InvalidOperation:
-        parser.error(f"--power-kw: not a number: {args.power_kw!r}")
-    if not args.power_kw.is_finite() or not 0 < args.power_kw <= 1000:
-        parser.error("--power-kw must be between 0 and 1000")
-    try:
-        args.meter_speed = Decimal(args.meter_speed)
-    except InvalidOperation:
-        parser.error(f"--meter-speed: not a number: {args.meter_speed!r}")
-    if not args.meter_speed.is_finite() or not 0 < args.meter_speed <= 3600:
-        parser.error("--meter-speed must be between 0 and 3600")
     try:
         args.pins = hardware.parse_pins(args.pins)
     except ValueError as error:
