@@ -1,4 +1,5 @@
-"""Change events for the dashboard, and the recent application messages.
+"""Change events for the dashboard, the recent application messages, and Kafka's
+status (the dashboard's degraded banner).
 
 Every subscriber gets a bounded queue of ``{"event": ..., "data": ...}`` dicts; a slow
 consumer loses its oldest events rather than ever blocking the CP server.  Callers
@@ -25,6 +26,7 @@ class Hub:
         self.wallclock = wallclock
         self._subscribers: list[queue.Queue] = []
         self._messages: deque[dict[str, Any]] = deque(maxlen=MESSAGES_KEPT)
+        self._kafka: dict[str, Any] | None = None  # {"up", "address", "text"} with Kafka
 
     def subscribe(self, maxsize: int = QUEUE_SIZE) -> queue.Queue:
         subscription: queue.Queue = queue.Queue(maxsize=maxsize)
@@ -60,3 +62,21 @@ class Hub:
         if limit <= 0:
             return []
         return [dict(x) for x in list(self._messages)[-limit:]]
+
+    def kafka(self) -> dict[str, Any] | None:
+        """None without Kafka, else ``{"up", "address", "text"}``."""
+        return dict(self._kafka) if self._kafka is not None else None
+
+    def set_kafka(self, up: bool, address: str) -> None:
+        """Kafka reachable or not: a message and a ``kafka`` event when that changes."""
+        text = "" if up else (f"Kafka unreachable at {address}: live telemetry and "
+                              "driver requests paused")
+        status = {"up": up, "address": address, "text": text}
+        if status == self._kafka:
+            return
+        self._kafka = status
+        if up:
+            self.note("info", None, f"Kafka reachable at {address}")
+        else:
+            self.note("warning", None, f"cannot reach Kafka at {address}, retrying")
+        self.publish("kafka", dict(status))

@@ -114,7 +114,8 @@ def test_stop_button_sends_the_token_and_errors_show(browser, central, fleet, ou
     page.click("#cp-CP1 button[data-action='stop']")
     page.wait_for_selector("#cp-CP1[data-state='STOPPED']")
     wait_background(page, "#cp-CP1", ORANGE)
-    assert page.inner_text("#cp-CP1 .tile-state") == "Out of order"
+    assert page.inner_text("#cp-CP1 .tile-state") == "Out of order: stopped by admin"
+    assert page.is_visible("#cp-CP1 button[data-action='resume']")  # the admin's reason
     assert fleet.store.audit_log()[0]["action"] == "stop"
     page.screenshot(path=str(output_dir / "dashboard-stopped.png"), full_page=True)
 
@@ -258,7 +259,9 @@ def test_a_supply_started_at_the_cp_shows_ad_hoc_live(browser, central, fleet, s
     from protocol import messages as m
 
     page, errors = open_page(browser, central)
-    command = fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
+    assert fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button")) is None
+    command = site.sent["CP1"][-1]
+    assert isinstance(command, m.Command) and command.action == "authorize"
     site.heartbeat("CP1", state="authorized", session_id=command.session_id)
     page.wait_for_selector("#cp-CP1[data-state='AUTHORIZED']")
     assert page.inner_text("#cp-CP1 .tile-driver") == "ad hoc"

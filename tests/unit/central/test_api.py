@@ -13,7 +13,7 @@ from protocol import messages as m
 from tests.unit.central.conftest import AUTH, TOKEN
 
 CP_KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-           "session_id", "updated_at", "enabled"}
+           "session_id", "updated_at", "stop_reasons"}
 ADMIN_POSTS = ["/api/cps/CP1/stop", "/api/cps/CP1/resume", "/api/cps/stop", "/api/cps/resume"]
 
 
@@ -122,7 +122,8 @@ def test_stop_survives_a_restart_of_central(client, fleet, tmp_path):
     again = create_app({"FLEET": type(fleet)(fleet.store), "ADMIN_TOKEN": TOKEN}).test_client()
     cp = again.get("/api/cps/CP3").get_json()
     assert cp["state"] == "DISCONNECTED"  # no monitor link yet after a restart
-    assert fleet.store.cp("CP3")["enabled"] == 0
+    assert cp["stop_reasons"] == ["admin"]  # the reason is kept, and shown
+    assert fleet.store.cp("CP3")["stop_reasons"] == "admin"
 
 
 def test_wrong_method_is_json_405(client):
