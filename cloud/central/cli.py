@@ -18,7 +18,7 @@ import sys
 import threading
 
 from cloud.central.errors import DomainError
-from cloud.central.events import AuditTrail, EventStream, log_event
+from cloud.central.events import EventStream, standard_stream
 from cloud.central.registration import register_cp, register_driver
 from protocol.transport import parse_address
 from runtime import config, logs, systemd
@@ -109,7 +109,7 @@ def _driver(args: argparse.Namespace, store) -> int:
 
 def _events(store) -> EventStream:
     """The command line's domain events: the audit trail and the log."""
-    return EventStream(AuditTrail(store), log_event)
+    return standard_stream(store)
 
 
 def _why(error: OSError) -> str:

@@ -171,9 +171,10 @@ class TableCore:
         return effects
 
     def _set_engine(self, cp: CpRecord, engine: str, reason: str, now: Moment) -> Effects:
-        before, cp.engine = cp.engine, Health(engine)
-        if cp.engine == before:
+        before = cp.engine
+        if engine == before:
             return []
+        cp.engine = Health(engine)
         if cp.engine == Health.OK:
             return [fx.Note("info", cp.id, "engine recovered")] if before is not None else []
         text = f"engine {engine}" + (f": {reason}" if reason else "")
@@ -182,6 +183,8 @@ class TableCore:
 
     # -- authorizations --------------------------------------------------------------
     def authorization_at(self, cp_id: str) -> Authorization | None:
+        if not self.authorizations:
+            return None
         return next((a for a in self.authorizations.values() if a.cp_id == cp_id), None)
 
     def _refresh(self, cp: CpRecord, now: Moment) -> Effects:

@@ -11,7 +11,7 @@ lifts another.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -100,15 +100,19 @@ def derive_state(facts: Facts, now: float) -> CpState:
     raise AssertionError("the last rule always holds")  # pragma: no cover
 
 
-def with_engine_state(facts: Facts, engine_state: str | None, authorized: bool) -> Facts:
-    """Fold what the engine reports it is doing (and Central's pending authorization)."""
-    session = (EngineState(engine_state)
-               if engine_state in (EngineState.AUTHORIZED, EngineState.SUPPLYING) else None)
-    if session is None and authorized:
-        session = EngineState.AUTHORIZED
-    engine = (Health.KO if engine_state == EngineState.BROKEN and facts.engine == Health.OK
-              else facts.engine)
-    return replace(facts, engine=engine, session=session)
+_SESSIONS = {EngineState.AUTHORIZED: EngineState.AUTHORIZED,
+             EngineState.SUPPLYING: EngineState.SUPPLYING}
+
+
+def facts(connected: bool, last_heartbeat: float | None, engine: str | None,
+          stop_reasons: frozenset[StopReason], engine_state: str | None,
+          authorized: bool) -> Facts:
+    """The facts of a CP, folding in what its engine reports it is doing and Central's
+    authorization waiting for the vehicle (a broken engine is a KO one)."""
+    session = _SESSIONS.get(engine_state) or (EngineState.AUTHORIZED if authorized else None)
+    if engine_state == EngineState.BROKEN and engine == Health.OK:
+        engine = Health.KO
+    return Facts(connected, last_heartbeat, engine, stop_reasons, session)
 
 
 def view(

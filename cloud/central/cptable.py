@@ -10,25 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from cloud.central import cpstate
-from cloud.central.cpstate import Facts, StopReason
+from cloud.central.cpstate import StopReason
 from protocol.states import CpState, EngineState, Health
 
 
-@dataclass(frozen=True)
 class Moment:
     """A monotonic reading for durations and the wall clock (ISO-8601 UTC) for records;
-    the wall clock is read only when the core needs it."""
+    the wall clock is read once, and only if the core needs it (a heartbeat that changes
+    nothing does not)."""
 
-    mono: float
-    wallclock: Callable[[], str]
+    __slots__ = ("mono", "_wallclock", "_wall")
 
-    @cached_property
+    def __init__(self, mono: float, wallclock: Callable[[], str]) -> None:
+        self.mono = mono
+        self._wallclock = wallclock
+        self._wall: str | None = None
+
+    @property
     def wall(self) -> str:
-        return self.wallclock()
+        if self._wall is None:
+            self._wall = self._wallclock()
+        return self._wall
 
 
 @dataclass
@@ -75,8 +80,8 @@ class Authorization:
 def refresh(cp: CpRecord, authorization: Authorization | None, now: Moment) -> bool:
     """Derive ``cp``'s state and view; True if the view changed (``updated_at`` is then
     now)."""
-    facts = Facts(cp.connected, cp.last_heartbeat, cp.engine, cp.stop_reasons)
-    facts = cpstate.with_engine_state(facts, cp.engine_state, authorization is not None)
+    facts = cpstate.facts(cp.connected, cp.last_heartbeat, cp.engine, cp.stop_reasons,
+                          cp.engine_state, authorization is not None)
     cp.state = cpstate.derive_state(facts, now.mono)
     session = (cp.session_id, cp.driver_id)
     if cp.session_id is None and authorization is not None:

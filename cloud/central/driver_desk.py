@@ -29,7 +29,7 @@ class DriverDesk:
     def __init__(self, fleet, publish: Publish) -> None:
         self.fleet = fleet
         self.publish = publish
-        fleet.listen(self.on_session)
+        fleet.listen(self.on_session, SessionEvent)
 
     def on_session(self, event: DomainEvent) -> None:
         if not isinstance(event, SessionEvent):

@@ -83,26 +83,37 @@ Listener = Callable[[DomainEvent], None]
 
 
 class EventStream:
-    """Hands every event to every listener, in the order they were added; a listener
-    that fails is logged and never stops the others."""
+    """Hands each event to the listeners of its kind (``listen(listener, *kinds)``; no
+    kinds: every event), in the order they were added; a listener that fails is logged
+    and never stops the others."""
 
-    def __init__(self, *listeners: Listener) -> None:
-        self._listeners: list[Listener] = list(listeners)
+    def __init__(self) -> None:
+        self._listeners: list[tuple[Listener, tuple[type, ...]]] = []
+        self._by_kind: dict[type, list[Listener]] = {}
 
-    def listen(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def listen(self, listener: Listener, *kinds: type) -> None:
+        self._listeners.append((listener, kinds))
+        self._by_kind.clear()
 
     def emit(self, event: DomainEvent) -> None:
-        for listener in list(self._listeners):
+        kind = type(event)
+        listeners = self._by_kind.get(kind)
+        if listeners is None:
+            listeners = self._by_kind[kind] = [
+                listener for listener, kinds in self._listeners
+                if not kinds or issubclass(kind, kinds)]
+        for listener in listeners:
             try:
                 listener(event)
             except Exception:
-                log.exception("a listener failed on %s", type(event).__name__)
+                log.exception("a listener failed on %s", kind.__name__)
 
 
 class AuditTrail:
     """Writes what an administrator did (and which CP was stopped or resumed, by whom
     and why) into the store's audit log."""
+
+    KINDS = (AdminAction, CpStopped, CpResumed)
 
     def __init__(self, store) -> None:
         self.store = store
@@ -156,7 +167,19 @@ def stopped_text(reason: StopReason, actor: str) -> str:
 
 
 def log_event(event: DomainEvent) -> None:
-    """Every domain event as one debug line (the notes are the operator's log)."""
-    if log.isEnabledFor(logging.DEBUG) and not (
-            isinstance(event, SessionEvent) and event.kind == Step.PROGRESS):
+    """Every domain event but a supply's progress as one debug line (the hub's notes are
+    the operator's log)."""
+    if getattr(event, "kind", None) != Step.PROGRESS and log.isEnabledFor(logging.DEBUG):
         log.debug("%s", event)
+
+
+def standard_stream(store, note: Callable[[str, str | None, str], None] | None = None
+                    ) -> EventStream:
+    """The listeners every Central has: the audit trail, the dashboard's notes (when
+    there is a dashboard) and the log."""
+    events = EventStream()
+    events.listen(AuditTrail(store), *AuditTrail.KINDS)
+    if note is not None:
+        events.listen(HubNotes(note))
+    events.listen(log_event)
+    return events

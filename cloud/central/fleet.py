@@ -25,14 +25,7 @@ from cloud.central import session_report
 from cloud.central.core import Core, Denial
 from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
-from cloud.central.events import (
-    AuditTrail,
-    AuthRefused,
-    EventStream,
-    HubNotes,
-    Listener,
-    log_event,
-)
+from cloud.central.events import AuthRefused, Listener, standard_stream
 from cloud.central.executor import Executor
 from cloud.central.hub import QUEUE_SIZE, Hub
 from cloud.central.ports import CpPort
@@ -62,7 +55,7 @@ class Fleet:
         self._lock = threading.RLock()
         self._core = Core()
         self._hub = Hub(wallclock)
-        self.events = EventStream(AuditTrail(store), HubNotes(self._hub.note), log_event)
+        self.events = standard_stream(store, self._hub.note)
         self._executor = Executor(store, self._hub, self.events, self._core.counters)
         self._ports = self._executor.ports
         self._power = PowerHistory()
@@ -166,10 +159,11 @@ class Fleet:
         with self._lock:
             self._hub.unsubscribe(subscription)
 
-    def listen(self, listener: Listener) -> None:
-        """Call ``listener(event)`` on every domain event (under the Fleet's lock)."""
+    def listen(self, listener: Listener, *kinds: type) -> None:
+        """Call ``listener(event)`` on every domain event of ``kinds`` (all when none),
+        under the Fleet's lock."""
         with self._lock:
-            self.events.listen(listener)
+            self.events.listen(listener, *kinds)
 
     # -- administration ----------------------------------------------------------
     def add_cp(self, cp_id: str, location: str, price: str, actor: str = "admin") -> str:

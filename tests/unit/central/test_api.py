@@ -337,3 +337,43 @@ def test_healthz_and_metrics_follow_kafka(client, fleet, up, health, kafka_up):
 
 def test_without_kafka_there_is_no_kafka_up(client):
     assert "kafka_up" not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_a_stop_shows_its_reason_and_a_resume_lifts_it(client):
+    stopped = client.post("/api/cps/CP1/stop", headers=AUTH).get_json()
+    assert (stopped["state"], stopped["stop_reasons"]) == ("STOPPED", ["admin"])
+    assert client.get("/api/cps/CP1").get_json()["stop_reasons"] == ["admin"]
+    resumed = client.post("/api/cps/CP1/resume", headers=AUTH).get_json()
+    assert (resumed["state"], resumed["stop_reasons"]) == ("ACTIVATED", [])
+
+
+@pytest.mark.parametrize("action", ["stop", "resume"])
+def test_an_unknown_cp_is_a_json_404_whatever_the_route(client, action):
+    for response in (client.get("/api/cps/NOPE"),
+                     client.post(f"/api/cps/NOPE/{action}", headers=AUTH)):
+        assert response.status_code == 404
+        assert response.get_json() == {"error": "Not Found", "status": 404,
+                                       "message": "unknown charging point 'NOPE'"}
+
+
+@pytest.mark.parametrize(("error", "status", "message"), [
+    ("taken", 409, "CP CP1 already exists"),
+    ("price", 400, "price must be a decimal number, not 'abc'"),
+    ("unknown", 404, "unknown charging point 'CP7'"),
+])
+def test_domain_errors_become_http_codes_in_one_handler(fleet, error, status, message):
+    """Whatever raises them (here a route of the test's own), with a clear JSON reason."""
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "TESTING": True})
+
+    @app.post("/api/test-register/<error>")
+    def register(error):
+        if error == "taken":
+            fleet.add_cp("CP1", "again", "0.3")
+        elif error == "price":
+            fleet.add_cp("CP7", "x", "abc")
+        fleet.stop("CP7")
+
+    response = app.test_client().post(f"/api/test-register/{error}")
+    assert response.status_code == status
+    assert response.get_json()["message"] == message
+    assert response.get_json()["status"] == status
