@@ -57,7 +57,8 @@ class TableCore:
         return [a.as_request()
                 for a in sorted(self.authorizations.values(), key=lambda a: a.since)]
 
-    def metrics(self) -> dict[str, float]:
+    def metrics(self, counters: tuple[str, ...] = ()) -> dict[str, float]:
+        """Gauges of the CP table, and ``<name>_total`` of each of ``counters``."""
         values: dict[str, float] = {
             "cps_registered": len(self.cps),
             "cps_connected": sum(cp.connected for cp in self.cps.values()),
@@ -66,6 +67,8 @@ class TableCore:
         states = Counter(cp.state for cp in self.cps.values())
         for state in CpState:
             values[f'cps_by_state{{state="{state}"}}'] = states[state]
+        for name in counters:
+            values[f"{name}_total"] = self.counters[name]
         return values
 
     def _get(self, cp_id: str) -> CpRecord:

@@ -3,14 +3,12 @@
 Each connection wraps a :class:`protocol.link.Link`: bytes and ``loop.time()`` go in,
 ``data_to_send()`` goes out, ``tick`` runs at ``deadline()`` through ``loop.call_at``.
 A connection must say Hello, answer the Challenge with the HMAC proof of its secret
-(checked against the fleet's :class:`~cloud.central.ports.Registry`), and only then may
-it speak.  Each receiver has one routing table, checked by a test that every message
-type it can get has a handler: :data:`LINK_EVENTS` (what the link reports),
-:data:`BEFORE_LOGIN` (Hello, Authenticate) and :data:`FROM_CP` (what an authenticated
-monitor says, handed to the :class:`Fleet` hooks).  Commands go back through a
-:class:`~cloud.central.framed.FramedPort` on the connection.  The server runs in its
-own thread with its own loop so that the HTTP server can run beside it; garbage from
-one peer is NAKed, counted and logged and never touches another.
+(from the fleet's :class:`~cloud.central.ports.Registry`), and only then may it speak.
+Routing tables, each tested to cover every type: :data:`LINK_EVENTS`,
+:data:`BEFORE_LOGIN`, and ``cp_routes.FROM_CP`` (to the :class:`Fleet` hooks); commands
+go back through a :class:`~cloud.central.framed.FramedPort`.  The server runs in its
+own thread and loop beside the HTTP server; garbage from one peer is NAKed, counted
+and logged and never touches another.
 """
 
 from __future__ import annotations
@@ -150,8 +148,16 @@ class CpConnection(asyncio.Protocol):
         """The peer opened the link (ENQ): it must say Hello next."""
 
     @LINK_EVENTS.on(Received)
-    def _on_received(self, event: Received) -> None:
-        self._on_message(event.message)
+    def _on_message(self, event: Received) -> None:
+        msg = event.message
+        if self._closing:
+            return
+        if self.authenticated:
+            self._dispatch(msg)
+            return
+        handler = BEFORE_LOGIN.handler(type(msg))
+        if handler is None or not handler(self, msg):
+            self._refuse(f"{msg.TYPE} before authentication")
 
     @LINK_EVENTS.on(Rejected)
     def _on_rejected(self, event: Rejected) -> None:
@@ -159,15 +165,13 @@ class CpConnection(asyncio.Protocol):
         log.warning("%s: NAK: %s", self.cp_id or self.peer, event.reason)
 
     @LINK_EVENTS.on(Closed)
-    def _on_closed_event(self, event: Closed) -> None:
-        self._on_closed(event.reason)
-
-    def _on_closed(self, reason: str) -> None:
+    def _on_closed(self, event: Closed) -> None:
         if self.authenticated and self.server.active.get(self.cp_id) is self:
             del self.server.active[self.cp_id]
-            self.server.fleet.on_disconnected(self.cp_id, reason)
+            self.server.fleet.on_disconnected(self.cp_id, event.reason)
         elif not self.authenticated:
-            log.info("%s: link closed before authentication: %s", self.cp_id or self.peer, reason)
+            log.info("%s: link closed before authentication: %s", self.cp_id or self.peer,
+                     event.reason)
         self.authenticated = False
 
     def _cleanup(self) -> None:
@@ -179,16 +183,6 @@ class CpConnection(asyncio.Protocol):
         self._timer_at = None
 
     # -- messages --------------------------------------------------------------------
-    def _on_message(self, msg: m.Message) -> None:
-        if self._closing:
-            return
-        if self.authenticated:
-            self._dispatch(msg)
-            return
-        handler = BEFORE_LOGIN.handler(type(msg))
-        if handler is None or not handler(self, msg):
-            self._refuse(f"{msg.TYPE} before authentication")
-
     @BEFORE_LOGIN.on(m.Hello)
     def _on_hello(self, msg: m.Hello) -> bool:
         if self._nonce is not None:

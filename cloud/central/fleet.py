@@ -3,7 +3,8 @@
 Shared by the asyncio CP server (which calls the ``on_*`` hooks) and the HTTP and
 Kafka threads (which read views and call stop / resume / charge); an RLock guards
 everything.  Each operation reads the clocks, asks the core, and carries out the
-effects it returns, in order (:data:`EXECUTE`): commands through the CP's
+effects it returns, in order (:class:`~cloud.central.executor.Executor`): commands
+through the CP's
 :class:`~cloud.central.ports.CpPort`, writes to the store, events to the dashboard's
 :class:`~cloud.central.hub.Hub`, domain events to the listeners of :attr:`events`
 (the audit trail, the hub's application messages, the log, the driver desk).  Reads
@@ -29,7 +30,6 @@ from cloud.central.events import AuthRefused, Listener, standard_stream
 from cloud.central.executor import Executor
 from cloud.central.hub import QUEUE_SIZE, Hub
 from cloud.central.ports import CpPort
-from cloud.central.power import PowerHistory, fleet_kw
 from cloud.central.registration import register_cp, register_driver
 from cloud.central.store import Store
 from protocol import messages as m
@@ -58,7 +58,6 @@ class Fleet:
         self.events = standard_stream(store, self._hub.note)
         self._executor = Executor(store, self._hub, self.events, self._core.counters)
         self._ports = self._executor.ports
-        self._power = PowerHistory()
         self._last_rowid = 0
         self._notice_registrations(self._now())
         for row in store.sessions_with_status(SessionStatus.AUTHORIZED):
@@ -112,25 +111,20 @@ class Fleet:
     def power(self, now: float | None = None) -> dict[str, Any]:
         """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
         with self._lock:
-            return self._power.as_json(self._epoch() if now is None else now)
+            return self._hub.power(self._epoch() if now is None else now)
 
     def sample_power(self, now: float | None = None) -> None:
-        """Called often (the CP server's sweep); keeps one sample every few seconds and
-        publishes it as a ``power`` event."""
+        """Called often (the CP server's sweep): one sample every few seconds."""
         with self._lock:
-            now = self._epoch() if now is None else now
-            if self._power.due(now):
-                point = self._power.add(now, fleet_kw(cp.view for cp in self._core.cps.values()))
-                self._hub.publish("power", point.as_json())
+            views = (cp.view for cp in self._core.cps.values())
+            self._hub.sample_power(self._epoch() if now is None else now, views)
 
     def _epoch(self) -> float:
         return m.parse_ts(self.wallclock()).timestamp()
 
     def metrics(self) -> dict[str, float]:
         with self._lock:
-            values = self._core.metrics()
-            for name in COUNTERS:
-                values[f"{name}_total"] = self._core.counters[name]
+            values = self._core.metrics(COUNTERS)
             if (kafka := self._hub.kafka()) is not None:
                 values["kafka_up"] = int(bool(kafka["up"]))
             return values

@@ -1,5 +1,5 @@
-"""Change events for the dashboard, the recent application messages, and Kafka's
-status (the dashboard's degraded banner).
+"""Change events for the dashboard, the recent application messages, Kafka's status
+(the dashboard's degraded banner) and the fleet's power over the last hour.
 
 Every subscriber gets a bounded queue of ``{"event": ..., "data": ...}`` dicts; a slow
 consumer loses its oldest events rather than ever blocking the CP server.  Callers
@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import queue
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from cloud.central.power import PowerHistory, fleet_kw
 
 log = logging.getLogger("cloud.central.fleet")
 
@@ -27,6 +29,7 @@ class Hub:
         self._subscribers: list[queue.Queue] = []
         self._messages: deque[dict[str, Any]] = deque(maxlen=MESSAGES_KEPT)
         self._kafka: dict[str, Any] | None = None  # {"up", "address", "text"} with Kafka
+        self._power = PowerHistory()
 
     def subscribe(self, maxsize: int = QUEUE_SIZE) -> queue.Queue:
         subscription: queue.Queue = queue.Queue(maxsize=maxsize)
@@ -80,3 +83,14 @@ class Hub:
         else:
             self.note("warning", None, f"cannot reach Kafka at {address}, retrying")
         self.publish("kafka", dict(status))
+
+    def power(self, now: float) -> dict[str, Any]:
+        """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
+        return self._power.as_json(now)
+
+    def sample_power(self, now: float, views: Iterable[Mapping[str, Any]]) -> None:
+        """Keep one sample of the CPs' total kW every few seconds; publish it as a
+        ``power`` event."""
+        if self._power.due(now):
+            point = self._power.add(now, fleet_kw(views))
+            self.publish("power", point.as_json())

@@ -86,5 +86,7 @@ def supply_ended(fleet, desk, message: m.SupplyEnded) -> None:
 
 
 def _known(fleet, cp_id: str) -> None:
-    if fleet.cp(cp_id) is None:
+    """Refuse a record of a CP that is not registered (one registered a moment ago by
+    another process, and not noticed by the fleet yet, is)."""
+    if fleet.cp(cp_id) is None and not fleet.registry.knows(cp_id):
         raise Refused(f"unknown CP {cp_id!r}")

@@ -267,3 +267,21 @@ def test_a_supply_started_at_the_cp_shows_ad_hoc_live(browser, central, fleet, s
     assert page.inner_text("#cp-CP1 .tile-driver") == "ad hoc"
     page.wait_for_selector("#requests >> text=ad hoc")
     assert errors == []
+
+
+def test_a_tile_says_live_why_a_cp_is_stopped(browser, central, fleet):
+    from cloud.central.cpstate import StopReason
+
+    page, errors = open_page(browser, central)
+    fleet.stop("CP3", actor="weather office", reason=StopReason.WEATHER)
+    page.wait_for_selector("#cp-CP3[data-state='STOPPED']")
+    assert page.inner_text("#cp-CP3 .tile-state") == "Out of order: weather alert"
+    assert page.is_visible("#cp-CP3 button[data-action='stop']")  # not the admin's stop
+    fleet.stop("CP3", actor="alice")
+    page.wait_for_selector("#cp-CP3 button[data-action='resume']")
+    assert page.inner_text("#cp-CP3 .tile-state") == (
+        "Out of order: stopped by admin, weather alert")
+    fleet.resume("CP3", actor="bob")  # lifts the admin's stop only
+    page.wait_for_selector("#cp-CP3 button[data-action='stop']")
+    assert page.inner_text("#cp-CP3 .tile-state") == "Out of order: weather alert"
+    assert errors == []

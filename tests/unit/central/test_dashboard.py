@@ -308,3 +308,22 @@ def test_a_supply_started_at_the_cp_is_ad_hoc_on_its_tile_and_in_requests(client
     assert '<dd class="tile-driver">ad hoc</dd>' in tile_html(html, "CP1")
     assert "<td>CP1</td><td>ad hoc</td>" in html  # the requests panel
     assert 'data-ad-hoc="ad hoc"' in html  # the same name for the page's script
+
+
+def test_a_tile_says_why_a_cp_is_stopped_and_offers_resume_for_the_admin_stop_only(
+        client, fleet, site):
+    from cloud.central.cpstate import StopReason
+
+    fleet.stop("CP1", actor="weather office", reason=StopReason.WEATHER)
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert '<p class="tile-state">Out of order: weather alert</p>' in tile
+    assert re.findall(r'data-action="([a-z-]+)"', tile) == ["stop"]
+    fleet.stop("CP1", actor="alice")
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert '<p class="tile-state">Out of order: stopped by admin, weather alert</p>' in tile
+    assert re.findall(r'data-action="([a-z-]+)"', tile) == ["resume"]
+    site.disconnect("CP1")
+    fleet.resume("CP1", actor="bob")
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert "Out of order once back: weather alert" in tile
+    assert re.findall(r'data-action="([a-z-]+)"', tile) == ["stop"]
