@@ -140,7 +140,8 @@ class TableCore:
         lost = cp.last_heartbeat is not None and cp.state == CpState.DISCONNECTED
         cp.last_heartbeat = now.mono
         effects: Effects = [fx.Note("info", cp.id, "heartbeats resumed")] if lost else []
-        effects += self._set_engine(cp, beat.engine, "", now)
+        if beat.engine != cp.engine:
+            effects += self._set_engine(cp, beat.engine, "", now)
         state = beat.state
         if (state == EngineState.SUPPLYING and beat.session_id
                 and beat.session_id == cp.ended_session):
@@ -154,7 +155,9 @@ class TableCore:
         if not cp.stop_reasons and state == EngineState.STOPPED and not cp.resume_sent:
             cp.resume_sent = True
             effects.append(fx.Resume(cp.id, "enabled at Central"))
-        return effects + self._refresh(cp, now)
+        if refresh(cp, self.authorization_at(cp.id), now):
+            effects.append(fx.Publish("cp", dict(cp.view)))
+        return effects
 
     def engine_status(self, cp_id: str, engine: str, reason: str, now: Moment) -> Effects:
         cp = self._connected(cp_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from protocol.states import CpState, EngineState, Health
 
@@ -47,8 +47,9 @@ def reasons_text(reasons: Iterable[StopReason]) -> str:
     return ", ".join(REASON_TEXT[reason] for reason in sorted(reasons))
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
+    """What Central knows of a CP (a tuple: built on every heartbeat)."""
+
     connected: bool = False  # an authenticated monitor link is up
     last_heartbeat: float | None = None  # monotonic time of the last heartbeat
     engine: Health | None = None  # as the monitor last reported
@@ -93,10 +94,14 @@ PRECEDENCE: tuple[Rule, ...] = (
 LABELS: dict[str, str] = {rule.state: rule.label for rule in PRECEDENCE}
 
 
+_ORDER = tuple((rule.holds, rule.state) for rule in PRECEDENCE)
+
+
 def derive_state(facts: Facts, now: float) -> CpState:
-    for rule in PRECEDENCE:
-        if rule.holds(facts, now):
-            return rule.state
+    """The state of the first rule of :data:`PRECEDENCE` that holds."""
+    for holds, state in _ORDER:
+        if holds(facts, now):
+            return state
     raise AssertionError("the last rule always holds")  # pragma: no cover
 
 

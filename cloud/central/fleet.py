@@ -72,7 +72,8 @@ class Fleet:
         return Moment(self.clock() if mono is None else mono, self.wallclock)
 
     def _run(self, effects: list[fx.Effect]) -> None:
-        self._executor.run(effects)
+        if effects:
+            self._executor.run(effects)
 
     # -- views -------------------------------------------------------------------
     def cps(self) -> list[dict[str, Any]]:
