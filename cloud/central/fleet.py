@@ -1,15 +1,11 @@
 """Central's live fleet: the thin shell around the pure :class:`~cloud.central.core.Core`.
 
-Shared by the asyncio CP server (which calls the ``on_*`` hooks) and the HTTP and
-Kafka threads (which read views and call stop / resume / charge); an RLock guards
-everything.  Each operation reads the clocks, asks the core, and carries out the
-effects it returns, in order (:class:`~cloud.central.executor.Executor`): commands
-through the CP's
-:class:`~cloud.central.ports.CpPort`, writes to the store, events to the dashboard's
-:class:`~cloud.central.hub.Hub`, domain events to the listeners of :attr:`events`
-(the audit trail, the hub's application messages, the log, the driver desk).  Reads
-never write: CPs registered by another process (``ev-central cp add``) are noticed by
-:meth:`sweep`, which the CP server runs five times a second, and at their login.
+Shared by the CP server's loop (the ``on_*`` hooks) and the HTTP and Kafka threads
+(views, stop / resume, charge) under one RLock.  Each operation reads the clocks, asks
+the core, and has the :class:`~cloud.central.executor.Executor` carry out the effects
+in order: commands through the CPs' ports, store writes, dashboard events, domain
+events.  Reads never write: a CP registered by another process (``ev-central cp add``)
+is noticed by :meth:`sweep` (five times a second) or at its login (:meth:`welcome`).
 """
 
 from __future__ import annotations
@@ -296,8 +292,7 @@ class Fleet:
             return fresh
 
     def on_frame_rejected(self, cp_id: str | None, reason: str) -> None:
-        with self._lock:
-            self._core.counters["frames_rejected"] += 1
+        self.count("frames_rejected")
 
     def on_auth_refused(self, cp_id: str | None, peer: str, reason: str) -> None:
         with self._lock:
