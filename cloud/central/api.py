@@ -1,7 +1,8 @@
 """REST API (JSON) under ``/api``: reads are open, admin actions need the bearer token.
 
-Every admin action names its actor (``admin@<client address>``) to the Fleet, which
-writes it into the audit log.
+Every admin action names its actor (``admin@<client address>``) to the Fleet, whose
+audit trail records it.  Domain errors (an unknown CP, ...) become their HTTP status in
+the app's one handler (:func:`cloud.central.app.domain_error`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from cloud.central.errors import UnknownCp
 from cloud.central.session_report import (
     MAX_LIMIT,
     BadFilter,
@@ -18,7 +20,6 @@ from cloud.central.session_report import (
     parse_count,
     parse_filter,
 )
-from protocol.messages import CP_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -50,31 +51,22 @@ def list_cps():
 
 @bp.get("/cps/<cp_id>")
 def get_cp(cp_id: str):
-    cp = _fleet().cp(cp_id) if CP_ID.match(cp_id) else None
+    cp = _fleet().cp(cp_id)
     if cp is None:
-        abort(404, description=f"unknown charging point {cp_id!r}")
+        raise UnknownCp(cp_id)
     return jsonify(cp)
 
 
 @bp.post("/cps/<cp_id>/stop")
 @admin_required
 def stop_cp(cp_id: str, actor: str):
-    return _one(_fleet().stop, cp_id, actor)
+    return jsonify(_fleet().stop(cp_id, actor=actor))
 
 
 @bp.post("/cps/<cp_id>/resume")
 @admin_required
 def resume_cp(cp_id: str, actor: str):
-    return _one(_fleet().resume, cp_id, actor)
-
-
-def _one(action, cp_id: str, actor: str):
-    if not CP_ID.match(cp_id):
-        abort(404, description=f"unknown charging point {cp_id!r}")
-    try:
-        return jsonify(action(cp_id, actor=actor))
-    except KeyError:
-        abort(404, description=f"unknown charging point {cp_id!r}")
+    return jsonify(_fleet().resume(cp_id, actor=actor))
 
 
 @bp.post("/cps/stop")

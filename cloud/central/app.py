@@ -15,8 +15,10 @@ import re
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from cloud.central import api, dashboard, sessions_page
+from cloud.central.errors import DomainError
 
 METRIC_PREFIX = "evcharging_"
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_:]")
@@ -35,6 +37,7 @@ def create_app(config: dict) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(sessions_page.bp)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, domain_error)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/metrics", "metrics", metrics)
     app.after_request(_security_headers)
@@ -63,6 +66,15 @@ def _http_error(error: HTTPException):
             response.headers[name] = value
     if error.code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="evcharging"'
+    return response
+
+
+def domain_error(error: DomainError):
+    """The one place a domain error becomes HTTP: UnknownCp 404, CpIdTaken 409, BadPrice
+    400, ... with its reason as the message (the same JSON as every API error)."""
+    response = jsonify(error=HTTP_STATUS_CODES.get(error.status, "Error"), status=error.status,
+                       message=str(error))
+    response.status_code = error.status
     return response
 
 

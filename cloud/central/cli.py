@@ -17,6 +17,9 @@ import socket
 import sys
 import threading
 
+from cloud.central.errors import DomainError
+from cloud.central.events import EventStream, standard_stream
+from cloud.central.registration import register_cp, register_driver
 from protocol.transport import parse_address
 from runtime import config, logs, systemd
 from runtime.entry import console_script
@@ -82,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 def _cp(args: argparse.Namespace, store) -> int:
     if args.cp_command == "list":
         for row in store.cps():
-            state = "enabled" if row["enabled"] else "stopped"
+            reasons = ",".join(sorted(store.stop_reasons(row)))
+            state = f"stopped:{reasons}" if reasons else "enabled"
             print(f"{row['id']}\t{row['price_eur_kwh']}\t{state}\t{row['location']}")
         return 0
     try:
-        secret = store.add_cp(args.id, args.location, args.price)
-    except ValueError as error:
+        secret = register_cp(store, _events(store), args.id, args.location, args.price, "cli")
+    except DomainError as error:
         config.fail(str(error), PROG)
-    store.audit("cli", "add_cp", args.id, args.location)
     print(f"registered CP {args.id}; its secret (shown once) is on the next line", flush=True)
     print(secret, flush=True)
     return 0
@@ -97,12 +100,16 @@ def _cp(args: argparse.Namespace, store) -> int:
 
 def _driver(args: argparse.Namespace, store) -> int:
     try:
-        store.add_driver(args.id)
-    except ValueError as error:
+        register_driver(store, _events(store), args.id, "cli")
+    except DomainError as error:
         config.fail(str(error), PROG)
-    store.audit("cli", "add_driver", None, args.id)
     print(f"registered driver {args.id}", flush=True)
     return 0
+
+
+def _events(store) -> EventStream:
+    """The command line's domain events: the audit trail and the log."""
+    return standard_stream(store)
 
 
 def _why(error: OSError) -> str:

@@ -2,10 +2,13 @@
 
 Each connection wraps a :class:`protocol.link.Link`: bytes and ``loop.time()`` go in,
 ``data_to_send()`` goes out, ``tick`` runs at ``deadline()`` through ``loop.call_at``.
-A connection must say Hello, answer the Challenge with the HMAC proof of its secret,
-and only then may it speak; everything it says goes to the :class:`Fleet` hooks.  The
-server runs in its own thread with its own loop so that the HTTP server can run beside
-it; garbage from one peer is NAKed, counted and logged and never touches another.
+A connection must say Hello, answer the Challenge with the HMAC proof of its secret
+(from the fleet's :class:`~cloud.central.ports.Registry`), and only then may it speak.
+Routing tables, each tested to cover every type: :data:`LINK_EVENTS`,
+:data:`BEFORE_LOGIN`, and ``cp_routes.FROM_CP`` (to the :class:`Fleet` hooks); commands
+go back through a :class:`~cloud.central.framed.FramedPort`.  The server runs in its
+own thread and loop beside the HTTP server; garbage from one peer is NAKed, counted
+and logged and never touches another.
 """
 
 from __future__ import annotations
@@ -15,17 +18,23 @@ import logging
 import threading
 from typing import Any
 
+from cloud.central.cp_routes import FROM_CP
 from cloud.central.fleet import Fleet
+from cloud.central.framed import CommandLedger, FramedPort
 from protocol import auth
 from protocol import messages as m
-from protocol.link import CLOSED, Closed, Link, Received, Rejected
+from protocol.link import CLOSED, Closed, Link, Opened, Received, Rejected
 from runtime import systemd
+from runtime.routing import Routes
 
 log = logging.getLogger(__name__)
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds to authenticate before we hang up
 CLOSE_GRACE = 2.0  # seconds a refusal may wait for its ACK before we hang up
 SWEEP_EVERY = 0.2
+
+LINK_EVENTS = Routes("link event")
+BEFORE_LOGIN = Routes("message before authentication")
 
 
 class CpConnection(asyncio.Protocol):
@@ -132,20 +141,37 @@ class CpConnection(asyncio.Protocol):
         self._after()
 
     def _on_event(self, event: Any) -> None:
-        if isinstance(event, Received):
-            self._on_message(event.message)
-        elif isinstance(event, Rejected):
-            self.server.fleet.on_frame_rejected(self.cp_id, event.reason)
-            log.warning("%s: NAK: %s", self.cp_id or self.peer, event.reason)
-        elif isinstance(event, Closed):
-            self._on_closed(event.reason)
+        LINK_EVENTS.handler(type(event))(self, event)
 
-    def _on_closed(self, reason: str) -> None:
+    @LINK_EVENTS.on(Opened)
+    def _on_opened(self, event: Opened) -> None:
+        """The peer opened the link (ENQ): it must say Hello next."""
+
+    @LINK_EVENTS.on(Received)
+    def _on_message(self, event: Received) -> None:
+        msg = event.message
+        if self._closing:
+            return
+        if self.authenticated:
+            self._dispatch(msg)
+            return
+        handler = BEFORE_LOGIN.handler(type(msg))
+        if handler is None or not handler(self, msg):
+            self._refuse(f"{msg.TYPE} before authentication")
+
+    @LINK_EVENTS.on(Rejected)
+    def _on_rejected(self, event: Rejected) -> None:
+        self.server.fleet.on_frame_rejected(self.cp_id, event.reason)
+        log.warning("%s: NAK: %s", self.cp_id or self.peer, event.reason)
+
+    @LINK_EVENTS.on(Closed)
+    def _on_closed(self, event: Closed) -> None:
         if self.authenticated and self.server.active.get(self.cp_id) is self:
             del self.server.active[self.cp_id]
-            self.server.fleet.on_disconnected(self.cp_id, reason)
+            self.server.fleet.on_disconnected(self.cp_id, event.reason)
         elif not self.authenticated:
-            log.info("%s: link closed before authentication: %s", self.cp_id or self.peer, reason)
+            log.info("%s: link closed before authentication: %s", self.cp_id or self.peer,
+                     event.reason)
         self.authenticated = False
 
     def _cleanup(self) -> None:
@@ -157,36 +183,32 @@ class CpConnection(asyncio.Protocol):
         self._timer_at = None
 
     # -- messages --------------------------------------------------------------------
-    def _on_message(self, msg: m.Message) -> None:
-        if self._closing:
-            return
-        if self.authenticated:
-            self._dispatch(msg)
-        elif isinstance(msg, m.Hello) and self._nonce is None:
-            self._on_hello(msg)
-        elif isinstance(msg, m.Authenticate) and self._nonce is not None:
-            self._on_authenticate(msg)
-        else:
-            self._refuse(f"{msg.TYPE} before authentication")
-
-    def _on_hello(self, msg: m.Hello) -> None:
+    @BEFORE_LOGIN.on(m.Hello)
+    def _on_hello(self, msg: m.Hello) -> bool:
+        if self._nonce is not None:
+            return False
         self.cp_id = msg.cp_id
         self._location = msg.location
-        if self.server.fleet.store.cp(msg.cp_id) is None:
+        if not self.server.registry.knows(msg.cp_id):
             self._refuse("unknown CP")
-            return
+            return True
         self._nonce = auth.new_nonce()
         self._send_now(m.Challenge(cp_id=msg.cp_id, nonce=self._nonce))
+        return True
 
-    def _on_authenticate(self, msg: m.Authenticate) -> None:
-        row = self.server.fleet.store.cp(self.cp_id)
-        if (
-            row is None
-            or msg.cp_id != self.cp_id
-            or not auth.verify(row["secret_key"], self._nonce, self.cp_id, msg.hmac)
-        ):
+    @BEFORE_LOGIN.on(m.Authenticate)
+    def _on_authenticate(self, msg: m.Authenticate) -> bool:
+        if self._nonce is None:
+            return False
+        key = self.server.registry.secret_key(self.cp_id)
+        if key is None or msg.cp_id != self.cp_id or not auth.verify(
+                key, self._nonce, self.cp_id, msg.hmac):
             self._refuse("wrong secret")
-            return
+            return True
+        terms = self.server.fleet.welcome(self.cp_id)
+        if terms is None:  # deregistered meanwhile
+            self._refuse("unknown CP")
+            return True
         self.authenticated = True
         if self._handshake is not None:
             self._handshake.cancel()
@@ -195,30 +217,26 @@ class CpConnection(asyncio.Protocol):
         self.server.active[self.cp_id] = self
         if old is not None:
             old.close("replaced by a new connection")
-        self._send_now(m.Welcome(cp_id=self.cp_id, enabled=bool(row["enabled"]),
-                                 price_eur_kwh=row["price_eur_kwh"]))
+        in_service, price = terms
+        self._send_now(m.Welcome(cp_id=self.cp_id, enabled=in_service, price_eur_kwh=price))
         log.info("%s: authenticated from %s", self.cp_id, self.peer)
-        self.server.fleet.on_connected(self.cp_id, self.send, location=self._location)
+        port = FramedPort(self.cp_id, self.send, self.server.ledger)
+        self.server.fleet.on_connected(self.cp_id, port, location=self._location)
+        return True
 
     def _dispatch(self, msg: m.Message) -> None:
-        fleet = self.server.fleet
         if msg.cp_id != self.cp_id:
             log.warning("%s: ignored %s for another CP %s", self.cp_id, msg.TYPE, msg.cp_id)
             return
-        if isinstance(msg, m.Heartbeat):
-            fleet.on_heartbeat(msg)
-        elif isinstance(msg, m.EngineStatus):
-            fleet.on_engine_status(msg)
-        elif isinstance(msg, m.CommandResult):
-            fleet.on_command_result(msg)
-        elif isinstance(msg, m.SupplyRequest):
-            self._send_now(fleet.on_supply_request(msg))
-        elif isinstance(msg, m.SupplyStarted):
-            self._send_now(fleet.on_supply_started(msg))
-        elif isinstance(msg, m.SupplyEnded):
-            self._send_now(fleet.on_supply_ended(msg))
-        else:
+        handler = FROM_CP.handler(type(msg))
+        if handler is None:
             log.warning("%s: ignored unexpected %s", self.cp_id, msg.TYPE)
+        else:
+            handler(self.server.fleet, self.server.ledger, msg, self.reply)
+
+    def reply(self, message: m.Message) -> None:
+        """Answer on this link, from the loop's thread."""
+        self._send_now(message)
 
 
 class CpServer:
@@ -226,6 +244,8 @@ class CpServer:
 
     def __init__(self, fleet: Fleet, host: str = "127.0.0.1", port: int = 7000) -> None:
         self.fleet = fleet
+        self.registry = fleet.registry  # credentials
+        self.ledger = CommandLedger()  # what each command sent was, for its result
         self.host, self.port = host, port
         self.loop = asyncio.new_event_loop()
         self.connections: set[CpConnection] = set()

@@ -1,83 +1,152 @@
 """A CP's displayed state, derived from the facts Central holds (ARCHITECTURE section 5).
 
-Pure functions, time passed in.  Precedence top to bottom:
-DISCONNECTED > BROKEN > STOPPED > SUPPLYING > AUTHORIZED > ACTIVATED.
+Pure functions, time passed in.  :data:`PRECEDENCE` is the one table that maps facts to
+a :class:`~protocol.states.CpState`, first match wins: what each state means, how the
+dashboard shows it and what the Pi's LEDs show.  ``derive_state`` reads it, the
+dashboard takes its labels from it, and the README's "States" table is tested against
+it.  A CP is stopped while it has at least one :class:`StopReason`; lifting one never
+lifts another.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
 
-DISCONNECTED, BROKEN, STOPPED = "DISCONNECTED", "BROKEN", "STOPPED"
-SUPPLYING, AUTHORIZED, ACTIVATED = "SUPPLYING", "AUTHORIZED", "ACTIVATED"
-STATES = (DISCONNECTED, BROKEN, STOPPED, SUPPLYING, AUTHORIZED, ACTIVATED)
+from protocol.states import CpState, EngineState, Health
+
 HEARTBEAT_TIMEOUT = 3.0
+STATES = tuple(CpState)
+
+
+class StopReason(StrEnum):
+    """Why a CP is out of service; each is set and lifted on its own."""
+
+    ADMIN = "admin"
+    WEATHER = "weather"
+    KEY_REVOKED = "key revoked"
+
+
+REASON_TEXT = {  # how the dashboard says it: "Out of order: stopped by admin"
+    StopReason.ADMIN: "stopped by admin",
+    StopReason.WEATHER: "weather alert",
+    StopReason.KEY_REVOKED: "key revoked",
+}
+
+
+def stop_reasons(values: Iterable[str]) -> frozenset[StopReason]:
+    """Stop reasons from their names; raises ValueError for an unknown one."""
+    return frozenset(StopReason(value) for value in values)
+
+
+def reasons_text(reasons: Iterable[StopReason]) -> str:
+    """``stopped by admin, weather alert``, in the order of the reasons' names (as the
+    view lists them)."""
+    return ", ".join(REASON_TEXT[reason] for reason in sorted(reasons))
+
+
+class Facts(NamedTuple):
+    """What Central knows of a CP (a tuple: built on every heartbeat)."""
+
+    connected: bool = False  # an authenticated monitor link is up
+    last_heartbeat: float | None = None  # monotonic time of the last heartbeat
+    engine: Health | None = None  # as the monitor last reported
+    stop_reasons: frozenset[StopReason] = frozenset()  # none: in service
+    session: EngineState | None = None  # None, AUTHORIZED or SUPPLYING
+
+
+def _disconnected(facts: Facts, now: float) -> bool:
+    return (not facts.connected or facts.last_heartbeat is None
+            or now - facts.last_heartbeat > HEARTBEAT_TIMEOUT)
 
 
 @dataclass(frozen=True)
-class Facts:
-    connected: bool = False  # an authenticated monitor link is up
-    last_heartbeat: float | None = None  # monotonic time of the last heartbeat
-    engine: str | None = None  # OK, KO or DOWN as the monitor last reported
-    enabled: bool = True  # not stopped by an administrator
-    session: str | None = None  # None, "authorized" or "supplying"
+class Rule:
+    """One row of the precedence table."""
+
+    state: CpState
+    when: str  # what the facts are, in the README's words
+    dashboard: str  # how the tile looks
+    label: str  # the tile's text
+    leds: str  # the Pi's LEDs (default pattern)
+    holds: Callable[[Facts, float], bool]
 
 
-def derive_state(facts: Facts, now: float) -> str:
-    if (
-        not facts.connected
-        or facts.last_heartbeat is None
-        or now - facts.last_heartbeat > HEARTBEAT_TIMEOUT
-    ):
-        return DISCONNECTED
-    if facts.engine != "OK":
-        return BROKEN
-    if not facts.enabled:
-        return STOPPED
-    if facts.session == "supplying":
-        return SUPPLYING
-    if facts.session == "authorized":
-        return AUTHORIZED
-    return ACTIVATED
+PRECEDENCE: tuple[Rule, ...] = (
+    Rule(CpState.DISCONNECTED, "no monitor link, or no heartbeat for 3 s", "grey",
+         "Disconnected", "amber blinking slowly", _disconnected),
+    Rule(CpState.BROKEN, "engine KO (fault button) or not answering", 'red "Broken down"',
+         "Broken down", "red", lambda facts, now: facts.engine != Health.OK),
+    Rule(CpState.STOPPED, "a stop reason: stopped from the dashboard, a weather alert, a "
+         "revoked key (each persists across restarts until lifted)",
+         'orange "Out of order: stopped by admin" (or its other reasons)', "Out of order",
+         "amber", lambda facts, now: bool(facts.stop_reasons)),
+    Rule(CpState.SUPPLYING, "energy flowing", "green + driver, start time", "Supplying",
+         "blue", lambda facts, now: facts.session == EngineState.SUPPLYING),
+    Rule(CpState.AUTHORIZED, "supply authorized, waiting for the vehicle",
+         'green "Waiting for vehicle"', "Waiting for vehicle", "green blinking",
+         lambda facts, now: facts.session == EngineState.AUTHORIZED),
+    Rule(CpState.ACTIVATED, "available", "green", "Available", "green",
+         lambda facts, now: True),
+)
+LABELS: dict[str, str] = {rule.state: rule.label for rule in PRECEDENCE}
 
 
-def with_engine_state(facts: Facts, engine_state: str | None, authorized: bool) -> Facts:
-    """Fold what the engine reports it is doing (and Central's pending authorization)."""
-    session = engine_state if engine_state in ("authorized", "supplying") else None
-    if session is None and authorized:
-        session = "authorized"
-    engine = "KO" if engine_state == "broken" and facts.engine == "OK" else facts.engine
-    return replace(facts, engine=engine, session=session)
+_ORDER = tuple((rule.holds, rule.state) for rule in PRECEDENCE)
+
+
+def derive_state(facts: Facts, now: float) -> CpState:
+    """The state of the first rule of :data:`PRECEDENCE` that holds."""
+    for holds, state in _ORDER:
+        if holds(facts, now):
+            return state
+    raise AssertionError("the last rule always holds")  # pragma: no cover
+
+
+_SESSIONS = {EngineState.AUTHORIZED: EngineState.AUTHORIZED,
+             EngineState.SUPPLYING: EngineState.SUPPLYING}
+
+
+def facts(connected: bool, last_heartbeat: float | None, engine: str | None,
+          stop_reasons: frozenset[StopReason], engine_state: str | None,
+          authorized: bool) -> Facts:
+    """The facts of a CP, folding in what its engine reports it is doing and Central's
+    authorization waiting for the vehicle (a broken engine is a KO one)."""
+    session = _SESSIONS.get(engine_state) or (EngineState.AUTHORIZED if authorized else None)
+    if engine_state == EngineState.BROKEN and engine == Health.OK:
+        engine = Health.KO
+    return Facts(connected, last_heartbeat, engine, stop_reasons, session)
 
 
 def view(
     cp_id: str, location: str, price: str, state: str, session_id: str | None,
     driver_id: str | None, started_at: str | None,
-    live: tuple[str, str, str] | None = None, enabled: bool = True,
+    live: tuple[str, str, str] | None = None, reasons: Iterable[StopReason] = (),
 ) -> dict[str, Any]:
     """A CP as the dashboard and the REST API show it (without ``updated_at``).
 
-    ``live`` is the last telemetry of the supply under way: (kW, kWh, EUR).  ``enabled``
-    is False from an administrator's stop to the resume, whatever the state shows (a
-    stopped CP that is also disconnected or broken down shows that first)."""
-    busy = state in (SUPPLYING, AUTHORIZED)
-    kw, kwh, eur = live if live and state == SUPPLYING else (None, None, None)
+    ``live`` is the last telemetry of the supply under way: (kW, kWh, EUR).
+    ``stop_reasons`` lists why it is stopped, whatever the state shows (a stopped CP that
+    is also disconnected or broken down shows that first); empty while in service."""
+    busy = state in (CpState.SUPPLYING, CpState.AUTHORIZED)
+    kw, kwh, eur = live if live and state == CpState.SUPPLYING else (None, None, None)
     return {
         "id": cp_id, "location": location, "price_eur_kwh": price, "state": state,
         "driver_id": driver_id if busy else None, "kw": kw, "kwh": kwh, "eur": eur,
         "session_id": session_id if busy else None,
-        "started_at": started_at if state == SUPPLYING else None,
-        "enabled": bool(enabled),
+        "started_at": started_at if state == CpState.SUPPLYING else None,
+        "stop_reasons": sorted(reasons),
     }
 
 
 _REFUSALS = {
-    DISCONNECTED: "disconnected",
-    BROKEN: "broken",
-    STOPPED: "stopped",
-    SUPPLYING: "CP busy",
-    AUTHORIZED: "CP busy",
+    CpState.DISCONNECTED: "disconnected",
+    CpState.BROKEN: "broken",
+    CpState.STOPPED: "stopped",
+    CpState.SUPPLYING: "CP busy",
+    CpState.AUTHORIZED: "CP busy",
 }
 
 

@@ -20,19 +20,15 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template
 
+from cloud.central import cpstate
 from protocol.messages import AD_HOC, driver_or_ad_hoc
 
 bp = Blueprint("dashboard", __name__)
 
-# Section 5 of ARCHITECTURE.md: what each state is called on a tile.
-STATE_LABELS = {
-    "DISCONNECTED": "Disconnected",
-    "BROKEN": "Broken down",
-    "STOPPED": "Out of order",
-    "SUPPLYING": "Supplying",
-    "AUTHORIZED": "Waiting for vehicle",
-    "ACTIVATED": "Available",
-}
+# What each state is called on a tile: the precedence table's labels.
+STATE_LABELS = cpstate.LABELS
+# Why a CP is stopped, in the tile's words ("Out of order: stopped by admin").
+REASON_TEXT = {str(reason): text for reason, text in cpstate.REASON_TEXT.items()}
 RECONNECT_MS = 2000
 
 
@@ -46,7 +42,14 @@ def index():
         messages=fleet.messages(limit=50),
         kafka=fleet.kafka(),
         labels=STATE_LABELS,
+        reasons=REASON_TEXT,
     )
+
+
+@bp.app_template_filter("why")
+def why(reasons: list[str] | None) -> str:
+    """A CP's stop reasons in words: ``stopped by admin, weather alert``."""
+    return ", ".join(REASON_TEXT.get(reason, reason) for reason in reasons or ())
 
 
 @bp.app_template_filter("clock")

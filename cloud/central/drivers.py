@@ -15,18 +15,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from cloud.central import cpstate
-from cloud.central.supplies import (
-    AUTHORIZATION_TIMEOUT,
-    AUTHORIZED,
-    CANCELLED,
-    ENDED,
-    PROGRESS,
-    STARTED,
-    SessionEvent,
-)
+from cloud.central.core import Denial
+from cloud.central.core_table import AUTHORIZATION_TIMEOUT
+from cloud.central.cptable import Authorization
+from cloud.central.events import SessionEvent, Step
 from protocol import driver as d
-from protocol import messages as m
+from protocol.states import CpState, SessionStatus
 
 NOT_INTERRUPTED = ("unplugged", "stopped by driver")
 NO_SUPPLY = "no supply under way"
@@ -38,10 +32,11 @@ def interrupted(reason: str) -> bool:
     return reason not in NOT_INTERRUPTED
 
 
-def answer_charge(request: d.ChargeRequest, outcome: m.Command | str) -> d.DriverMessage:
-    """Fleet.charge's outcome (the authorize Command or a reason) as the driver's answer."""
-    if isinstance(outcome, str):
-        return d.Denied(driver_id=request.driver_id, ref=request.id, reason=outcome,
+def answer_charge(request: d.ChargeRequest,
+                  outcome: Authorization | Denial) -> d.DriverMessage:
+    """Fleet.charge's outcome (an authorization or a denial) as the driver's answer."""
+    if isinstance(outcome, Denial):
+        return d.Denied(driver_id=request.driver_id, ref=request.id, reason=outcome.reason,
                         cp_id=request.cp_id)
     return d.Accepted(driver_id=request.driver_id, ref=request.id, cp_id=request.cp_id,
                       session_id=outcome.session_id)
@@ -53,16 +48,16 @@ def update_for(event: SessionEvent) -> d.DriverMessage | None:
         return None
     who = {"driver_id": event.driver_id, "cp_id": event.cp_id, "session_id": event.session_id}
     record = event.record
-    if event.kind == AUTHORIZED:
+    if event.kind == Step.AUTHORIZED:
         return d.Authorized(**who, expires_in_s=int(AUTHORIZATION_TIMEOUT))
-    if event.kind == CANCELLED:
+    if event.kind == Step.CANCELLED:
         return d.Cancelled(**who, reason=event.reason)
-    if event.kind == STARTED:
+    if event.kind == Step.STARTED:
         return d.Plugged(**who, started_at=record.started_at,
                          price_eur_kwh=record.price_eur_kwh)
-    if event.kind == PROGRESS:
+    if event.kind == Step.PROGRESS:
         return d.Progress(**who, kw=record.kw, kwh=record.kwh, eur=record.eur)
-    if event.kind == ENDED:
+    if event.kind == Step.ENDED:
         return d.Ticket(**who, started_at=record.started_at, ended_at=record.ended_at,
                         kwh=record.kwh, eur=record.eur, price_eur_kwh=record.price_eur_kwh,
                         reason=record.reason, interrupted=interrupted(record.reason))
@@ -79,7 +74,7 @@ def stop_refusal(session: dict[str, Any] | None, cp_id: str | None) -> str | Non
 def cp_list(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The CPs a driver may ask for: the ACTIVATED ones."""
     keys = ("id", "location", "price_eur_kwh", "state")
-    return [{k: cp[k] for k in keys} for cp in views if cp["state"] == cpstate.ACTIVATED]
+    return [{k: cp[k] for k in keys} for cp in views if cp["state"] == CpState.ACTIVATED]
 
 
 def ticket_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +88,7 @@ def ticket_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 def recent_tickets(rows: list[dict[str, Any]], limit: int = RECENT) -> list[dict[str, Any]]:
     """The last ``limit`` ended sessions (rows newest first, as the store lists them)."""
-    return [ticket_dict(row) for row in rows if row["status"] == "ended"][:limit]
+    return [ticket_dict(row) for row in rows if row["status"] == SessionStatus.ENDED][:limit]
 
 
 class SeenIds:

@@ -1,12 +1,11 @@
-"""Central's live view of its CPs, and the operations on them.
+"""Central's live fleet: the thin shell around the pure :class:`~cloud.central.core.Core`.
 
-Shared by the asyncio CP server (which calls the ``on_*`` hooks) and the HTTP threads
-(which read views and call stop / resume); an RLock guards everything.  The displayed
-state comes from :func:`cloud.central.cpstate.derive_state`; what must survive a
-restart (enabled flags, sessions, the audit log) lives in the store.  Every change is
-published to subscribers as ``{"event": "cp" | "message" | "requests" | "kafka" | "power",
-"data": ...}`` on bounded queues that drop their oldest event rather than block.
-Authorizations and supply records live in :mod:`cloud.central.supplies`.
+Shared by the CP server's loop (the ``on_*`` hooks) and the HTTP and Kafka threads
+(views, stop / resume, charge) under one RLock.  Each operation reads the clocks, asks
+the core, and has the :class:`~cloud.central.executor.Executor` carry out the effects
+in order: commands through the CPs' ports, store writes, dashboard events, domain
+events.  Reads never write: a CP registered by another process (``ev-central cp add``)
+is noticed by :meth:`sweep` (five times a second) or at its login (:meth:`welcome`).
 """
 
 from __future__ import annotations
@@ -15,70 +14,49 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from cloud.central import cpstate, session_report
-from cloud.central.cpstate import DISCONNECTED, Facts
+from cloud.central import effects as fx
+from cloud.central import session_report
+from cloud.central.core import Core, Denial
+from cloud.central.cpstate import StopReason
+from cloud.central.cptable import Authorization, Moment
+from cloud.central.events import AuthRefused, Listener, standard_stream
+from cloud.central.executor import Executor
 from cloud.central.hub import QUEUE_SIZE, Hub
-from cloud.central.power import PowerHistory, fleet_kw
+from cloud.central.ports import CpPort
+from cloud.central.registration import register_cp, register_driver
 from cloud.central.store import Store
-from cloud.central.supplies import Listener, Pending, Supplies
 from protocol import messages as m
+from protocol.data import Telemetry
+from protocol.states import SessionStatus
 
 log = logging.getLogger(__name__)
 
 KAFKA_COUNTERS = ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered")
-COMMAND_TTL = 10.0  # a command not delivered within this is ignored by the CP
-Sender = Callable[[m.Message], None]
+COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
+            "supplies_started", "supplies_ended", "supplies_denied", *KAFKA_COUNTERS)
 
 
-@dataclass
-class _Cp:
-    id: str
-    location: str
-    price: str
-    enabled: bool
-    state: str = DISCONNECTED
-    updated_at: str = ""
-    connected: bool = False
-    sender: Sender | None = None
-    last_heartbeat: float | None = None
-    engine: str | None = None  # OK / KO / DOWN
-    engine_state: str | None = None  # available / authorized / supplying / stopped / broken
-    session_id: str | None = None
-    driver_id: str | None = None
-    started_at: str | None = None
-    ended_session: str | None = None  # so a stale heartbeat cannot revive it
-    resume_sent: bool = False
-    live: tuple[str, str, str, str] | None = None  # session_id, kW, kWh, EUR (telemetry)
-    view: dict[str, Any] = field(default_factory=dict)
-
-
-class Fleet(Supplies):
+class Fleet:
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
     ) -> None:
         self.store = store
+        self.registry = store  # credentials: knows(cp_id), secret_key(cp_id)
         self.clock = clock
         self.wallclock = wallclock
         self._lock = threading.RLock()
-        self._cps: dict[str, _Cp] = {}
-        self._pending: dict[str, Pending] = {}
-        self._listeners: list[Listener] = []
-        self._kafka: dict[str, Any] | None = None  # {"up", "address", "text"} with Kafka
-        self._commands: OrderedDict[str, tuple[str, str, str | None]] = OrderedDict()
+        self._core = Core()
         self._hub = Hub(wallclock)
-        self._power = PowerHistory()
-        self._counters: Counter[str] = Counter()
-        self._loaded_at = clock()
-        for row in store.cps():
-            self._load(row)
-        for row in store.sessions_with_status("authorized"):
+        self.events = standard_stream(store, self._hub.note)
+        self._executor = Executor(store, self._hub, self.events, self._core.counters)
+        self._ports = self._executor.ports
+        self._last_rowid = 0
+        self._notice_registrations(self._now())
+        for row in store.sessions_with_status(SessionStatus.AUTHORIZED):
             store.expire(row["id"], "Central restarted", wallclock())
 
     @property
@@ -86,17 +64,29 @@ class Fleet(Supplies):
         """Held by every operation; hold it to make several of them one step."""
         return self._lock
 
+    def _now(self, mono: float | None = None) -> Moment:
+        return Moment(self.clock() if mono is None else mono, self.wallclock)
+
+    def _run(self, effects: list[fx.Effect]) -> None:
+        if effects:
+            self._executor.run(effects)
+
     # -- views -------------------------------------------------------------------
     def cps(self) -> list[dict[str, Any]]:
         with self._lock:
-            if self.clock() - self._loaded_at >= 1.0:
-                self._load_new()
-            return [dict(cp.view) for _, cp in sorted(self._cps.items())]
+            return self._core.views()
 
     def cp(self, cp_id: str) -> dict[str, Any] | None:
         with self._lock:
-            cp = self._cps.get(cp_id) or self._load_one(cp_id)
-            return dict(cp.view) if cp else None
+            return self._core.view(cp_id)
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._core.requests()
+
+    def driver_session(self, driver_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._core.driver_session(driver_id)
 
     def sessions(self, cp_id: str | None = None, driver_id: str | None = None,
                  day: str | None = None, limit: int | None = 1000, offset: int = 0) -> list[dict]:
@@ -108,23 +98,6 @@ class Fleet(Supplies):
         """Count, kWh and EUR of every session the filter selects (exact, unpaged)."""
         return session_report.totals(self.store.session_amounts(cp_id, driver_id, day))
 
-    def power(self, now: float | None = None) -> dict[str, Any]:
-        """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
-        with self._lock:
-            return self._power.as_json(self._epoch() if now is None else now)
-
-    def sample_power(self, now: float | None = None) -> None:
-        """Called often (the CP server's sweep); keeps one sample every few seconds and
-        publishes it as a ``power`` event."""
-        with self._lock:
-            now = self._epoch() if now is None else now
-            if self._power.due(now):
-                point = self._power.add(now, fleet_kw(cp.view for cp in self._cps.values()))
-                self._publish("power", point.as_json())
-
-    def _epoch(self) -> float:
-        return m.parse_ts(self.wallclock()).timestamp()
-
     def drivers(self) -> list[dict[str, Any]]:
         return self.store.drivers()
 
@@ -132,50 +105,43 @@ class Fleet(Supplies):
         with self._lock:
             return self._hub.messages(limit)
 
+    def power(self, now: float | None = None) -> dict[str, Any]:
+        """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
+        with self._lock:
+            return self._hub.power(self._epoch() if now is None else now)
+
+    def sample_power(self, now: float | None = None) -> None:
+        """Called often (the CP server's sweep): one sample every few seconds."""
+        with self._lock:
+            views = (cp.view for cp in self._core.cps.values())
+            self._hub.sample_power(self._epoch() if now is None else now, views)
+
+    def _epoch(self) -> float:
+        return m.parse_ts(self.wallclock()).timestamp()
+
     def metrics(self) -> dict[str, float]:
         with self._lock:
-            values: dict[str, float] = {
-                "cps_registered": len(self._cps),
-                "cps_connected": sum(cp.connected for cp in self._cps.values()),
-                "requests_pending": len(self._pending),
-            }
-            states = Counter(cp.state for cp in self._cps.values())
-            for state in cpstate.STATES:
-                values[f'cps_by_state{{state="{state}"}}'] = states[state]
-            for name in ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
-                         "supplies_started", "supplies_ended", "supplies_denied",
-                         *KAFKA_COUNTERS):
-                values[f"{name}_total"] = self._counters[name]
-            if self._kafka is not None:
-                values["kafka_up"] = int(bool(self._kafka["up"]))
+            values = self._core.metrics(COUNTERS)
+            if (kafka := self._hub.kafka()) is not None:
+                values["kafka_up"] = int(bool(kafka["up"]))
             return values
 
     def count(self, name: str, by: int = 1) -> None:
         with self._lock:
-            self._counters[name] += by
+            self._core.counters[name] += by
 
     # -- the data plane (Kafka) ----------------------------------------------------
     def kafka(self) -> dict[str, Any] | None:
         """None without Kafka, else ``{"up", "address", "text"}``."""
         with self._lock:
-            return dict(self._kafka) if self._kafka is not None else None
+            return self._hub.kafka()
 
     def set_kafka(self, up: bool, address: str) -> None:
         """Kafka reachable or not: the dashboard's banner and /healthz follow it."""
         with self._lock:
-            text = "" if up else (f"Kafka unreachable at {address}: live telemetry and "
-                                  "driver requests paused")
-            status = {"up": up, "address": address, "text": text}
-            if status == self._kafka:
-                return
-            self._kafka = status
-            if up:
-                self._note("info", None, f"Kafka reachable at {address}")
-            else:
-                self._note("warning", None, f"cannot reach Kafka at {address}, retrying")
-            self._publish("kafka", dict(status))
+            self._hub.set_kafka(up, address)
 
-    # -- subscriptions -----------------------------------------------------------
+    # -- subscriptions and listeners ---------------------------------------------
     def subscribe(self, maxsize: int = QUEUE_SIZE) -> queue.Queue:
         with self._lock:
             return self._hub.subscribe(maxsize)
@@ -184,236 +150,166 @@ class Fleet(Supplies):
         with self._lock:
             self._hub.unsubscribe(subscription)
 
-    def _publish(self, event: str, data: Any) -> None:
-        self._hub.publish(event, data)
-
-    def _note(self, level: str, cp_id: str | None, text: str) -> None:
-        self._hub.note(level, cp_id, text)
+    def listen(self, listener: Listener, *kinds: type) -> None:
+        """Call ``listener(event)`` on every domain event of ``kinds`` (all when none),
+        under the Fleet's lock."""
+        with self._lock:
+            self.events.listen(listener, *kinds)
 
     # -- administration ----------------------------------------------------------
     def add_cp(self, cp_id: str, location: str, price: str, actor: str = "admin") -> str:
-        """Register a CP (ValueError if bad or taken); returns its secret, once."""
-        secret = self.store.add_cp(cp_id, location, price)
+        """Register a CP (a DomainError if bad or taken); returns its secret, once."""
         with self._lock:
-            self.store.audit(actor, "add_cp", cp_id, location)
-            self._load_one(cp_id)
-            self._note("info", cp_id, f"registered by {actor}")
-        return secret
+            secret = register_cp(self.store, self.events, cp_id, location, price, actor)
+            self._notice_registrations(self._now())
+            return secret
 
     def add_driver(self, driver_id: str, actor: str = "admin") -> None:
-        self.store.add_driver(driver_id)
-        self.store.audit(actor, "add_driver", None, driver_id)
-
-    def stop(self, cp_id: str, actor: str = "admin") -> dict[str, Any]:
         with self._lock:
-            cp = self._get(cp_id)
-            cp.enabled = False
-            self.store.set_enabled(cp_id, False)
-            self.store.audit(actor, "stop", cp_id)
-            self._drop_pending(cp_id, "stopped")
-            self._send(cp, self.command(cp_id, "stop", reason=f"stopped by {actor}"))
-            self._note("warning", cp_id, f"stopped by {actor}")
-            self._refresh(cp)
-            return dict(cp.view)
+            register_driver(self.store, self.events, driver_id, actor)
 
-    def resume(self, cp_id: str, actor: str = "admin") -> dict[str, Any]:
+    def stop(self, cp_id: str, actor: str = "admin",
+             reason: StopReason = StopReason.ADMIN) -> dict[str, Any]:
+        """Take a CP out of service for ``reason`` (UnknownCp if there is none)."""
         with self._lock:
-            cp = self._get(cp_id)
-            cp.enabled = True
-            self.store.set_enabled(cp_id, True)
-            self.store.audit(actor, "resume", cp_id)
-            self._send(cp, self.command(cp_id, "resume", reason=f"resumed by {actor}"))
-            self._note("info", cp_id, f"resumed by {actor}")
-            self._refresh(cp)
-            return dict(cp.view)
+            self._run(self._core.stop(cp_id, reason, actor, self._now()))
+            return self._core.view(cp_id)
+
+    def resume(self, cp_id: str, actor: str = "admin",
+               reason: StopReason = StopReason.ADMIN) -> dict[str, Any]:
+        """Lift ``reason`` only: a CP stopped for another one stays out of service."""
+        with self._lock:
+            self._run(self._core.lift(cp_id, reason, actor, self._now()))
+            return self._core.view(cp_id)
 
     def stop_all(self, actor: str = "admin") -> list[dict[str, Any]]:
-        """Stop every CP not stopped yet; returns every CP's view."""
+        """Stop every CP an administrator has not stopped yet; returns every CP's view."""
         with self._lock:
-            for cp_id in sorted(self._cps):
-                if self._cps[cp_id].enabled:
+            for cp_id, cp in sorted(self._core.cps.items()):
+                if StopReason.ADMIN not in cp.stop_reasons:
                     self.stop(cp_id, actor)
-            return [dict(cp.view) for _, cp in sorted(self._cps.items())]
+            return self._core.views()
 
     def resume_all(self, actor: str = "admin") -> list[dict[str, Any]]:
-        """Resume the stopped CPs only; returns every CP's view."""
+        """Lift the administrator's stop wherever there is one; returns every CP's view."""
         with self._lock:
-            for cp_id in sorted(self._cps):
-                if not self._cps[cp_id].enabled:
+            for cp_id, cp in sorted(self._core.cps.items()):
+                if StopReason.ADMIN in cp.stop_reasons:
                     self.resume(cp_id, actor)
-            return [dict(cp.view) for _, cp in sorted(self._cps.items())]
+            return self._core.views()
 
-    def send(self, cp_id: str, message: m.Message) -> bool:
-        """Send a message on ``cp_id``'s link; False when it is not connected."""
+    # -- the driver plane ------------------------------------------------------------
+    def charge(self, cp_id: str, driver_id: str | None, source: str) -> Authorization | Denial:
+        """Decide a supply request; an authorization's command is sent to the CP."""
         with self._lock:
-            cp = self._connected(cp_id)
-            if cp is not None:
-                self._send(cp, message)
-            return cp is not None
+            known = driver_id is not None and self.store.driver(driver_id) is not None
+            outcome, effects = self._core.charge(cp_id, driver_id, known, source, self._now())
+            self._run(effects)
+            return outcome
 
-    def command(self, cp_id: str, action: str, **fields: Any) -> m.Command:
-        """A Command for ``cp_id`` that expires COMMAND_TTL seconds from now."""
-        expires = m.parse_ts(self.wallclock()) + timedelta(seconds=COMMAND_TTL)
-        expires_at = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return m.Command(cp_id=cp_id, action=action, expires_at=expires_at, **fields)
+    def cancel(self, session_id: str, reason: str) -> bool:
+        """End an authorization not yet plugged in; True if there was one."""
+        with self._lock:
+            cancelled, effects = self._core.cancel(session_id, reason, self._now())
+            self._run(effects)
+            return cancelled
+
+    def end_supply(self, cp_id: str, session_id: str, driver_id: str | None,
+                   reason: str) -> bool:
+        """Ask the CP to end a supply; False when it is not connected."""
+        with self._lock:
+            effects = self._core.end_supply(cp_id, session_id, driver_id, reason)
+            self._run(effects)
+            return bool(effects)
 
     # -- hooks the CP server calls ---------------------------------------------------
-    def on_connected(self, cp_id: str, sender: Sender, location: str | None = None) -> None:
+    def welcome(self, cp_id: str) -> tuple[bool, str] | None:
+        """An authenticated CP's terms, (in service, price), read from the registry
+        (which notices a CP registered by another process); None if unknown."""
         with self._lock:
-            cp = self._cps.get(cp_id) or self._load_one(cp_id)
-            if cp is None:
+            row = self.store.cp(cp_id)
+            if row is None:
+                return None
+            self._notice_registrations(self._now())
+            return not self.store.stop_reasons(row), row["price_eur_kwh"]
+
+    def on_connected(self, cp_id: str, port: CpPort, location: str | None = None) -> None:
+        with self._lock:
+            row = self.store.cp(cp_id)
+            if row is None or cp_id not in self._core.cps:
                 return
-            replaced = cp.connected
-            row = self.store.cp(cp_id) or {}
-            if location and location != cp.location:
-                self.store.set_location(cp_id, location)
-                cp.location = location
-            cp.enabled, cp.price = bool(row.get("enabled", cp.enabled)), row.get("price_eur_kwh",
-                                                                                   cp.price)
-            cp.connected, cp.sender, cp.resume_sent = True, sender, False
-            cp.last_heartbeat = cp.engine = cp.engine_state = None
-            self._note("info", cp_id, "connection replaced" if replaced else "connected")
-            if not cp.enabled:
-                self._send(cp, self.command(cp_id, "stop", reason="stopped by Central"))
-            self._refresh(cp)
+            self._ports[cp_id] = port
+            self._run(self._core.connected(cp_id, location, row["price_eur_kwh"], self._now()))
 
     def on_disconnected(self, cp_id: str, reason: str) -> None:
         with self._lock:
-            cp = self._cps.get(cp_id)
-            if cp is None or not cp.connected:
-                return
-            cp.connected, cp.sender = False, None
-            cp.last_heartbeat = cp.engine = cp.engine_state = None
-            self._drop_pending(cp_id, "CP disconnected")
-            self._note("warning", cp_id, f"disconnected: {reason}")
-            self._refresh(cp)
+            self._run(self._core.disconnected(cp_id, reason, self._now()))
+            self._ports.pop(cp_id, None)
 
     def on_heartbeat(self, msg: m.Heartbeat) -> None:
         with self._lock:
-            cp = self._connected(msg.cp_id)
-            if cp is None:
-                return
-            self._counters["heartbeats"] += 1
-            lost = cp.last_heartbeat is not None and cp.state == DISCONNECTED
-            cp.last_heartbeat = self.clock()
-            if lost:
-                self._note("info", cp.id, "heartbeats resumed")
-            self._set_engine(cp, msg.engine, "")
-            state = msg.state
-            if state == "supplying" and msg.session_id and msg.session_id == cp.ended_session:
-                state = "available"  # a heartbeat older than the end record
-            cp.engine_state = state
-            if state in ("authorized", "supplying"):
-                cp.session_id = msg.session_id or cp.session_id
-                cp.driver_id = msg.driver_id or cp.driver_id
-            elif state is not None:
-                cp.session_id = cp.driver_id = cp.started_at = None
-            if cp.enabled and state == "stopped" and not cp.resume_sent:
-                cp.resume_sent = True
-                self._send(cp, self.command(cp.id, "resume", reason="enabled at Central"))
-            self._refresh(cp)
+            self._run(self._core.heartbeat(msg, self._now()))
 
     def on_engine_status(self, msg: m.EngineStatus) -> None:
         with self._lock:
-            cp = self._connected(msg.cp_id)
-            if cp is not None:
-                self._set_engine(cp, msg.engine, msg.reason)
-                self._refresh(cp)
+            self._run(self._core.engine_status(msg.cp_id, msg.engine, msg.reason, self._now()))
+
+    def on_command_result(self, cp_id: str, action: str, session_id: str | None, ok: bool,
+                          reason: str = "") -> None:
+        with self._lock:
+            if ok:
+                log.debug("%s: %s acknowledged", cp_id, action)
+            self._run(self._core.command_result(cp_id, action, session_id, ok, reason,
+                                                self._now()))
+
+    def on_supply_request(self, msg: m.SupplyRequest) -> str | None:
+        """A supply asked for at the CP: None once authorized, else the denial's reason."""
+        outcome = self.charge(msg.cp_id, msg.driver_id, msg.source)
+        return outcome.reason if isinstance(outcome, Denial) else None
+
+    def on_supply_started(self, msg: m.SupplyStarted) -> bool:
+        """Store a supply's start record; True unless it was a duplicate."""
+        with self._lock:
+            new = self.store.record_started(msg.session_id, msg.cp_id, msg.driver_id,
+                                            msg.price_eur_kwh, msg.started_at)
+            self._run(self._core.supply_started(msg, new, self._now()))
+            return new
+
+    def on_supply_ended(self, msg: m.SupplyEnded) -> bool:
+        """Store a supply's final, billed record; True unless it was a duplicate."""
+        with self._lock:
+            new = self.store.record_ended(
+                msg.session_id, msg.cp_id, msg.driver_id, msg.price_eur_kwh, msg.started_at,
+                msg.ended_at, msg.kwh, msg.eur, msg.reason)
+            self._run(self._core.supply_ended(msg, new, self._now()))
+            return new
+
+    def on_telemetry(self, msg: Telemetry) -> bool:
+        """One second of a supply under way: live figures; False if it is stale."""
+        with self._lock:
+            fresh, effects = self._core.telemetry(msg, self._now())
+            self._run(effects)
+            return fresh
 
     def on_frame_rejected(self, cp_id: str | None, reason: str) -> None:
-        with self._lock:
-            self._counters["frames_rejected"] += 1
+        self.count("frames_rejected")
 
     def on_auth_refused(self, cp_id: str | None, peer: str, reason: str) -> None:
         with self._lock:
-            self._counters["auth_refusals"] += 1
-            self._note("warning", cp_id, f"refused connection from {peer}: {reason}")
+            self._core.counters["auth_refusals"] += 1
+            self.events.emit(AuthRefused(cp_id, peer, reason))
 
     def sweep(self, now: float | None = None) -> None:
-        """Notice heartbeats lost for 3 s and authorizations unused for 60 s."""
+        """Notice CPs registered elsewhere, heartbeats lost for 3 s and authorizations
+        unused for 60 s."""
         with self._lock:
-            now = self.clock() if now is None else now
-            for cp_id in self._expire_overdue(now):
-                if cp_id in self._cps:
-                    self._refresh(self._cps[cp_id], now)
-            for cp in self._cps.values():
-                if (cp.connected and cp.state != DISCONNECTED and cp.last_heartbeat is not None
-                        and now - cp.last_heartbeat > cpstate.HEARTBEAT_TIMEOUT):
-                    self._refresh(cp, now)
-                    self._note("warning", cp.id, "no heartbeat for 3 s")
+            moment = self._now(now)
+            self._notice_registrations(moment)
+            self._run(self._core.sweep(moment))
 
-    # -- internals -----------------------------------------------------------------
-    def _load(self, row: dict[str, Any]) -> _Cp:
-        cp = _Cp(row["id"], row["location"] or "", row["price_eur_kwh"], bool(row["enabled"]))
-        self._cps[cp.id] = cp
-        self._refresh(cp, publish=False)
-        return cp
-
-    def _load_one(self, cp_id: str) -> _Cp | None:
-        row = self.store.cp(cp_id) if isinstance(cp_id, str) else None
-        if row is None:
-            return None
-        cp = self._load(row)
-        self._publish("cp", dict(cp.view))
-        return cp
-
-    def _load_new(self) -> None:
-        """CPs registered by another process (``ev-central cp add``) while we run."""
-        self._loaded_at = self.clock()
-        for row in self.store.cps():
-            if row["id"] not in self._cps:
-                self._publish("cp", dict(self._load(row).view))
-
-    def _get(self, cp_id: str) -> _Cp:
-        cp = self._cps.get(cp_id) or self._load_one(cp_id)
-        if cp is None:
-            raise KeyError(cp_id)
-        return cp
-
-    def _connected(self, cp_id: str) -> _Cp | None:
-        cp = self._cps.get(cp_id)
-        return cp if cp is not None and cp.connected else None
-
-    def _set_engine(self, cp: _Cp, engine: str, reason: str) -> None:
-        before, cp.engine = cp.engine, engine
-        if engine == before:
-            return
-        if engine == "OK":
-            if before is not None:
-                self._note("info", cp.id, "engine recovered")
-        else:
-            self._note("error", cp.id, f"engine {engine}" + (f": {reason}" if reason else ""))
-            self._drop_pending(cp.id, "engine fault")
-
-    def _send(self, cp: _Cp, message: m.Message) -> None:
-        if cp.sender is None:
-            return
-        if isinstance(message, m.Command):
-            self._remember(message)
-            self._counters["commands_sent"] += 1
-        try:
-            cp.sender(message)
-        except Exception:
-            log.exception("%s: could not send %s", cp.id, message.TYPE)
-
-    def _remember(self, command: m.Command) -> None:
-        self._commands[command.id] = (command.cp_id, command.action, command.session_id)
-        while len(self._commands) > 10000:
-            self._commands.popitem(last=False)
-
-    def _refresh(self, cp: _Cp, now: float | None = None, publish: bool = True) -> None:
-        pending = next((p for p in self._pending.values() if p.cp_id == cp.id), None)
-        facts = Facts(cp.connected, cp.last_heartbeat, cp.engine, cp.enabled)
-        facts = cpstate.with_engine_state(facts, cp.engine_state, pending is not None)
-        cp.state = cpstate.derive_state(facts, self.clock() if now is None else now)
-        session = (cp.session_id, cp.driver_id)
-        if cp.session_id is None and pending is not None:
-            session = (pending.session_id, pending.driver_id)
-        live = cp.live[1:] if cp.live and cp.live[0] == session[0] else None
-        view = cpstate.view(cp.id, cp.location, cp.price, cp.state, *session, cp.started_at,
-                            live, enabled=cp.enabled)
-        if view != {k: v for k, v in cp.view.items() if k != "updated_at"}:
-            cp.updated_at = self.wallclock()
-            cp.view = {**view, "updated_at": cp.updated_at}
-            if publish:
-                self._publish("cp", dict(cp.view))
+    def _notice_registrations(self, now: Moment) -> None:
+        for row in self.store.cps_after(self._last_rowid):
+            self._last_rowid = max(self._last_rowid, row["rowid"])
+            self._run(self._core.register(row["id"], row["location"] or "",
+                                          row["price_eur_kwh"], self.store.stop_reasons(row),
+                                          now))

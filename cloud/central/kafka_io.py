@@ -5,7 +5,8 @@ One thread owns the consumer (group ``central``, manual commits) and probes the 
 every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
 already fetched) is handled record by record:
 decoded (:mod:`cloud.central.kafka_records`; anything malformed goes to ``deadletter``
-with its reason), skipped if its ``id`` was handled already, then handed to the Fleet or the
+with its reason), skipped if its ``id`` was handled already, then routed by its type
+(``kafka_records.FROM_KAFKA``) to the Fleet or the
 :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
 return; only then are the batch's offsets committed.  A record whose handling fails is
 read again (three tries, then dead-lettered).
@@ -33,10 +34,8 @@ from confluent_kafka.admin import AdminClient
 
 from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
-from cloud.central.kafka_records import Refused, deadletter_record, decode_record
-from protocol import data
+from cloud.central.kafka_records import FROM_KAFKA, Refused, deadletter_record, decode_record
 from protocol import driver as d
-from protocol import messages as m
 from protocol.errors import ProtocolError
 from protocol.topics import (
     CP_EVENTS,
@@ -288,16 +287,4 @@ class KafkaIO:
         self._seen.add(message.id)
 
     def _dispatch(self, topic: str, message: Any) -> None:
-        if topic == DRIVER_REQUESTS:
-            self.desk.handle(message)
-            return
-        if not isinstance(message, (data.Telemetry, m.SupplyStarted, m.SupplyEnded)):
-            return  # state changes, buttons, online/offline: the control plane has them
-        if self.fleet.cp(message.cp_id) is None:
-            raise Refused(f"unknown CP {message.cp_id!r}")
-        if isinstance(message, data.Telemetry):
-            self.fleet.on_telemetry(message)
-        elif isinstance(message, m.SupplyStarted):
-            self.fleet.on_supply_started(message)
-        else:
-            self.fleet.on_supply_ended(message)
+        FROM_KAFKA.handler(type(message))(self.fleet, self.desk, message)

@@ -1,8 +1,11 @@
-"""What Central reads from and writes to Kafka, without any I/O.
+"""What Central reads from and writes to Kafka, and where each record goes.
 
 :func:`decode_record` turns a consumed record into its message or raises a typed
 :class:`~protocol.errors.ProtocolError` whose text is the dead letter's reason;
-:func:`deadletter_record` is what goes to ``deadletter``.
+:func:`deadletter_record` is what goes to ``deadletter``.  :data:`FROM_KAFKA` routes a
+decoded record by its type to the fleet or the driver desk (every data-plane and
+driver request type has a handler); a record Central will not take raises
+:class:`Refused`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from protocol import driver as d
 from protocol import messages as m
 from protocol.errors import FormatViolation
 from protocol.topics import CP_TELEMETRY, DRIVER_REQUESTS
+from runtime.routing import Routes
+
+FROM_KAFKA = Routes("record type")
 
 
 class Refused(Exception):
@@ -49,3 +55,38 @@ def deadletter_record(record: Any, reason: str) -> bytes:
             "key": key.decode("utf-8", "replace") if key is not None else None,
             "payload": value[:65536].decode("utf-8", "replace")}
     return json.dumps(body, ensure_ascii=False).encode()
+
+
+@FROM_KAFKA.on(*d.REQUEST_TYPES.values())
+def driver_request(fleet, desk, request: d.DriverMessage) -> None:
+    desk.handle(request)
+
+
+@FROM_KAFKA.on(data.StateChanged, data.ButtonPressed, data.CpStatus)
+def seen_on_the_control_plane(fleet, desk, message: m.Message) -> None:
+    """State changes, buttons, online/offline: the control plane has them."""
+
+
+@FROM_KAFKA.on(data.Telemetry)
+def telemetry(fleet, desk, message: data.Telemetry) -> None:
+    _known(fleet, message.cp_id)
+    fleet.on_telemetry(message)
+
+
+@FROM_KAFKA.on(data.SupplyStarted)
+def supply_started(fleet, desk, message: m.SupplyStarted) -> None:
+    _known(fleet, message.cp_id)
+    fleet.on_supply_started(message)
+
+
+@FROM_KAFKA.on(data.SupplyEnded)
+def supply_ended(fleet, desk, message: m.SupplyEnded) -> None:
+    _known(fleet, message.cp_id)
+    fleet.on_supply_ended(message)
+
+
+def _known(fleet, cp_id: str) -> None:
+    """Refuse a record of a CP that is not registered (one registered a moment ago by
+    another process, and not noticed by the fleet yet, is)."""
+    if fleet.cp(cp_id) is None and not fleet.registry.knows(cp_id):
+        raise Refused(f"unknown CP {cp_id!r}")

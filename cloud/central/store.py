@@ -4,7 +4,11 @@ One connection in WAL mode, shared by the CP server's event loop and the HTTP th
 and guarded by a lock.  Supply records are idempotent upserts keyed by ``session_id``:
 a duplicate or late record never counts twice, and an ended record wins over a
 started one.  A CP's secret is returned once by :meth:`Store.add_cp`; only the key
-derived from it (``protocol.auth.secret_key``) is stored.
+derived from it (``protocol.auth.secret_key``) is stored, and the CP server reads it
+through the :class:`~cloud.central.ports.Registry` methods (``knows``, ``secret_key``).
+A CP's stop reasons are kept as one comma-separated column (``stop_reasons``; a
+database from before them, with ``enabled``, is migrated when opened: a stopped CP
+gets the admin reason).
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from typing import Any
 
 import sqlite_utils
 
+from cloud.central.cpstate import StopReason, stop_reasons
+from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken, DriverIdTaken
 from protocol import auth
 from protocol.messages import CP_ID, DRIVER_ID, MAX_TEXT, new_id, utc_now
+from protocol.states import SessionStatus
 
-STATUSES = ("authorized", "supplying", "ended", "expired", "denied")
+STATUSES = tuple(SessionStatus)
 
 # Supply records as idempotent upserts keyed by session id.  A record fills in what the
 # authorization knew (CP, driver, source) and keeps it; a duplicate, a start after the
@@ -49,13 +56,13 @@ WHERE coalesce(status, '') != 'ended'
 
 
 def price(value: object) -> Decimal:
-    """A price in EUR/kWh: a finite, non-negative decimal; raises ValueError."""
+    """A price in EUR/kWh: a finite, non-negative decimal; raises BadPrice."""
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"price must be a decimal number, not {value!r}") from None
+        raise BadPrice(f"price must be a decimal number, not {value!r}") from None
     if not number.is_finite() or number < 0:
-        raise ValueError(f"price must be a finite non-negative number, not {value!r}")
+        raise BadPrice(f"price must be a finite non-negative number, not {value!r}")
     return number
 
 
@@ -90,9 +97,10 @@ class Store:
         with self._lock:
             self.db["cps"].create(
                 {"id": str, "location": str, "price_eur_kwh": str, "secret_key": str,
-                 "enabled": int, "created_at": str},
+                 "stop_reasons": str, "created_at": str},
                 pk="id", if_not_exists=True,
             )
+            self._migrate_enabled()
             self.db["drivers"].create({"id": str, "created_at": str}, pk="id", if_not_exists=True)
             self.db["sessions"].create(
                 {"id": str, "cp_id": str, "driver_id": str, "source": str, "price_eur_kwh": str,
@@ -107,6 +115,18 @@ class Store:
                 pk="id", if_not_exists=True,
             )
 
+    def _migrate_enabled(self) -> None:
+        """A database from before stop reasons: ``enabled = 0`` becomes {admin}."""
+        columns = self.db["cps"].columns_dict
+        if "enabled" not in columns:
+            return
+        with self.db.conn:
+            if "stop_reasons" not in columns:
+                self.db.execute("ALTER TABLE cps ADD COLUMN stop_reasons TEXT")
+            self.db.execute("UPDATE cps SET stop_reasons = CASE WHEN enabled = 0 THEN ? "
+                            "ELSE '' END", [str(StopReason.ADMIN)])
+        self.db["cps"].transform(drop={"enabled"})
+
     def close(self) -> None:
         with self._lock:
             self.db.close()
@@ -119,17 +139,17 @@ class Store:
     def add_cp(self, cp_id: str, location: str, price_eur_kwh: object) -> str:
         """Register a CP; returns its secret (plaintext, shown once)."""
         if not isinstance(cp_id, str) or not CP_ID.match(cp_id):
-            raise ValueError(f"bad CP id {cp_id!r}")
+            raise BadRegistration(f"bad CP id {cp_id!r}")
         if not isinstance(location, str) or len(location) > MAX_TEXT:
-            raise ValueError("location must be text of at most 200 characters")
+            raise BadRegistration("location must be text of at most 200 characters")
         amount = price(price_eur_kwh)
         secret = auth.new_secret()
         with self._lock:
             if self._one("cps", cp_id):
-                raise ValueError(f"CP {cp_id} already exists")
+                raise CpIdTaken(cp_id)
             self.db["cps"].insert({
                 "id": cp_id, "location": location, "price_eur_kwh": str(amount),
-                "secret_key": auth.secret_key(secret).hex(), "enabled": 1,
+                "secret_key": auth.secret_key(secret).hex(), "stop_reasons": "",
                 "created_at": utc_now(),
             })
         return secret
@@ -142,9 +162,30 @@ class Store:
         with self._lock:
             return list(self.db["cps"].rows_where(order_by="id"))
 
-    def set_enabled(self, cp_id: str, enabled: bool) -> None:
+    def cps_after(self, rowid: int) -> list[dict[str, Any]]:
+        """CPs registered after row ``rowid`` (by any process), each with its
+        ``rowid``: cheap enough to ask every fraction of a second."""
         with self._lock:
-            self.db["cps"].update(cp_id, {"enabled": int(bool(enabled))})
+            return list(self.db["cps"].rows_where("rowid > ?", [rowid], select="rowid, *",
+                                                  order_by="rowid"))
+
+    def set_stop_reasons(self, cp_id: str, reasons: frozenset[StopReason]) -> None:
+        with self._lock:
+            self.db["cps"].update(cp_id, {"stop_reasons": ",".join(sorted(reasons))})
+
+    @staticmethod
+    def stop_reasons(row: dict[str, Any]) -> frozenset[StopReason]:
+        """The stop reasons of a ``cps`` row."""
+        return stop_reasons(x for x in (row.get("stop_reasons") or "").split(",") if x)
+
+    # -- the registry (credentials) ---------------------------------------------
+    def knows(self, cp_id: str) -> bool:
+        return isinstance(cp_id, str) and self.cp(cp_id) is not None
+
+    def secret_key(self, cp_id: str) -> str | None:
+        with self._lock:
+            rows = list(self.db.execute("SELECT secret_key FROM cps WHERE id = ?", [cp_id]))
+        return rows[0][0] if rows else None
 
     def set_location(self, cp_id: str, location: str) -> None:
         with self._lock:
@@ -153,10 +194,10 @@ class Store:
     # -- drivers ---------------------------------------------------------------
     def add_driver(self, driver_id: str) -> None:
         if not isinstance(driver_id, str) or not DRIVER_ID.match(driver_id):
-            raise ValueError(f"bad driver id {driver_id!r}")
+            raise BadRegistration(f"bad driver id {driver_id!r}")
         with self._lock:
             if self._one("drivers", driver_id):
-                raise ValueError(f"driver {driver_id} already exists")
+                raise DriverIdTaken(driver_id)
             self.db["drivers"].insert({"id": driver_id, "created_at": utc_now()})
 
     def driver(self, driver_id: str) -> dict[str, Any] | None:
@@ -205,7 +246,8 @@ class Store:
                 return
             self.db["sessions"].insert({
                 "id": session_id, "cp_id": cp_id, "driver_id": driver_id, "source": source,
-                "price_eur_kwh": price_eur_kwh, "authorized_at": at, "status": "authorized",
+                "price_eur_kwh": price_eur_kwh, "authorized_at": at,
+                "status": SessionStatus.AUTHORIZED,
             })
 
     def record_denied(
@@ -215,7 +257,8 @@ class Store:
         with self._lock:
             self.db["sessions"].insert({
                 "id": session_id, "cp_id": cp_id, "driver_id": driver_id, "source": source,
-                "authorized_at": at, "ended_at": at, "reason": reason, "status": "denied",
+                "authorized_at": at, "ended_at": at, "reason": reason,
+                "status": SessionStatus.DENIED,
             })
         return session_id
 
@@ -223,10 +266,10 @@ class Store:
         """An authorization not used: authorized -> expired.  True if it changed."""
         with self._lock:
             row = self._one("sessions", session_id)
-            if not row or row["status"] != "authorized":
+            if not row or row["status"] != SessionStatus.AUTHORIZED:
                 return False
             self.db["sessions"].update(
-                session_id, {"status": "expired", "reason": reason, "ended_at": at})
+                session_id, {"status": SessionStatus.EXPIRED, "reason": reason, "ended_at": at})
             return True
 
     def record_started(

@@ -24,7 +24,7 @@ from protocol import auth
 from protocol import messages as m
 from protocol.framing import ACK, ENQ, EOT, NAK, encode_frame, lrc
 from protocol.transport import Connection, connect
-from tests.support import BIN, free_port, spawn, stop, wait_for, wait_port
+from tests.support import BIN, bound, free_port, spawn, stop, wait_for, wait_port
 
 
 class FakeMonitor:
@@ -114,19 +114,21 @@ def test_engine_fault_makes_it_broken_and_recovery_activated(central):
     assert any("KO" in text for text in texts) and "engine recovered" in texts
 
 
+@pytest.mark.latency
 def test_closed_link_is_disconnected_within_half_a_second(central):
     monitor = online(central)
     monitor.close()
-    wait_for(lambda: state(central) == "DISCONNECTED", 0.5)
+    wait_for(lambda: state(central) == "DISCONNECTED", bound(0.5))
 
 
+@pytest.mark.latency
 def test_silent_cp_is_disconnected_after_three_seconds(central):
     monitor = online(central)
     silent_since = time.monotonic()
-    wait_for(lambda: state(central) == "DISCONNECTED", 4)
-    assert time.monotonic() - silent_since >= 2.9
+    wait_for(lambda: state(central) == "DISCONNECTED", bound(4))
+    assert time.monotonic() - silent_since >= 2.9  # not before its 3 s
     monitor.heartbeat()
-    wait_for(lambda: state(central) == "ACTIVATED", 1)
+    wait_for(lambda: state(central) == "ACTIVATED", bound(1))
 
 
 @pytest.mark.parametrize(("cp_id", "secret", "reason"), [
@@ -208,8 +210,9 @@ def test_a_second_connection_replaces_the_first(central):
     first = online(central)
     second = online(central)
     wait_for(lambda: first.closed, 2)
-    second.heartbeat()
-    time.sleep(0.2)
+    beats = central["fleet"].metrics()["heartbeats_total"]
+    second.heartbeat()  # handled after the first link's close: that did not disconnect it
+    wait_for(lambda: central["fleet"].metrics()["heartbeats_total"] > beats, 2)
     assert state(central) == "ACTIVATED"
 
 

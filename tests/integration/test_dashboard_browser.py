@@ -114,7 +114,8 @@ def test_stop_button_sends_the_token_and_errors_show(browser, central, fleet, ou
     page.click("#cp-CP1 button[data-action='stop']")
     page.wait_for_selector("#cp-CP1[data-state='STOPPED']")
     wait_background(page, "#cp-CP1", ORANGE)
-    assert page.inner_text("#cp-CP1 .tile-state") == "Out of order"
+    assert page.inner_text("#cp-CP1 .tile-state") == "Out of order: stopped by admin"
+    assert page.is_visible("#cp-CP1 button[data-action='resume']")  # the admin's reason
     assert fleet.store.audit_log()[0]["action"] == "stop"
     page.screenshot(path=str(output_dir / "dashboard-stopped.png"), full_page=True)
 
@@ -258,9 +259,29 @@ def test_a_supply_started_at_the_cp_shows_ad_hoc_live(browser, central, fleet, s
     from protocol import messages as m
 
     page, errors = open_page(browser, central)
-    command = fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
+    assert fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button")) is None
+    command = site.sent["CP1"][-1]
+    assert isinstance(command, m.Command) and command.action == "authorize"
     site.heartbeat("CP1", state="authorized", session_id=command.session_id)
     page.wait_for_selector("#cp-CP1[data-state='AUTHORIZED']")
     assert page.inner_text("#cp-CP1 .tile-driver") == "ad hoc"
     page.wait_for_selector("#requests >> text=ad hoc")
+    assert errors == []
+
+
+def test_a_tile_says_live_why_a_cp_is_stopped(browser, central, fleet):
+    from cloud.central.cpstate import StopReason
+
+    page, errors = open_page(browser, central)
+    fleet.stop("CP3", actor="weather office", reason=StopReason.WEATHER)
+    page.wait_for_selector("#cp-CP3[data-state='STOPPED']")
+    assert page.inner_text("#cp-CP3 .tile-state") == "Out of order: weather alert"
+    assert page.is_visible("#cp-CP3 button[data-action='stop']")  # not the admin's stop
+    fleet.stop("CP3", actor="alice")
+    page.wait_for_selector("#cp-CP3 button[data-action='resume']")
+    assert page.inner_text("#cp-CP3 .tile-state") == (
+        "Out of order: stopped by admin, weather alert")
+    fleet.resume("CP3", actor="bob")  # lifts the admin's stop only
+    page.wait_for_selector("#cp-CP3 button[data-action='stop']")
+    assert page.inner_text("#cp-CP3 .tile-state") == "Out of order: weather alert"
     assert errors == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_dashboard_browser import GREEN, RED
+from tests.integration.test_dashboard_browser import GREEN, RED, wait_background
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -19,8 +19,7 @@ def test_fault_button_turns_the_tile_red(network, browser, output_dir):
 
     network.panel(cp, "press", "fault")
     tile.and_(page.locator('[data-state="BROKEN"]')).wait_for(timeout=3_000)
-    page.wait_for_timeout(300)  # let the colour transition finish before the screenshot
-    assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == RED
+    wait_background(page, f"#cp-{cp.cp_id}", RED)  # the colour transition has finished
     assert "Broken down" in tile.inner_text()
     page.screenshot(path=str(output_dir / "fault-pressed.png"), full_page=True)
 

@@ -4,6 +4,7 @@
 
 (() => {
   const LABELS = JSON.parse(document.getElementById("state-labels").textContent);
+  const REASONS = JSON.parse(document.getElementById("stop-reasons").textContent);
   const TOKEN_KEY = "evcharging.adminToken";
   const MAX_MESSAGES = 50;
   const RETRY_MS = 3000;
@@ -54,18 +55,23 @@
         );
       }
     }
-    // Only the action that applies: Stop while enabled, Resume once stopped (a stopped CP
-    // that is also disconnected or broken down says so, and offers Resume too).
-    const enabled = cp.enabled !== false;
-    const note =
-      !enabled && cp.state !== "STOPPED" ? el("p", { class: "tile-note" }, "Stopped: stays out of order until resumed") : null;
+    // Only the action that applies: Stop unless an administrator stopped it, then Resume
+    // (a stopped CP that is also disconnected or broken down says so, and offers Resume
+    // too).  Other stop reasons (a weather alert, a revoked key) are lifted by their cause.
+    const reasons = cp.stop_reasons || [];
+    const why = reasons.map((reason) => REASONS[reason] || reason).join(", ");
+    const byAdmin = reasons.includes("admin");
+    let note = null;
+    if (cp.state !== "STOPPED" && byAdmin) note = el("p", { class: "tile-note" }, "Stopped: stays out of order until resumed");
+    else if (cp.state !== "STOPPED" && reasons.length) note = el("p", { class: "tile-note" }, `Out of order once back: ${why}`);
+    const label = LABELS[cp.state] || dash(cp.state);
     const button = (action, cls, text) =>
       el(
         "button",
         { type: "button", class: `btn ${cls}`, "data-action": action, "data-cp": cp.id, "aria-label": `${text} ${cp.id}` },
         text,
       );
-    const action = enabled ? button("stop", "btn-stop", "Stop") : button("resume", "btn-resume", "Resume");
+    const action = byAdmin ? button("resume", "btn-resume", "Resume") : button("stop", "btn-stop", "Stop");
     return el(
       "article",
       { class: "tile", id: `cp-${cp.id}`, "data-state": cp.state },
@@ -76,7 +82,7 @@
         el("span", { class: "tile-price" }, `${dash(cp.price_eur_kwh)} €/kWh`),
       ),
       el("p", { class: "tile-location" }, dash(cp.location)),
-      el("p", { class: "tile-state" }, LABELS[cp.state] || dash(cp.state)),
+      el("p", { class: "tile-state" }, cp.state === "STOPPED" && why ? `${label}: ${why}` : label),
       supply,
       note,
       el("footer", { class: "tile-actions" }, action),

@@ -1,8 +1,9 @@
 """Fixtures for Central's HTTP layer: ``store``, ``fleet``, ``site``, ``app``, ``client``.
 
 The Fleet is the real one over a real temporary SQLite file.  :class:`Site` plays the
-CP server's part: it calls the Fleet's ``on_*`` hooks with real protocol messages, so
-that tests can connect CPs, break them down and run supplies.
+CP server's part: it calls the Fleet's ``on_*`` hooks with real protocol messages and
+gives each CP a real :class:`~cloud.central.framed.FramedPort` whose link is a list, so
+that tests can connect CPs, break them down, run supplies and read the commands sent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from cloud.central.app import create_app
+from cloud.central.cptable import Authorization
 from cloud.central.fleet import Fleet
+from cloud.central.framed import CommandLedger, FramedPort
 from cloud.central.store import Store
 from protocol import messages as m
 
@@ -57,10 +60,17 @@ class Site:
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
         self.sent: dict[str, list[m.Message]] = {}
+        self.ledger = CommandLedger()
 
     def connect(self, cp_id: str) -> None:
-        self.fleet.on_connected(cp_id, self.sent.setdefault(cp_id, []).append)
+        port = FramedPort(cp_id, self.sent.setdefault(cp_id, []).append, self.ledger,
+                          self.fleet.wallclock)
+        self.fleet.on_connected(cp_id, port)
         self.heartbeat(cp_id)
+
+    def answer(self, result: m.CommandResult) -> None:
+        """The CP's CommandResult, as the CP server hands it to the Fleet."""
+        self.fleet.on_command_result(*self.ledger.resolve(result))
 
     def heartbeat(self, cp_id: str, engine: str = "OK", state: str = "available",
                   session_id: str | None = None, driver_id: str | None = None) -> None:
@@ -74,9 +84,9 @@ class Site:
         self.fleet.on_disconnected(cp_id, "link lost")
 
     def authorize(self, cp_id: str, driver_id: str) -> str:
-        command = self.fleet.charge(cp_id, driver_id, "driver")
-        assert isinstance(command, m.Command), command
-        return command.session_id
+        outcome = self.fleet.charge(cp_id, driver_id, "driver")
+        assert isinstance(outcome, Authorization), outcome
+        return outcome.session_id
 
     def start(self, cp_id: str, driver_id: str,
               started_at: str = "2026-01-02T10:00:00.000Z") -> str:

@@ -13,7 +13,7 @@ from protocol import messages as m
 from tests.unit.central.conftest import AUTH, TOKEN
 
 CP_KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-           "session_id", "updated_at", "enabled"}
+           "session_id", "updated_at", "stop_reasons"}
 ADMIN_POSTS = ["/api/cps/CP1/stop", "/api/cps/CP1/resume", "/api/cps/stop", "/api/cps/resume"]
 
 
@@ -122,7 +122,8 @@ def test_stop_survives_a_restart_of_central(client, fleet, tmp_path):
     again = create_app({"FLEET": type(fleet)(fleet.store), "ADMIN_TOKEN": TOKEN}).test_client()
     cp = again.get("/api/cps/CP3").get_json()
     assert cp["state"] == "DISCONNECTED"  # no monitor link yet after a restart
-    assert fleet.store.cp("CP3")["enabled"] == 0
+    assert cp["stop_reasons"] == ["admin"]  # the reason is kept, and shown
+    assert fleet.store.cp("CP3")["stop_reasons"] == "admin"
 
 
 def test_wrong_method_is_json_405(client):
@@ -336,3 +337,43 @@ def test_healthz_and_metrics_follow_kafka(client, fleet, up, health, kafka_up):
 
 def test_without_kafka_there_is_no_kafka_up(client):
     assert "kafka_up" not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_a_stop_shows_its_reason_and_a_resume_lifts_it(client):
+    stopped = client.post("/api/cps/CP1/stop", headers=AUTH).get_json()
+    assert (stopped["state"], stopped["stop_reasons"]) == ("STOPPED", ["admin"])
+    assert client.get("/api/cps/CP1").get_json()["stop_reasons"] == ["admin"]
+    resumed = client.post("/api/cps/CP1/resume", headers=AUTH).get_json()
+    assert (resumed["state"], resumed["stop_reasons"]) == ("ACTIVATED", [])
+
+
+@pytest.mark.parametrize("action", ["stop", "resume"])
+def test_an_unknown_cp_is_a_json_404_whatever_the_route(client, action):
+    for response in (client.get("/api/cps/NOPE"),
+                     client.post(f"/api/cps/NOPE/{action}", headers=AUTH)):
+        assert response.status_code == 404
+        assert response.get_json() == {"error": "Not Found", "status": 404,
+                                       "message": "unknown charging point 'NOPE'"}
+
+
+@pytest.mark.parametrize(("error", "status", "message"), [
+    ("taken", 409, "CP CP1 already exists"),
+    ("price", 400, "price must be a decimal number, not 'abc'"),
+    ("unknown", 404, "unknown charging point 'CP7'"),
+])
+def test_domain_errors_become_http_codes_in_one_handler(fleet, error, status, message):
+    """Whatever raises them (here a route of the test's own), with a clear JSON reason."""
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "TESTING": True})
+
+    @app.post("/api/test-register/<error>")
+    def register(error):
+        if error == "taken":
+            fleet.add_cp("CP1", "again", "0.3")
+        elif error == "price":
+            fleet.add_cp("CP7", "x", "abc")
+        fleet.stop("CP7")
+
+    response = app.test_client().post(f"/api/test-register/{error}")
+    assert response.status_code == status
+    assert response.get_json()["message"] == message
+    assert response.get_json()["status"] == status

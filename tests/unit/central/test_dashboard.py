@@ -72,7 +72,7 @@ def test_supply_figures_render(app):
           "started_at": "2026-01-02T11:00:00+01:00", "updated_at": "2026-01-02T10:00:01Z"}
     with app.test_request_context("/"):
         html = render_template("dashboard.html", cps=[cp], requests=[], messages=[],
-                               labels=STATE_LABELS)
+                               labels=STATE_LABELS, reasons={})
     tile = tile_html(html, "CP9")
     for text in ("D7", "7.4 kW", "1.250 kWh", "0.44 €", "10:00:00 UTC", "0.35 €/kWh"):
         assert text in tile
@@ -98,7 +98,8 @@ def test_each_state_has_its_label(client, fleet, site, state, label):
     html = client.get("/").get_data(as_text=True)
     assert tiles_of(html)["cp-CP1"]["data-state"] == state
     tile = tile_html(html, "CP1")
-    assert f'<p class="tile-state">{label}</p>' in tile
+    shown = f"{label}: stopped by admin" if state == "STOPPED" else label  # and why
+    assert f'<p class="tile-state">{shown}</p>' in tile
     assert ("D8" in tile) == (state in ("SUPPLYING", "AUTHORIZED"))
 
 
@@ -299,10 +300,30 @@ def test_power_samples_stream_live(client, fleet):
 
 
 def test_a_supply_started_at_the_cp_is_ad_hoc_on_its_tile_and_in_requests(client, fleet, site):
-    command = fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
+    assert fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button")) is None
+    command = site.sent["CP1"][-1]
     assert isinstance(command, m.Command) and command.driver_id is None
     site.heartbeat("CP1", state="authorized", session_id=command.session_id)
     html = client.get("/").get_data(as_text=True)
     assert '<dd class="tile-driver">ad hoc</dd>' in tile_html(html, "CP1")
     assert "<td>CP1</td><td>ad hoc</td>" in html  # the requests panel
     assert 'data-ad-hoc="ad hoc"' in html  # the same name for the page's script
+
+
+def test_a_tile_says_why_a_cp_is_stopped_and_offers_resume_for_the_admin_stop_only(
+        client, fleet, site):
+    from cloud.central.cpstate import StopReason
+
+    fleet.stop("CP1", actor="weather office", reason=StopReason.WEATHER)
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert '<p class="tile-state">Out of order: weather alert</p>' in tile
+    assert re.findall(r'data-action="([a-z-]+)"', tile) == ["stop"]
+    fleet.stop("CP1", actor="alice")
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert '<p class="tile-state">Out of order: stopped by admin, weather alert</p>' in tile
+    assert re.findall(r'data-action="([a-z-]+)"', tile) == ["resume"]
+    site.disconnect("CP1")
+    fleet.resume("CP1", actor="bob")
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert "Out of order once back: weather alert" in tile
+    assert re.findall(r'data-action="([a-z-]+)"', tile) == ["stop"]

@@ -70,7 +70,7 @@ def test_a_whole_supply_from_request_to_ticket(desk):
     assert (command.action, command.session_id, command.driver_id) == (
         "authorize", accepted.session_id, "D1")
     session = command.session_id
-    desk.fleet.on_command_result(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
+    desk.site.answer(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
     for _ in range(2):  # either plane's copy, or a replay: one Plugged
         desk.fleet.on_supply_started(desk.started(session))
     telemetry = Telemetry(cp_id="CP1", session_id=session, kw="7.2", kwh="0.5", eur="0.175",
@@ -131,7 +131,7 @@ def test_an_authorization_that_never_becomes_a_supply_is_cancelled(desk, how, re
         desk.fleet.sweep()
     elif how == "refuse":
         [command] = desk.commands()
-        desk.fleet.on_command_result(m.CommandResult(cp_id="CP1", ref=command.id, ok=False,
+        desk.site.answer(m.CommandResult(cp_id="CP1", ref=command.id, ok=False,
                                                      reason="engine busy"))
     elif how == "disconnect":
         desk.site.disconnect("CP1")
@@ -182,9 +182,9 @@ def test_list_offers_activated_cps(desk):
 
 def test_a_supply_asked_for_at_the_cp_notifies_its_driver(desk):
     desk.site.connect("CP1")
-    command = desk.fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="card",
-                                                           driver_id="D2"))
-    desk.fleet.on_command_result(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
+    desk.fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="card", driver_id="D2"))
+    command = desk.commands()[-1]
+    desk.site.answer(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
     desk.fleet.on_supply_started(desk.started(command.session_id, driver_id="D2"))
     assert [(u.TYPE, u.driver_id) for u in desk.updates] == [
         ("authorized", "D2"), ("plugged", "D2")]
@@ -192,7 +192,14 @@ def test_a_supply_asked_for_at_the_cp_notifies_its_driver(desk):
 
 def test_a_supply_without_a_driver_tells_nobody(desk):
     desk.site.connect("CP1")
-    command = desk.fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
-    desk.fleet.on_command_result(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
+    desk.fleet.on_supply_request(m.SupplyRequest(cp_id="CP1", source="button"))
+    command = desk.commands()[-1]
+    desk.site.answer(m.CommandResult(cp_id="CP1", ref=command.id, ok=True))
     desk.fleet.on_supply_started(desk.started(command.session_id, driver_id=None))
     assert desk.updates == []
+
+
+def test_every_driver_request_type_has_a_handler():
+    from cloud.central.driver_desk import REQUESTS
+
+    assert set(REQUESTS) == set(d.REQUEST_TYPES.values())

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cloud.central import drivers
-from cloud.central.supplies import SessionEvent
+from cloud.central.core import Denial
+from cloud.central.cptable import Authorization
+from cloud.central.events import SessionEvent
 from protocol import driver as d
 from protocol import messages as m
 from protocol.data import Telemetry
@@ -60,10 +62,9 @@ def test_nobody_to_tell_without_a_driver(kind):
 
 
 @pytest.mark.parametrize(("outcome", "cls", "field", "value"), [
-    ("CP busy", d.Denied, "reason", "CP busy"),
-    ("unknown driver", d.Denied, "reason", "unknown driver"),
-    (m.Command(cp_id="CP1", action="authorize", expires_at=T1, session_id="S9",
-               price_eur_kwh="0.35"), d.Accepted, "session_id", "S9"),
+    (Denial("CP busy"), d.Denied, "reason", "CP busy"),
+    (Denial("unknown driver"), d.Denied, "reason", "unknown driver"),
+    (Authorization("S9", "CP1", "D1", "driver", T0, 60.0), d.Accepted, "session_id", "S9"),
 ])
 def test_answer_charge(outcome, cls, field, value):
     request = d.ChargeRequest(driver_id="D1", cp_id="CP1")

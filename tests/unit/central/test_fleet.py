@@ -1,4 +1,5 @@
-"""Central's live view and operations, driven through its hooks with a fake clock."""
+"""Central's live fleet (the shell around the pure core), driven through its hooks with
+a fake clock; each CP's commands go out through a real FramedPort into a list."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import queue
 
 import pytest
 
+from cloud.central.cpstate import StopReason
+from cloud.central.errors import UnknownCp
 from cloud.central.fleet import Fleet
+from cloud.central.framed import CommandLedger, FramedPort
 from cloud.central.store import Store
 from protocol import messages as m
 
 KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-        "session_id", "started_at", "updated_at", "enabled"}
+        "session_id", "started_at", "updated_at", "stop_reasons"}
+WALL = "2026-01-02T10:00:00.000Z"
 
 
 class Clock:
@@ -22,17 +27,23 @@ class Clock:
         return self.now
 
 
-class Link:
-    """A fake CP link: what Central sent, in order."""
+class Link(FramedPort):
+    """A CP's command port on a fake link: what Central sent, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, cp_id: str, fleet: Fleet) -> None:
         self.sent: list[m.Message] = []
-
-    def __call__(self, message: m.Message) -> None:
-        self.sent.append(message)
+        self.fleet = fleet
+        super().__init__(cp_id, self.sent.append, CommandLedger(), lambda: WALL)
 
     def actions(self) -> list[str]:
         return [x.action for x in self.sent if isinstance(x, m.Command)]
+
+    def last(self) -> m.Command:
+        return [x for x in self.sent if isinstance(x, m.Command)][-1]
+
+    def answer(self, result: m.CommandResult) -> None:
+        """The CP's CommandResult, as the CP server hands it to the Fleet."""
+        self.fleet.on_command_result(*self.ledger.resolve(result))
 
 
 @pytest.fixture
@@ -52,11 +63,11 @@ def clock():
 
 @pytest.fixture
 def live(store, clock):
-    return Fleet(store, clock=clock, wallclock=lambda: "2026-01-02T10:00:00.000Z")
+    return Fleet(store, clock=clock, wallclock=lambda: WALL)
 
 
 def connect(fleet: Fleet, cp_id: str = "CP1", engine: str = "OK", state: str = "available"):
-    link = Link()
+    link = Link(cp_id, fleet)
     fleet.on_connected(cp_id, link)
     fleet.on_heartbeat(m.Heartbeat(cp_id=cp_id, engine=engine, state=state))
     return link
@@ -108,19 +119,21 @@ def test_sweep_disconnects_after_three_silent_seconds(live, clock):
 def test_stop_persists_audits_and_sends_stop_then_resume(live, store):
     link = connect(live)
     view = live.stop("CP1", actor="alice")
-    assert view["state"] == "STOPPED" and store.cp("CP1")["enabled"] == 0
+    assert view["state"] == "STOPPED" and store.cp("CP1")["stop_reasons"] == "admin"
     assert link.actions() == ["stop"]
     assert store.audit_log()[0]["actor"] == "alice"
     assert live.resume("CP1", actor="bob")["state"] == "ACTIVATED"
-    assert link.actions() == ["stop", "resume"] and store.cp("CP1")["enabled"] == 1
+    assert link.actions() == ["stop", "resume"] and store.cp("CP1")["stop_reasons"] == ""
     with pytest.raises(KeyError):
         live.stop("CP9")
+    with pytest.raises(UnknownCp, match="unknown charging point 'CP9'"):
+        live.resume("CP9")
 
 
 def test_stop_all_and_resume_all(live, store):
     connect(live, "CP1")
     assert [cp["state"] for cp in live.stop_all("admin")] == ["STOPPED", "DISCONNECTED"]
-    assert {row["enabled"] for row in store.cps()} == {0}
+    assert {row["stop_reasons"] for row in store.cps()} == {"admin"}
     assert [cp["state"] for cp in live.resume_all("admin")] == ["ACTIVATED", "DISCONNECTED"]
 
 
@@ -131,8 +144,8 @@ def test_stop_all_and_resume_all_touch_only_the_cps_they_change(live, store):
     subscription = live.subscribe()
 
     views = live.resume_all("bob")
-    assert [(cp["id"], cp["state"], cp["enabled"]) for cp in views] == [
-        ("CP1", "ACTIVATED", True), ("CP2", "ACTIVATED", True)]
+    assert [(cp["id"], cp["state"], cp["stop_reasons"]) for cp in views] == [
+        ("CP1", "ACTIVATED", []), ("CP2", "ACTIVATED", [])]
     notes = [(x["cp_id"], x["text"]) for x in live.messages(500)[before:]]
     assert notes == [("CP2", "resumed by bob")]
     assert (links["CP1"].actions(), links["CP2"].actions()) == ([], ["stop", "resume"])
@@ -155,19 +168,40 @@ def test_stop_all_and_resume_all_touch_only_the_cps_they_change(live, store):
 
 
 def test_the_view_tells_a_stopped_cp_even_when_disconnected(live):
-    assert live.cp("CP1")["enabled"] is True
+    assert live.cp("CP1")["stop_reasons"] == []
     subscription = live.subscribe()
     view = live.stop("CP1")  # not connected: the stop waits for its monitor
-    assert (view["state"], view["enabled"]) == ("DISCONNECTED", False)
-    assert [e["data"]["enabled"] for e in drain(subscription) if e["event"] == "cp"] == [False]
+    assert (view["state"], view["stop_reasons"]) == ("DISCONNECTED", ["admin"])
+    assert [e["data"]["stop_reasons"] for e in drain(subscription) if e["event"] == "cp"] == [
+        ["admin"]]
     link = connect(live)
     assert link.actions() == ["stop"]
-    assert (live.cp("CP1")["state"], live.cp("CP1")["enabled"]) == ("STOPPED", False)
+    assert (live.cp("CP1")["state"], live.cp("CP1")["stop_reasons"]) == ("STOPPED", ["admin"])
+
+
+def test_lifting_one_stop_reason_never_lifts_another(live, store, clock):
+    link = connect(live)
+    live.stop("CP1", actor="weather office", reason=StopReason.WEATHER)
+    live.stop("CP1", actor="alice")
+    assert live.cp("CP1")["stop_reasons"] == ["admin", "weather"]
+    view = live.resume("CP1", actor="bob")  # the admin's stop only
+    assert (view["state"], view["stop_reasons"]) == ("STOPPED", ["weather"])
+    assert link.actions() == ["stop", "stop"]  # no resume while the weather holds
+    assert live.messages()[-1]["text"] == (
+        "admin stop lifted by bob; still out of order: weather alert")
+    restarted = Fleet(store, clock=clock, wallclock=lambda: WALL)
+    assert restarted.cp("CP1")["stop_reasons"] == ["weather"]
+    live.resume("CP1", actor="weather office", reason=StopReason.WEATHER)
+    assert live.cp("CP1")["state"] == "ACTIVATED" and link.actions()[-1] == "resume"
+    assert [(e["actor"], e["action"], e["detail"]) for e in reversed(store.audit_log())] == [
+        ("weather office", "stop", "weather"), ("alice", "stop", "admin"),
+        ("bob", "resume", "admin"), ("weather office", "resume", "weather")]
 
 
 def test_a_stopped_cp_stays_stopped_after_a_restart(store, clock):
     Fleet(store, clock=clock).stop("CP1")
     restarted = Fleet(store, clock=clock)
+    assert restarted.cp("CP1")["stop_reasons"] == ["admin"]
     link = connect(restarted, state="available")
     assert link.actions() == ["stop"]
     assert restarted.cp("CP1")["state"] == "STOPPED"
@@ -207,15 +241,15 @@ def test_supply_requests_are_denied_with_a_reason(live, setup, driver_id, reason
         live.stop("CP1")
     elif setup in ("supplying", "authorized"):
         connect(live, state=setup)
-    denied = live.on_supply_request(request(driver_id=driver_id))
-    assert isinstance(denied, m.SupplyDenied) and denied.reason == reason
+    assert live.on_supply_request(request(driver_id=driver_id)) == reason
     assert live.sessions(cp_id="CP1")[0]["status"] == "denied"
 
 
 @pytest.mark.parametrize("driver_id", ["D1", None])
 def test_supply_request_on_an_activated_cp_is_authorized(live, driver_id):
-    connect(live)
-    command = live.on_supply_request(request(driver_id=driver_id))
+    link = connect(live)
+    assert live.on_supply_request(request(driver_id=driver_id)) is None
+    command = link.last()
     assert isinstance(command, m.Command) and command.action == "authorize"
     assert (command.driver_id, command.price_eur_kwh) == (driver_id, "0.35")
     assert command.expires_at == "2026-01-02T10:00:10.000Z"
@@ -227,8 +261,9 @@ def test_supply_request_on_an_activated_cp_is_authorized(live, driver_id):
 
 
 def test_an_unused_authorization_expires_after_60_seconds(live, clock, store):
-    connect(live)
-    command = live.on_supply_request(request())
+    link = connect(live)
+    live.on_supply_request(request())
+    command = link.last()
     for _ in range(61):
         clock.now += 1
         live.on_heartbeat(m.Heartbeat(cp_id="CP1", engine="OK", state="available"))
@@ -238,20 +273,19 @@ def test_an_unused_authorization_expires_after_60_seconds(live, clock, store):
 
 
 def test_a_refused_authorize_command_drops_the_request(live):
-    connect(live)
-    command = live.on_supply_request(request())
-    live.on_command_result(m.CommandResult(cp_id="CP1", ref=command.id, ok=False, reason="busy"))
+    link = connect(live)
+    live.on_supply_request(request())
+    link.answer(m.CommandResult(cp_id="CP1", ref=link.last().id, ok=False, reason="busy"))
     assert live.requests() == [] and live.cp("CP1")["state"] == "ACTIVATED"
 
 
-def test_supply_records_are_acked_and_counted_once(live, store):
-    connect(live)
-    command = live.on_supply_request(request())
+def test_supply_records_are_stored_and_counted_once(live, store):
+    link = connect(live)
+    live.on_supply_request(request())
+    command = link.last()
     started = m.SupplyStarted(cp_id="CP1", session_id=command.session_id, driver_id="D1",
                               started_at="2026-01-02T10:00:05.000Z", price_eur_kwh="0.35")
-    for _ in range(2):
-        ack = live.on_supply_started(started)
-        assert (ack.ref, ack.session_id) == (started.id, command.session_id)
+    assert [live.on_supply_started(started) for _ in range(2)] == [True, False]
     view = live.cp("CP1")
     assert (view["state"], view["driver_id"], view["started_at"]) == (
         "SUPPLYING", "D1", "2026-01-02T10:00:05.000Z")
@@ -259,9 +293,8 @@ def test_supply_records_are_acked_and_counted_once(live, store):
     ended = m.SupplyEnded(cp_id="CP1", session_id=command.session_id, driver_id="D1",
                           started_at=started.started_at, ended_at="2026-01-02T10:20:00.000Z",
                           kwh="3.2", eur="1.12", price_eur_kwh="0.35", reason="unplugged")
-    for _ in range(2):
-        assert live.on_supply_ended(ended).ref == ended.id
-    live.on_supply_started(started)  # late duplicate
+    assert [live.on_supply_ended(ended) for _ in range(2)] == [True, False]
+    assert not live.on_supply_started(started)  # late duplicate
     live.on_heartbeat(m.Heartbeat(cp_id="CP1", engine="OK", state="supplying",
                                   session_id=command.session_id, driver_id="D1"))  # stale
     assert live.cp("CP1")["state"] == "ACTIVATED"
@@ -308,13 +341,25 @@ def test_metrics(live):
 
 
 def test_a_cp_registered_by_another_process_appears(live, store, clock):
-    store.add_cp("CP3", "Later", "0.5")
-    assert live.cp("CP3")["state"] == "DISCONNECTED"
-    store.add_cp("CP5", "Later", "0.5")
-    clock.now += 1
+    other = Store(store.path)  # ev-central cp add, in another process
+    subscription = live.subscribe()
+    other.add_cp("CP3", "Later", "0.5")
+    other.add_cp("CP5", "Plaza Mayor", "0.55")
+    assert live.cp("CP3") is None and drain(subscription) == []  # reads never load
+    clock.now += 0.2
+    live.sweep(clock.now)  # the CP server's sweep notices them
+    cp5 = live.cp("CP5")
+    assert (cp5["state"], cp5["location"], cp5["price_eur_kwh"]) == (
+        "DISCONNECTED", "Plaza Mayor", "0.55")
     assert [cp["id"] for cp in live.cps()] == ["CP1", "CP2", "CP3", "CP5"]
+    assert [e["data"]["id"] for e in drain(subscription) if e["event"] == "cp"] == ["CP3", "CP5"]
+    other.add_cp("CP6", "Late", "0.6")
+    assert live.welcome("CP6") == (True, "0.6")  # noticed at its login too
+    assert live.cp("CP6")["location"] == "Late"
     secret = live.add_cp("CP4", "Via API", "0.45")
     assert secret and live.cp("CP4")["state"] == "DISCONNECTED"
+    assert (live.cp("CP4")["location"], live.cp("CP4")["price_eur_kwh"]) == ("Via API", "0.45")
+    other.close()
 
 
 def test_messages_limit_and_order(live):
@@ -328,8 +373,9 @@ def test_messages_limit_and_order(live):
 def test_telemetry_counts_only_for_the_supply_under_way(live):
     from protocol.data import Telemetry
 
-    connect(live)
-    command = live.on_supply_request(request())
+    link = connect(live)
+    live.on_supply_request(request())
+    command = link.last()
 
     def telemetry(session_id: str, kwh: str) -> bool:
         return live.on_telemetry(Telemetry(cp_id="CP1", session_id=session_id, kw="7",
@@ -353,10 +399,10 @@ def test_power_is_sampled_every_few_seconds_and_published(live):
     t0 = 1_767_348_000.0
     subscription = live.subscribe()
     live.sample_power(t0)
-    connect(live, "CP1")
-    connect(live, "CP2")
+    links = {"CP1": connect(live, "CP1"), "CP2": connect(live, "CP2")}
     for cp_id, kw in (("CP1", "7.4"), ("CP2", "11.05")):
-        command = live.on_supply_request(request(cp_id))
+        live.on_supply_request(request(cp_id))
+        command = links[cp_id].last()
         live.on_supply_started(m.SupplyStarted(cp_id=cp_id, session_id=command.session_id,
                                                started_at="2026-01-02T10:00:05.000Z",
                                                price_eur_kwh="0.35", driver_id=None))

@@ -236,3 +236,12 @@ def test_a_consumer_that_keeps_failing_is_rebuilt_and_shown(io):
     assert io.fleet.kafka()["up"] is False  # well again, but not yet for long
     io._watch_errors([], 121.0)
     assert io.fleet.kafka()["up"] is True
+
+
+def test_every_record_type_central_can_read_has_a_handler():
+    """Every data-plane type (cp.events, cp.telemetry) and driver request type."""
+    from cloud.central.kafka_records import FROM_KAFKA
+    from protocol import data
+    from protocol import driver as d
+
+    assert set(FROM_KAFKA) == set(data.DATA_TYPES.values()) | set(d.REQUEST_TYPES.values())

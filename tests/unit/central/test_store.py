@@ -1,9 +1,12 @@
 """Central's store on a real temporary SQLite file."""
 
+import sqlite3
 from decimal import Decimal
 
 import pytest
 
+from cloud.central.cpstate import StopReason
+from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken
 from cloud.central.store import Store
 from protocol import auth
 
@@ -20,7 +23,8 @@ def test_add_cp_returns_the_secret_and_keeps_only_its_key(store):
     row = store.cp("CP1")
     assert row["secret_key"] == auth.secret_key(secret).hex()
     assert secret not in str(row)
-    assert (row["price_eur_kwh"], row["enabled"], row["location"]) == ("0.35", 1, "Calle Mayor 1")
+    assert (row["price_eur_kwh"], row["stop_reasons"], row["location"]) == (
+        "0.35", "", "Calle Mayor 1")
 
 
 @pytest.mark.parametrize(("cp_id", "location", "price"), [
@@ -43,13 +47,52 @@ def test_duplicates_are_refused(store):
     assert [d["id"] for d in store.drivers()] == ["D1"]
 
 
-def test_enabled_persists_across_reopening(tmp_path):
+def test_stop_reasons_persist_across_reopening(tmp_path):
     path = str(tmp_path / "c.db")
     first = Store(path)
     first.add_cp("CP1", "x", "0.3")
-    first.set_enabled("CP1", False)
+    first.set_stop_reasons("CP1", frozenset({StopReason.WEATHER, StopReason.ADMIN}))
     first.close()
-    assert Store(path).cp("CP1")["enabled"] == 0
+    again = Store(path)
+    assert again.cp("CP1")["stop_reasons"] == "admin,weather"
+    assert again.stop_reasons(again.cp("CP1")) == {StopReason.ADMIN, StopReason.WEATHER}
+
+
+def test_a_database_from_before_stop_reasons_is_migrated(tmp_path):
+    """``enabled = 0`` (stopped by an administrator) becomes {admin}; rows keep the rest."""
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE cps (id TEXT PRIMARY KEY, location TEXT, price_eur_kwh TEXT, "
+                "secret_key TEXT, enabled INTEGER, created_at TEXT)")
+    old.executemany("INSERT INTO cps VALUES (?, ?, '0.3', 'ab', ?, '2026-01-01')",
+                    [("CP1", "Madrid", 1), ("CP2", "Lugo", 0)])
+    old.commit()
+    old.close()
+    store = Store(str(path))
+    rows = {row["id"]: row for row in store.cps()}
+    assert {cp: store.stop_reasons(row) for cp, row in rows.items()} == {
+        "CP1": frozenset(), "CP2": {StopReason.ADMIN}}
+    assert "enabled" not in rows["CP1"] and rows["CP2"]["location"] == "Lugo"
+    assert store.secret_key("CP2") == "ab" and store.knows("CP1") and not store.knows("CP9")
+    store.close()
+    assert Store(str(path)).cp("CP2")["stop_reasons"] == "admin"  # once only
+
+
+def test_domain_errors_say_what_is_wrong(store):
+    store.add_cp("CP1", "x", "0.3")
+    with pytest.raises(CpIdTaken, match="CP CP1 already exists"):
+        store.add_cp("CP1", "y", "0.4")
+    with pytest.raises(BadPrice, match="price must be a decimal number"):
+        store.add_cp("CP2", "y", "abc")
+    with pytest.raises(BadRegistration, match="bad CP id"):
+        store.add_cp("bad id!", "y", "0.4")
+
+
+def test_cps_registered_after_a_row(store):
+    store.add_cp("CP1", "x", "0.3")
+    [first] = store.cps_after(0)
+    store.add_cp("CP2", "y", "0.4")
+    assert [row["id"] for row in store.cps_after(first["rowid"])] == ["CP2"]
 
 
 def started(store, session_id="s1"):

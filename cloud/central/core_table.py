@@ -1,0 +1,241 @@
+"""The fleet's pure core, first half: the CP table, stop reasons, the CPs' links, state
+derivation and the authorizations' bookkeeping (:mod:`cloud.central.core` adds the
+supply decisions).  Facts in, effects out; time passed in; no lock, no store, no I/O.
+
+Like :mod:`edge.engine.machine`, every input is a method taking ``now`` (a
+:class:`~cloud.central.cptable.Moment`) and returning the list of
+:mod:`~cloud.central.effects` the shell must carry out, in order.  What the store
+alone knows comes in as an argument (whether a driver is registered, whether a supply
+record was new); what must be written goes out as an effect.  The shell
+(:class:`cloud.central.fleet.Fleet`) owns the lock, the store, the hub and the CPs'
+command ports.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from cloud.central import cpstate
+from cloud.central import effects as fx
+from cloud.central.cpstate import StopReason
+from cloud.central.cptable import Authorization, CpRecord, Moment, refresh
+from cloud.central.errors import UnknownCp
+from cloud.central.events import CpResumed, CpStopped, SessionEvent, Step
+from protocol import messages as m
+from protocol.states import CpState, EngineState, Health
+
+AUTHORIZATION_TIMEOUT = 60.0  # an authorization not plugged within this expires
+Effects = list[fx.Effect]
+
+
+class TableCore:
+    def __init__(self, new_id: Callable[[], str] = m.new_id) -> None:
+        self.new_id = new_id
+        self.cps: dict[str, CpRecord] = {}
+        self.authorizations: dict[str, Authorization] = {}
+        self.counters: Counter[str] = Counter()
+
+    # -- the CP table ----------------------------------------------------------------
+    def register(self, cp_id: str, location: str, price: str,
+                 stop_reasons: frozenset[StopReason], now: Moment) -> Effects:
+        """A CP from the registry, new to this core; nothing if it is known already."""
+        if cp_id in self.cps:
+            return []
+        cp = self.cps[cp_id] = CpRecord(cp_id, location, price, frozenset(stop_reasons))
+        return self._refresh(cp, now)
+
+    def view(self, cp_id: str) -> dict[str, Any] | None:
+        cp = self.cps.get(cp_id)
+        return dict(cp.view) if cp is not None else None
+
+    def views(self) -> list[dict[str, Any]]:
+        return [dict(cp.view) for _, cp in sorted(self.cps.items())]
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [a.as_request()
+                for a in sorted(self.authorizations.values(), key=lambda a: a.since)]
+
+    def metrics(self, counters: tuple[str, ...] = ()) -> dict[str, float]:
+        """Gauges of the CP table, and ``<name>_total`` of each of ``counters``."""
+        values: dict[str, float] = {
+            "cps_registered": len(self.cps),
+            "cps_connected": sum(cp.connected for cp in self.cps.values()),
+            "requests_pending": len(self.authorizations),
+        }
+        states = Counter(cp.state for cp in self.cps.values())
+        for state in CpState:
+            values[f'cps_by_state{{state="{state}"}}'] = states[state]
+        for name in counters:
+            values[f"{name}_total"] = self.counters[name]
+        return values
+
+    def _get(self, cp_id: str) -> CpRecord:
+        cp = self.cps.get(cp_id)
+        if cp is None:
+            raise UnknownCp(cp_id)
+        return cp
+
+    def _connected(self, cp_id: str) -> CpRecord | None:
+        cp = self.cps.get(cp_id)
+        return cp if cp is not None and cp.connected else None
+
+    # -- stop reasons ----------------------------------------------------------------
+    def stop(self, cp_id: str, reason: StopReason, actor: str, now: Moment) -> Effects:
+        """Take a CP out of service for ``reason`` (UnknownCp if there is no such CP)."""
+        cp = self._get(cp_id)
+        cp.stop_reasons = cp.stop_reasons | {reason}
+        effects: Effects = [fx.SaveStopReasons(cp_id, cp.stop_reasons),
+                            fx.Announce(CpStopped(cp_id, reason, actor))]
+        effects += self._drop_authorizations(cp_id, "stopped", now)
+        if cp.connected:
+            text = (f"stopped by {actor}" if reason == StopReason.ADMIN
+                    else f"out of order: {cpstate.REASON_TEXT[reason]}")
+            effects.append(fx.Stop(cp_id, text))
+        return effects + self._refresh(cp, now)
+
+    def lift(self, cp_id: str, reason: StopReason, actor: str, now: Moment) -> Effects:
+        """Lift ``reason`` alone; the CP is back in service once it has none left."""
+        cp = self._get(cp_id)
+        cp.stop_reasons = cp.stop_reasons - {reason}
+        effects: Effects = [fx.SaveStopReasons(cp_id, cp.stop_reasons),
+                            fx.Announce(CpResumed(cp_id, reason, actor, cp.stop_reasons))]
+        if cp.connected and not cp.stop_reasons:
+            effects.append(fx.Resume(cp_id, f"resumed by {actor}"))
+        return effects + self._refresh(cp, now)
+
+    # -- the CP's link ---------------------------------------------------------------
+    def connected(self, cp_id: str, location: str | None, price: str, now: Moment) -> Effects:
+        cp = self.cps.get(cp_id)
+        if cp is None:
+            return []
+        replaced = cp.connected
+        effects: Effects = []
+        if location and location != cp.location:
+            effects.append(fx.SaveLocation(cp_id, location))
+            cp.location = location
+        cp.price, cp.connected, cp.resume_sent = price, True, False
+        cp.lose_engine()
+        effects.append(fx.Note("info", cp_id, "connection replaced" if replaced else "connected"))
+        if cp.stop_reasons:
+            effects.append(fx.Stop(cp_id, "stopped by Central"))
+        return effects + self._refresh(cp, now)
+
+    def disconnected(self, cp_id: str, reason: str, now: Moment) -> Effects:
+        cp = self.cps.get(cp_id)
+        if cp is None or not cp.connected:
+            return []
+        cp.connected = False
+        cp.lose_engine()
+        effects = self._drop_authorizations(cp_id, "CP disconnected", now)
+        effects.append(fx.Note("warning", cp_id, f"disconnected: {reason}"))
+        return effects + self._refresh(cp, now)
+
+    def heartbeat(self, beat: m.Heartbeat, now: Moment) -> Effects:
+        cp = self._connected(beat.cp_id)
+        if cp is None:
+            return []
+        self.counters["heartbeats"] += 1
+        lost = cp.last_heartbeat is not None and cp.state == CpState.DISCONNECTED
+        cp.last_heartbeat = now.mono
+        effects: Effects = [fx.Note("info", cp.id, "heartbeats resumed")] if lost else []
+        if beat.engine != cp.engine:
+            effects += self._set_engine(cp, beat.engine, "", now)
+        state = beat.state
+        if (state == EngineState.SUPPLYING and beat.session_id
+                and beat.session_id == cp.ended_session):
+            state = EngineState.AVAILABLE  # a heartbeat older than the end record
+        cp.engine_state = state
+        if state in (EngineState.AUTHORIZED, EngineState.SUPPLYING):
+            cp.session_id = beat.session_id or cp.session_id
+            cp.driver_id = beat.driver_id or cp.driver_id
+        elif state is not None:
+            cp.session_id = cp.driver_id = cp.started_at = None
+        if not cp.stop_reasons and state == EngineState.STOPPED and not cp.resume_sent:
+            cp.resume_sent = True
+            effects.append(fx.Resume(cp.id, "enabled at Central"))
+        if refresh(cp, self.authorization_at(cp.id), now):
+            effects.append(fx.Publish("cp", dict(cp.view)))
+        return effects
+
+    def engine_status(self, cp_id: str, engine: str, reason: str, now: Moment) -> Effects:
+        cp = self._connected(cp_id)
+        if cp is None:
+            return []
+        return self._set_engine(cp, engine, reason, now) + self._refresh(cp, now)
+
+    def sweep(self, now: Moment) -> Effects:
+        """Notice heartbeats lost for 3 s and authorizations unused for 60 s."""
+        effects = self._expire_overdue(now)
+        for cp in self.cps.values():
+            if (cp.connected and cp.state != CpState.DISCONNECTED
+                    and cp.last_heartbeat is not None
+                    and now.mono - cp.last_heartbeat > cpstate.HEARTBEAT_TIMEOUT):
+                effects += self._refresh(cp, now)
+                effects.append(fx.Note("warning", cp.id, "no heartbeat for 3 s"))
+        return effects
+
+    def _set_engine(self, cp: CpRecord, engine: str, reason: str, now: Moment) -> Effects:
+        before = cp.engine
+        if engine == before:
+            return []
+        cp.engine = Health(engine)
+        if cp.engine == Health.OK:
+            return [fx.Note("info", cp.id, "engine recovered")] if before is not None else []
+        text = f"engine {engine}" + (f": {reason}" if reason else "")
+        return [fx.Note("error", cp.id, text),
+                *self._drop_authorizations(cp.id, "engine fault", now)]
+
+    # -- authorizations --------------------------------------------------------------
+    def authorization_at(self, cp_id: str) -> Authorization | None:
+        if not self.authorizations:
+            return None
+        return next((a for a in self.authorizations.values() if a.cp_id == cp_id), None)
+
+    def _refresh(self, cp: CpRecord, now: Moment) -> Effects:
+        if refresh(cp, self.authorization_at(cp.id), now):
+            return [fx.Publish("cp", dict(cp.view))]
+        return []
+
+    def _refresh_id(self, cp_id: str, now: Moment) -> Effects:
+        cp = self.cps.get(cp_id)
+        return self._refresh(cp, now) if cp is not None else []
+
+    def _requests_changed(self) -> fx.Publish:
+        return fx.Publish("requests", self.requests())
+
+    def _expire(self, session_id: str, reason: str, now: Moment) -> tuple[bool, Effects]:
+        """End an authorization (and its session in the store, if still authorized)."""
+        authorization = self.authorizations.pop(session_id, None)
+        effects: Effects = [fx.ExpireSession(session_id, reason, now.wall)]
+        if authorization is not None:
+            effects.append(fx.Announce(SessionEvent(
+                Step.CANCELLED, authorization.cp_id, session_id, authorization.driver_id,
+                reason)))
+        return authorization is not None, effects
+
+    def _drop_authorizations(self, cp_id: str, reason: str, now: Moment) -> Effects:
+        doomed = [a.session_id for a in self.authorizations.values() if a.cp_id == cp_id]
+        effects: Effects = []
+        for session_id in doomed:
+            effects += self._expire(session_id, reason, now)[1]
+        if doomed:
+            effects.append(self._requests_changed())
+        return effects
+
+    def _expire_overdue(self, now: Moment) -> Effects:
+        """Authorizations unused for 60 s, and the CPs they held."""
+        expired = [a for a in self.authorizations.values() if now.mono >= a.deadline]
+        effects: Effects = []
+        for authorization in expired:
+            effects += self._expire(authorization.session_id, "not plugged in within 60 s",
+                                    now)[1]
+            who = authorization.driver_id or authorization.source
+            effects.append(fx.Note("warning", authorization.cp_id,
+                                   f"authorization for {who} expired"))
+        if expired:
+            effects.append(self._requests_changed())
+        for cp_id in {a.cp_id for a in expired}:
+            effects += self._refresh_id(cp_id, now)
+        return effects
