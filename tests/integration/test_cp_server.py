@@ -206,6 +206,45 @@ def test_garbage_is_naked_and_other_cps_are_unaffected(central, garbage):
     sock.close()
 
 
+class SlowRegistry:
+    """Credentials that take a second to look up: handling a Hello is slow."""
+
+    def __init__(self, registry) -> None:
+        self.registry = registry
+
+    def knows(self, cp_id: str) -> bool:
+        time.sleep(1.0)
+        return self.registry.knows(cp_id)
+
+    def secret_key(self, cp_id: str):
+        return self.registry.secret_key(cp_id)
+
+
+def test_a_frame_is_acknowledged_before_what_it_carries_is_handled(tmp_path):
+    """However slow the handling (thousands of records at once), the link's ACK does not
+    wait for it: a CP never resends, nor drops its link, for want of an ACK."""
+    store = Store(str(tmp_path / "central.db"))
+    store.add_cp("CP1", "street", "0.35")
+    server = CpServer(Fleet(store), "127.0.0.1", 0)
+    server.registry = SlowRegistry(server.registry)
+    server.start()
+    try:
+        host, port = server.address
+        sock = raw_link(f"{host}:{port}")
+        sent = time.monotonic()
+        sock.sendall(encode_frame(m.encode(m.Hello(cp_id="CP1"))))
+        assert sock.recv(1) == bytes([ACK])
+        acked = time.monotonic() - sent
+        challenge = sock.recv(4096)
+        handled = time.monotonic() - sent
+        assert m.decode(challenge[1:-2]).TYPE == "challenge"
+        assert acked < 0.5 <= 1.0 <= handled, (acked, handled)
+        sock.close()
+    finally:
+        server.stop()
+        store.close()
+
+
 def test_a_second_connection_replaces_the_first(central):
     first = online(central)
     second = online(central)

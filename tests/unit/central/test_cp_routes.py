@@ -3,8 +3,8 @@ every event its link can report, has exactly one handler."""
 
 from typing import get_args
 
+from cloud.central.cp_connection import BEFORE_LOGIN, LINK_EVENTS
 from cloud.central.cp_routes import FROM_CP
-from cloud.central.cp_server import BEFORE_LOGIN, LINK_EVENTS
 from protocol import messages as m
 from protocol.link import LinkEvent
 
