@@ -55,7 +55,9 @@ class Counters:
 
 
 @dataclass(slots=True)
-class Pending:
+class InFlight:
+    """A relayed MQTT message not yet confirmed by Kafka (its PUBACK waits for that)."""
+
     record: Relay
     token: Hashable
     attempts: int = 0
@@ -65,7 +67,7 @@ class Pending:
 class _Due:
     at: float
     seq: int
-    item: Pending = field(compare=False)
+    item: InFlight = field(compare=False)
 
 
 def retry_delay(attempts: int) -> float:
@@ -89,7 +91,7 @@ class Relayer:
         self._max = max_in_flight
         self._clock = clock
         self._due: list[_Due] = []  # records waiting for their retry
-        self._outstanding: dict[int, Pending] = {}  # produce attempts awaiting a report
+        self._outstanding: dict[int, InFlight] = {}  # produce attempts awaiting a report
         self._confirmed: list[Hashable] = []
         self._seq = itertools.count()
         self._failing = False
@@ -114,7 +116,7 @@ class Relayer:
         if counters.in_flight == 0:
             self._progress_at = self._clock()
         counters.in_flight += 1
-        self._produce(Pending(record, token))
+        self._produce(InFlight(record, token))
 
     def pump(self, timeout: float = 0.0) -> None:
         """Serve delivery reports (waiting up to ``timeout`` s for the first), tell the
@@ -172,7 +174,7 @@ class Relayer:
             else:
                 self._done()
 
-    def _produce(self, item: Pending) -> None:
+    def _produce(self, item: InFlight) -> None:
         record = item.record
         attempt = next(self._seq)
         self._outstanding[attempt] = item
@@ -185,7 +187,7 @@ class Relayer:
         except KafkaException as error:
             self._delivered(item, attempt, error.args[0])
 
-    def _delivered(self, item: Pending, attempt: int, error: KafkaError | None) -> None:
+    def _delivered(self, item: InFlight, attempt: int, error: KafkaError | None) -> None:
         """A delivery report: from :meth:`pump`, or from ``produce`` while it waits for
         room in the producer's queue."""
         if self._outstanding.pop(attempt, None) is None:
