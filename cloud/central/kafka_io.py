@@ -145,7 +145,7 @@ class KafkaIO:
                 except Exception:
                     log.exception("Kafka loop failed; rebuilding the consumer")
                     self._failing(time.monotonic())
-                    self._drop_consumer()
+                    self._drop_consumer(leave=False)
                     self._stopping.wait(1.0)
         finally:
             self._drop_consumer()
@@ -162,7 +162,7 @@ class KafkaIO:
         if missing:
             self._create(missing)
         if missing or self._reachable is False:
-            self._drop_consumer()  # a new one rejoins the group from what is committed
+            self._drop_consumer(leave=False)  # a new one rejoins from what is committed
         self._reachable = True
         self._show()
 
@@ -193,15 +193,24 @@ class KafkaIO:
     def _assigned(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
         log.debug("consumer assigned %d partitions", len(partitions))
 
-    def _drop_consumer(self) -> None:
+    def _drop_consumer(self, leave: bool = True) -> None:
+        """Let the consumer go, leaving its group only while the broker is well: after an
+        outage ``close()`` can hang in the rebalance callback with the GIL held
+        (librdkafka #4041), freezing all of Central.  Unreferenced, it is destroyed
+        without the group close and without the GIL."""
         consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            started = time.monotonic()
-            try:
-                consumer.close()
-            except (KafkaException, RuntimeError) as error:
-                log.debug("closing the consumer: %s", error)
-            log.debug("consumer closed in %.1f s", time.monotonic() - started)
+        if consumer is None:
+            return
+        if not leave:
+            del consumer
+            log.debug("consumer dropped without leaving its group")
+            return
+        started = time.monotonic()
+        try:
+            consumer.close()
+        except (KafkaException, RuntimeError) as error:
+            log.debug("closing the consumer: %s", error)
+        log.debug("consumer closed in %.1f s", time.monotonic() - started)
 
     def _consume(self) -> None:
         consumer = self._consumer_now()
@@ -254,7 +263,7 @@ class KafkaIO:
         elif now - self._errors_since > STUCK_AFTER or any(e.fatal() for e in errors):
             log.warning("Kafka consumer failing (%s): rebuilding it", errors[-1].str())
             self._failing(now)
-            self._drop_consumer()
+            self._drop_consumer(leave=False)
 
     def _resend_failed(self) -> None:
         for _ in range(len(self._resend)):
