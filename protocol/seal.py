@@ -1,0 +1,203 @@
+"""Sealing: what a CP sends to Central, and Central to the CP, under the CP's current key.
+
+Pure functions over ``cryptography``'s AEAD (AES-256-GCM); no I/O, no clock, no
+randomness inside (nonces and keys are passed in, so the tests have fixed vectors).
+
+An **envelope** is UTF-8 JSON ``{"v", "cp_id", "key_id", "type", "id", "nonce", "ct"}``
+(``nonce`` and ``ct`` in unpadded base64url). The CP id, the message type and the message
+id are bound as associated data, so an envelope cannot be moved to another CP, type or id
+without failing to open; after opening, the inner message must name the same three.
+
+A CP's **key** (256 bits, with a key id) is issued by Central at each login and sent to
+the monitor **wrapped**: AES-256-GCM under a key derived (HKDF-SHA256) from the key
+Central stores for the CP's secret (``protocol.auth.secret_key``) and that login's
+challenge nonce, with the CP id and key id as associated data. Neither the key nor the
+secret ever crosses the wire in the clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from protocol.errors import ProtocolError
+
+VERSION = 1
+KEY_BYTES = 32
+NONCE_BYTES = 12
+MAX_ENVELOPE = 64 * 1024
+WRAP_INFO = b"evcharging key wrap v1"
+
+
+class SealError(ProtocolError):
+    """An envelope that is malformed or does not open: the reason, never a key.  A link
+    refuses such a frame (NAK) like any other bad input."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """A CP's current key: ``key_id`` names it on the wire, ``secret`` never goes there."""
+
+    key_id: str
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.secret) != KEY_BYTES:
+            raise ValueError(f"a key is {KEY_BYTES} bytes")
+
+    def __repr__(self) -> str:  # keys never reach a log line
+        return f"Key({self.key_id!r})"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    cp_id: str
+    key_id: str
+    type: str
+    id: str
+    nonce: bytes
+    ct: bytes
+    v: int = VERSION
+
+
+def new_key(key_id: str) -> Key:
+    """A fresh random key (the one place randomness is drawn for keys)."""
+    return Key(key_id, AESGCM.generate_key(bit_length=256))
+
+
+def new_nonce() -> bytes:
+    return os.urandom(NONCE_BYTES)
+
+
+def associated_data(cp_id: str, kind: str, message_id: str) -> bytes:
+    return "\x1f".join((cp_id, kind, message_id)).encode()
+
+
+def seal(key: Key, cp_id: str, kind: str, message_id: str, plaintext: bytes,
+         nonce: bytes) -> bytes:
+    """The envelope of ``plaintext`` (a message's wire form) sealed under ``key``."""
+    ct = AESGCM(key.secret).encrypt(nonce, plaintext, associated_data(cp_id, kind, message_id))
+    return json.dumps({"v": VERSION, "cp_id": cp_id, "key_id": key.key_id, "type": kind,
+                       "id": message_id, "nonce": _b64(nonce), "ct": _b64(ct)},
+                      separators=(",", ":")).encode()
+
+
+def parse(data: bytes) -> Envelope:
+    """The envelope's clear parts, checked (version, fields, sizes); SealError if not."""
+    if len(data) > MAX_ENVELOPE:
+        raise SealError(f"envelope larger than {MAX_ENVELOPE} bytes")
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        raise SealError("not a sealed envelope: invalid JSON") from None
+    if not isinstance(body, dict):
+        raise SealError("not a sealed envelope: not a JSON object")
+    if body.get("v") != VERSION:
+        raise SealError(f"unknown envelope version {body.get('v')!r}")
+    texts = {}
+    for name in ("cp_id", "key_id", "type", "id", "nonce", "ct"):
+        value = body.get(name)
+        if not isinstance(value, str) or not value or len(value) > MAX_ENVELOPE:
+            raise SealError(f"envelope field {name!r} missing or not text")
+        texts[name] = value
+    if set(body) - {"v", *texts}:
+        raise SealError(f"unknown envelope fields {sorted(set(body) - {'v', *texts})}")
+    nonce, ct = _unb64(texts["nonce"], "nonce"), _unb64(texts["ct"], "ct")
+    if len(nonce) != NONCE_BYTES:
+        raise SealError(f"nonce must be {NONCE_BYTES} bytes")
+    return Envelope(texts["cp_id"], texts["key_id"], texts["type"], texts["id"], nonce, ct)
+
+
+def open_(key: Key, envelope: Envelope) -> bytes:
+    """The plaintext of ``envelope``; SealError if ``key`` is not the one it names or it
+    does not open (tampered, or sealed for another CP, type, id or key)."""
+    if envelope.key_id != key.key_id:
+        raise SealError(f"sealed with key {envelope.key_id!r}, not the current one")
+    try:
+        return AESGCM(key.secret).decrypt(
+            envelope.nonce, envelope.ct,
+            associated_data(envelope.cp_id, envelope.type, envelope.id))
+    except InvalidTag:
+        raise SealError("does not open: tampered, or sealed with another key") from None
+
+
+def wrapping_key(stored_key: bytes, challenge: str, cp_id: str) -> bytes:
+    """The key that wraps a CP's new key at one login: both ends derive it, Central from
+    what it stores for the CP's secret, the monitor from the secret itself."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=challenge.encode(),
+                info=WRAP_INFO + b"\x1f" + cp_id.encode()).derive(stored_key)
+
+
+def wrap(key: Key, wrapping: bytes, cp_id: str, nonce: bytes) -> str:
+    """``key`` wrapped for the wire (base64url of nonce + ciphertext)."""
+    ct = AESGCM(wrapping).encrypt(nonce, key.secret, associated_data(cp_id, "key", key.key_id))
+    return _b64(nonce + ct)
+
+
+def unwrap(wrapped: str, key_id: str, wrapping: bytes, cp_id: str) -> Key:
+    raw = _unb64(wrapped, "wrapped key")
+    if len(raw) != NONCE_BYTES + KEY_BYTES + 16:
+        raise SealError("wrapped key has the wrong size")
+    try:
+        secret = AESGCM(wrapping).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+                                          associated_data(cp_id, "key", key_id))
+    except InvalidTag:
+        raise SealError("wrapped key does not open: wrong secret or tampered") from None
+    return Key(key_id, secret)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        raise SealError(f"{what} is not base64url") from None
+
+
+class SealingCodec:
+    """A link's codec once the CP has a key: seals what it sends with ``key`` and opens
+    what it receives, which must be sealed by (and name) ``cp_id`` under that key.
+    ``key`` may be replaced (a new login) while the link lives."""
+
+    def __init__(self, inner: Any, cp_id: str, key: Key, nonces=new_nonce) -> None:
+        self.inner, self.cp_id, self.key, self._nonces = inner, cp_id, key, nonces
+
+    def encode(self, message: Any) -> bytes:
+        return seal(self.key, message.cp_id, message.TYPE, message.id,
+                    self.inner.encode(message), self._nonces())
+
+    def decode(self, payload: bytes) -> Any:
+        return open_message(self.inner, self.cp_id, self.key, payload)
+
+
+def open_message(inner: Any, cp_id: str, key: Key, payload: bytes) -> Any:
+    """The message sealed in ``payload`` by ``cp_id`` under ``key``, decoded by ``inner``;
+    SealError (or the decoder's ProtocolError) if it is not exactly that."""
+    envelope = parse(payload)
+    if envelope.cp_id != cp_id:
+        raise SealError(f"sealed by {envelope.cp_id!r}, not by {cp_id!r}")
+    message = inner.decode(open_(key, envelope))
+    if (message.cp_id, message.TYPE, message.id) != (envelope.cp_id, envelope.type,
+                                                       envelope.id):
+        raise SealError("the sealed message does not match its envelope")
+    return message
+
+
+def summary(data: Any) -> str:
+    """What a dead letter or an audit record may say about an envelope: its clear parts."""
+    try:
+        envelope = parse(data)
+    except SealError as error:
+        return str(error)
+    return f"{envelope.type} {envelope.id} from {envelope.cp_id} under key {envelope.key_id}"

@@ -1,0 +1,117 @@
+"""Sealing with the per-CP key: fixed vectors, and everything that must not open."""
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocol import auth, seal
+from protocol import messages as m
+
+KEY = seal.Key("k1", bytes(range(32)))
+OTHER = seal.Key("k1", bytes(range(1, 33)))
+HEARTBEAT = m.Heartbeat(cp_id="MAD-01", id="00000000-0000-4000-8000-000000000001",
+                        ts="2026-11-30T10:00:00.000Z", engine="OK", state="available")
+# The wire form of HEARTBEAT sealed under KEY with an all-zero nonce: a change of the
+# format, the associated data or the cipher breaks every CP and Central in the field.
+VECTOR = (
+    b'{"v":1,"cp_id":"MAD-01","key_id":"k1","type":"heartbeat",'
+    b'"id":"00000000-0000-4000-8000-000000000001","nonce":"AAAAAAAAAAAAAAAA",'
+    b'"ct":"dZ7Bp8VJoYcqwMxUaljz_LM3dH8K4hBw6fqRueeyHBJjb9eeBtDRYhH5U8Xx_ll-mTdxy0lBdpV9gg8Wek'
+    b'121NlfEzqh4WDS47nj9yYUebtxN0LqApJncwSUIm7PbvyD5wV_NxZv3JMpSUgEsxTgfwCfNwWPFX_58igFtS8GF'
+    b'6ANyvf4jgs1W30QuZIsxuRWRHphXa3PsJXuZRcNBwJM2FEXqEk13r_97PbUpWNjjvQKgyetgbXKAX07d359fqp'
+    b'Ic0NoEQXM"}')
+SECRET = "correct horse battery staple"
+WRAPPING = "fdef40fd1beb08ca768cc8a6ddbf5f343acdcdf66cdc7f9cefa48fd40774b02d"
+WRAPPED = "BwcHBwcHBwcHBwcHQYduzx6DoL1UaLM8acUiJD0BKH1N7dV-U6MdOQC13xU4RDSwnQgCenfXXlN9lslg"
+
+
+def sealed(message=HEARTBEAT, key=KEY, nonce=bytes(12)) -> bytes:
+    return seal.seal(key, message.cp_id, message.TYPE, message.id, m.encode(message), nonce)
+
+
+def test_the_fixed_vector():
+    assert sealed() == VECTOR
+    assert seal.open_(KEY, seal.parse(VECTOR)) == m.encode(HEARTBEAT)
+
+
+def test_the_key_wrap_vectors():
+    wrapping = seal.wrapping_key(auth.secret_key(SECRET), "00" * 16, "MAD-01")
+    assert wrapping.hex() == WRAPPING
+    assert seal.wrap(KEY, wrapping, "MAD-01", bytes([7]) * 12) == WRAPPED
+    assert seal.unwrap(WRAPPED, "k1", wrapping, "MAD-01").secret == KEY.secret
+
+
+@given(st.integers(min_value=0, max_value=len(VECTOR) * 8 - 1))
+def test_any_flipped_bit_of_the_ciphertext_or_nonce_does_not_open(bit):
+    body = json.loads(VECTOR)
+    for field in ("ct", "nonce"):
+        raw = bytearray(seal._unb64(body[field], field))
+        raw[bit // 8 % len(raw)] ^= 1 << bit % 8
+        tampered = json.dumps({**body, field: seal._b64(bytes(raw))}).encode()
+        with pytest.raises(seal.SealError):
+            seal.open_(KEY, seal.parse(tampered))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("cp_id", "LIS-01"), ("type", "supply_ended"), ("id", "00000000-0000-4000-8000-000000000002"),
+])
+def test_an_envelope_moved_to_another_cp_type_or_id_does_not_open(field, value):
+    moved = json.dumps({**json.loads(VECTOR), field: value}).encode()
+    with pytest.raises(seal.SealError, match="does not open"):
+        seal.open_(KEY, seal.parse(moved))
+
+
+def test_another_cps_key_does_not_open_and_another_key_id_is_named():
+    with pytest.raises(seal.SealError, match="does not open"):
+        seal.open_(OTHER, seal.parse(VECTOR))
+    with pytest.raises(seal.SealError, match="sealed with key 'k1', not the current one"):
+        seal.open_(seal.Key("k2", KEY.secret), seal.parse(VECTOR))
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"{", "invalid JSON"), (b"[]", "not a JSON object"),
+    (b'{"v":2}', "unknown envelope version 2"),
+    (VECTOR.replace(b'"id":', b'"idx":'), "field 'id' missing"),
+    (VECTOR.replace(b'"nonce":"AAAAAAAAAAAAAAAA"', b'"nonce":"AAAA"'), "nonce must be 12 bytes"),
+    (VECTOR.replace(b'"v":1,', b'"v":1,"extra":"x",'), "unknown envelope fields"),
+    (b" " * (seal.MAX_ENVELOPE + 1), "larger than"),
+])
+def test_malformed_envelopes_say_why(data, reason):
+    with pytest.raises(seal.SealError, match=reason):
+        seal.parse(data)
+
+
+def test_a_wrapped_key_opens_only_with_the_right_secret_cp_and_key_id():
+    wrapping = seal.wrapping_key(auth.secret_key(SECRET), "00" * 16, "MAD-01")
+    wrong = seal.wrapping_key(auth.secret_key("another secret"), "00" * 16, "MAD-01")
+    with pytest.raises(seal.SealError, match="wrong secret or tampered"):
+        seal.unwrap(WRAPPED, "k1", wrong, "MAD-01")
+    with pytest.raises(seal.SealError):
+        seal.unwrap(WRAPPED, "k1", wrapping, "LIS-01")
+    with pytest.raises(seal.SealError):
+        seal.unwrap(WRAPPED, "k2", wrapping, "MAD-01")
+    assert seal.wrapping_key(auth.secret_key(SECRET), "11" * 16, "MAD-01") != wrapping
+
+
+def test_the_codec_round_trips_and_refuses_what_is_not_exactly_its_cps():
+    codec = seal.SealingCodec(m.CONTROL_CODEC, "MAD-01", KEY)
+    assert codec.decode(codec.encode(HEARTBEAT)) == HEARTBEAT
+    lisbon = seal.SealingCodec(m.CONTROL_CODEC, "LIS-01", KEY)
+    with pytest.raises(seal.SealError, match="sealed by 'MAD-01', not by 'LIS-01'"):
+        lisbon.decode(codec.encode(HEARTBEAT))
+    with pytest.raises(seal.SealError, match="unknown envelope version None"):
+        codec.decode(m.encode(HEARTBEAT))  # plain JSON after login is refused
+    liar = seal.seal(KEY, "MAD-01", "heartbeat", "00000000-0000-4000-8000-000000000009",
+                     m.encode(HEARTBEAT), bytes(12))  # envelope and message disagree
+    with pytest.raises(seal.SealError, match="does not match its envelope"):
+        codec.decode(liar)
+
+
+def test_keys_and_secrets_never_show_in_a_repr_or_a_reason():
+    assert KEY.secret.hex() not in repr(KEY) and "k1" in repr(KEY)
+    try:
+        seal.open_(OTHER, seal.parse(VECTOR))
+    except seal.SealError as error:
+        assert OTHER.secret.hex() not in str(error) and KEY.secret.hex() not in str(error)
