@@ -210,7 +210,9 @@ def test_an_outage_and_a_broker_that_forgot_everything(io):
     io._consumer = consumer = FakeConsumer()
     io._probe()
     assert sorted(admin.created) == sorted(KAFKA_TOPICS)
-    assert consumer.closed and io._consumer is None  # rebuilt: it rejoins its group
+    # rebuilt, and dropped without close(): after an outage close() can hang in
+    # librdkafka's rebalance callback with the GIL held (librdkafka #4041)
+    assert io._consumer is None and not consumer.closed
     assert io.fleet.kafka()["up"] is True
 
 
@@ -231,7 +233,8 @@ def test_a_consumer_that_keeps_failing_is_rebuilt_and_shown(io):
     io._watch_errors([error], 105.0)
     assert io.fleet.kafka()["up"] is True and not consumer.closed
     io._watch_errors([error], 110.5)
-    assert consumer.closed and io.fleet.kafka()["up"] is False
+    assert io._consumer is None and not consumer.closed  # dropped, not closed
+    assert io.fleet.kafka()["up"] is False
     io._watch_errors([], 115.0)
     assert io.fleet.kafka()["up"] is False  # well again, but not yet for long
     io._watch_errors([], 121.0)
