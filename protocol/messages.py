@@ -42,6 +42,8 @@ from protocol.rules import (
     Button,
     DecimalStr,
     DriverId,
+    KeyId,
+    KeyText,
     Only,
     PanelVerb,
     Pattern,
@@ -89,9 +91,14 @@ class Authenticate(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class Welcome(Message):
+    """Central let the CP in: ``wrapped_key`` is its new key (``protocol.seal.wrap``);
+    from the next frame on, both ends seal every frame with it."""
+
     TYPE = "welcome"
     enabled: bool
     price_eur_kwh: DecimalStr
+    key_id: KeyId | None = None
+    wrapped_key: KeyText | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,12 +239,33 @@ class PanelStatus(Message):
     status: dict[str, Any]
 
 
+# -- the CP's key -----------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class KeyIssued(Message):
+    """Monitor -> engine on their local link, after each Welcome: the key to seal MQTT
+    payloads with (base64url of its 32 bytes)."""
+
+    TYPE = "key_issued"
+    key_id: KeyId
+    key: KeyText
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyRevoked(Message):
+    """Central -> monitor (sealed with the key it revokes) and monitor -> engine: the key
+    is gone; no more sealed messages until a re-authentication."""
+
+    TYPE = "key_revoked"
+    reason: Text = ""
+
+
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Challenge, Authenticate, Welcome, Refused, HealthCheck, HealthReport,
         Heartbeat, EngineStatus, CentralStatus, Command, CommandResult, SupplyRequest,
         SupplyDenied, SupplyStarted, SupplyEnded, RecordAck, PanelAction, PanelStatus,
+        KeyIssued, KeyRevoked,
     )
 }
 CONTROL_CODEC: Codec = JsonCodec(MESSAGE_TYPES)

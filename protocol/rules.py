@@ -36,6 +36,8 @@ DRIVER_ID = CP_ID
 MAX_TEXT = 200  # a location, a reason shown to people
 MAX_STRING = 4096  # any string field
 MAX_MESSAGE_ID = 64
+KEY_ID = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # names a CP's key on the wire
+WRAPPED_KEY = whole(r"[A-Za-z0-9_-]{16,128}")  # base64url, unpadded (protocol.seal)
 # Amounts (kW, kWh, EUR, EUR/kWh) as ``str(Decimal)`` writes them: finite, not negative
 # ("-0" is zero), an exponent of at most three digits (Decimal's arithmetic overflows
 # far beyond); no spaces, underscores or non-ASCII digits.
@@ -235,3 +237,5 @@ MessageId = Annotated[str, Length(MAX_MESSAGE_ID, 1, "bad message id")]
 DecimalStr = Annotated[str, DecimalString()]
 Timestamp = Annotated[str, UtcTimestamp()]
 Text = Annotated[str, Length(MAX_TEXT)]
+KeyId = Annotated[str, Pattern(KEY_ID)]
+KeyText = Annotated[str, Pattern(WRAPPED_KEY)]

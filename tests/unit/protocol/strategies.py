@@ -109,7 +109,7 @@ def plain(spec: FieldSpec) -> Any:
         if isinstance(rule, Choice):
             return rule.allowed[0].value
         if isinstance(rule, Pattern):
-            return "CP-1"
+            return next(v for v in ("CP-1", "A" * 43) if rule.regex.match(v))
         if isinstance(rule, DecimalString):
             return "0.35"
         if isinstance(rule, UtcTimestamp):
@@ -136,7 +136,8 @@ def refused(spec: FieldSpec) -> list[Any]:
         if isinstance(rule, Choice):
             values += ["bogus", rule.allowed[0].value.upper() + "!"]
         elif isinstance(rule, Pattern):
-            values += ["a b", "../etc", "x" * 65, "CP-1\n"]
+            values += [v for v in ("a b", "../etc", "x" * 65, "x" * 129, "CP-1\n")
+                       if not rule.regex.match(v)]
         elif isinstance(rule, DecimalString):
             values += ["-1", "NaN", "abc", "Infinity", " 1.5", "1_000", "1e5000", "", "1.5\n"]
         elif isinstance(rule, UtcTimestamp):
