@@ -7,7 +7,8 @@ receiver comes back and drains them.  The rate is counted from its first message
 its last.
 
 (a) a bare paho subscriber (auto-ack): how fast Mosquitto delivers here;
-(b) a real ``ev-bridge``: each message validated, produced to Kafka and acknowledged on
+(b) a real ``ev-bridge``: each message (sealed under its CP's key, as engines publish
+them) checked as an envelope, produced to Kafka and acknowledged on
 MQTT only after Kafka confirmed it; then every id is looked up in ``cp.telemetry``, so
 zero loss is checked, not assumed.
 """
@@ -29,8 +30,8 @@ import paho.mqtt.client as paho
 import psutil
 from confluent_kafka import Consumer
 
-from protocol import data
-from protocol.messages import encode
+from protocol import data, seal
+from protocol.codec import JsonCodec
 from protocol.topics import CP_TELEMETRY, mqtt_subscription, mqtt_topic
 from runtime.kafka import consumer_config
 from sim import brokers
@@ -40,12 +41,15 @@ CPS = 50
 
 
 def payloads(start: int, stop: int, step: int) -> list[tuple[str, bytes]]:
-    out = []
+    out, codecs = [], {}
     for i in range(start, stop, step):
         cp_id = f"CP-{i % CPS:03d}"
+        if cp_id not in codecs:
+            key = seal.new_key(f"k-{i % CPS:012x}")
+            codecs[cp_id] = seal.SealingCodec(JsonCodec(data.DATA_TYPES), cp_id, key)
         message = data.Telemetry(cp_id=cp_id, id=f"m{i}", session_id="s", kw="7.4",
                                  kwh="1.234", eur="0.49", price_eur_kwh="0.40")
-        out.append((mqtt_topic(cp_id, "telemetry"), encode(message)))
+        out.append((mqtt_topic(cp_id, "telemetry"), codecs[cp_id].encode(message)))
     return out
 
 

@@ -1,4 +1,7 @@
-"""ev-bridge against a real Tansu and Mosquitto: relays, dead letters, outages, kills."""
+"""ev-bridge against a real Tansu and Mosquitto: relays, dead letters, outages, kills.
+
+The CPs' payloads are sealed under their keys (protocol.seal), as the engine publishes
+them; the bridge checks the envelopes and relays them unopened."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import paho.mqtt.client as paho
 import pytest
 from confluent_kafka import Consumer
 
-from protocol import data
+from protocol import data, seal
+from protocol.codec import JsonCodec
 from protocol.messages import encode
 from protocol.topics import CP_EVENTS, CP_TELEMETRY, DEADLETTER, mqtt_topic
 from runtime.kafka import consumer_config
@@ -75,6 +79,16 @@ def publisher(brokers):
     client.disconnect()
 
 
+KEYS = {cp: seal.Key(f"k-{n:012x}", bytes([n]) * 32)
+        for n, cp in enumerate(("CP-1", "CP-2", "TLS3"))}
+
+
+def sealed(message, key: seal.Key | None = None) -> bytes:
+    """``message`` as its engine publishes it: sealed under its CP's key."""
+    key = key or KEYS[message.cp_id]
+    return seal.SealingCodec(JsonCodec(data.DATA_TYPES), message.cp_id, key).encode(message)
+
+
 def records(bootstrap: str, topics: list[str], count: int, timeout: float = 20.0) -> list:
     """At least ``count`` records of ``topics`` from the beginning, in a new group."""
     config = consumer_config(bootstrap, f"check-{time.monotonic_ns()}")
@@ -93,7 +107,7 @@ def events(cp_id: str, n: int) -> list[data.StateChanged]:
 
 
 def ids(found) -> set[str]:
-    return {json.loads(m.value())["id"] for m in found}
+    return {json.loads(m.value())["id"] for m in found}  # an envelope names its message
 
 
 def test_events_and_telemetry_reach_kafka_keyed_by_cp(brokers, bridge, publisher):
@@ -101,45 +115,53 @@ def test_events_and_telemetry_reach_kafka_keyed_by_cp(brokers, bridge, publisher
     event = data.StateChanged(cp_id="CP-1", state="supplying", health="OK")
     telemetry = data.Telemetry(cp_id="CP-2", session_id="s1", kw="7.4", kwh="0.1",
                                eur="0.04", price_eur_kwh="0.4")
-    publisher(mqtt_topic("CP-1", "events"), encode(event))
-    publisher(mqtt_topic("CP-2", "telemetry"), encode(telemetry))
+    event, telemetry = sealed(event), sealed(telemetry)
+    publisher(mqtt_topic("CP-1", "events"), event)
+    publisher(mqtt_topic("CP-2", "telemetry"), telemetry)
     found = records(kafka.address, [CP_EVENTS, CP_TELEMETRY], 2)
     got = {(m.topic(), m.key(), m.value()) for m in found}
-    assert got == {(CP_EVENTS, b"CP-1", encode(event)),
-                   (CP_TELEMETRY, b"CP-2", encode(telemetry))}
+    assert got == {(CP_EVENTS, b"CP-1", event), (CP_TELEMETRY, b"CP-2", telemetry)}
 
 
 def test_malformed_and_spoofed_payloads_go_to_deadletter(brokers, bridge, publisher):
     kafka, _ = brokers
-    spoof = encode(data.StateChanged(cp_id="CP-2", state="available", health="OK"))
-    publisher(mqtt_topic("CP-1", "events"), spoof)
+    event = data.StateChanged(cp_id="CP-2", state="available", health="OK")
+    publisher(mqtt_topic("CP-1", "events"), sealed(event))  # CP-2's envelope on CP-1's topic
+    publisher(mqtt_topic("CP-1", "events"), encode(data.StateChanged(
+        cp_id="CP-1", state="available", health="OK")))  # not sealed
     publisher(mqtt_topic("CP-1", "events"), b"{oops")
     publisher(mqtt_topic("CP-1", "telemetry"), b"\xff\xfe")
-    publisher(mqtt_topic("CP-1", "events"), b'{"type": "rocket", "cp_id": "CP-1"}')
+    publisher(mqtt_topic("CP-1", "events"), b'{"v": 9, "cp_id": "CP-1"}')
+    wrong_topic = sealed(data.Telemetry(cp_id="CP-1", session_id="s1", kw="7.4", kwh="0.1",
+                                        eur="0.04", price_eur_kwh="0.4"))
+    publisher(mqtt_topic("CP-1", "events"), wrong_topic)
     publisher("evcharging/cp/CP-1/other", b"{}")
-    found = records(kafka.address, [DEADLETTER], 5)
+    found = records(kafka.address, [DEADLETTER], 7)
     dead = {m.key(): json.loads(m.value()) for m in found if m.key() is None}
     reasons = sorted(json.loads(m.value())["reason"] for m in found)
-    assert len(found) == 5
-    assert "cp_id CP-2 in payload does not match topic" in reasons
-    assert any(r.startswith("invalid JSON") for r in reasons)
-    assert any(r.startswith("unknown message type 'rocket'") for r in reasons)
+    assert len(found) == 7
+    assert "cp_id CP-2 in envelope does not match topic" in reasons
+    assert "not sealed: a plain 'state_changed' message on events" in reasons
+    assert any(r.startswith("not a sealed envelope: invalid JSON") for r in reasons)
+    assert "unknown envelope version 9" in reasons
+    assert "a sealed 'telemetry' message does not belong on events" in reasons
     assert dead[None]["mqtt_topic"] == "evcharging/cp/CP-1/other"
-    binary = [json.loads(m.value()) for m in found if b"telemetry" in m.value()]
+    binary = [json.loads(m.value()) for m in found if b"telemetry" in m.value()
+              and "payload_encoding" in json.loads(m.value())]
     assert binary[0]["payload_encoding"] == "base64"
     assert records(kafka.address, [CP_EVENTS], 1, timeout=2) == []
-    assert wait_for(lambda: bridge.counters()["deadlettered_total"] == 5, 5)
+    assert wait_for(lambda: bridge.counters()["deadlettered_total"] == 7, 5)
 
 
 def test_kafka_down_keeps_messages_unacked_then_delivers_all(brokers, bridge, publisher):
     kafka, _ = brokers
     for event in events("CP-1", 5):  # the producer has an id and sequence numbers now
-        publisher(mqtt_topic("CP-1", "events"), encode(event))
+        publisher(mqtt_topic("CP-1", "events"), sealed(event))
     wait_for(lambda: bridge.counters()["relayed_total"] == 5, 10)
     kafka.stop()
     sent = events("CP-1", 30)
     for event in sent:
-        publisher(mqtt_topic("CP-1", "events"), encode(event))
+        publisher(mqtt_topic("CP-1", "events"), sealed(event))
     wait_for(lambda: "cannot reach Kafka at " + kafka.address in bridge.log(), 10)
     counters = wait_for(lambda: (c := bridge.counters())["in_flight"] == 30 and c, 10)
     assert counters["relayed_total"] == 5  # all 30 held, none relayed nor acknowledged
@@ -155,13 +177,13 @@ def test_killed_bridge_gets_what_was_published_meanwhile(brokers, bridge, publis
     kafka, _ = brokers
     before = events("CP-1", 5)
     for event in before:
-        publisher(mqtt_topic("CP-1", "events"), encode(event))
+        publisher(mqtt_topic("CP-1", "events"), sealed(event))
     wait_for(lambda: bridge.counters()["relayed_total"] == 5, 10)
     bridge.process.send_signal(signal.SIGKILL)
     bridge.process.wait(5)
     meanwhile = events("CP-2", 20)
     for event in meanwhile:
-        publisher(mqtt_topic("CP-2", "events"), encode(event))
+        publisher(mqtt_topic("CP-2", "events"), sealed(event))
     bridge.start()
     assert "session resumed" in bridge.log()
     found = records(kafka.address, [CP_EVENTS], 25)

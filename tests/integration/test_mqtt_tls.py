@@ -13,10 +13,9 @@ import paho.mqtt.client as paho
 import pytest
 
 from protocol import data
-from protocol.messages import encode
 from protocol.topics import CP_EVENTS, mqtt_topic
 from sim.brokers import mqtt_broker
-from tests.integration.test_bridge import BridgeProcess, records
+from tests.integration.test_bridge import BridgeProcess, records, sealed
 from tests.support import BIN, free_port, make_certificates, spawn, stop, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
@@ -113,10 +112,10 @@ def test_bridge_relays_over_tls(tmp_path, monkeypatch, brokers, tls_broker, cert
         publisher = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="tls-cp")
         publisher.connect("127.0.0.1", broker.port)
         publisher.loop_start()
-        event = data.StateChanged(cp_id="TLS3", state="available", health="OK")
-        publisher.publish(mqtt_topic("TLS3", "events"), encode(event), qos=1).wait_for_publish(5)
+        event = sealed(data.StateChanged(cp_id="TLS3", state="available", health="OK"))
+        publisher.publish(mqtt_topic("TLS3", "events"), event, qos=1).wait_for_publish(5)
         publisher.loop_stop()
-        assert [r.value() for r in records(kafka.address, [CP_EVENTS], 1)] == [encode(event)]
+        assert [r.value() for r in records(kafka.address, [CP_EVENTS], 1)] == [event]
     finally:
         stop(bridge.process, 10)
     assert "Traceback" not in bridge.log()
