@@ -9,7 +9,7 @@ The broker, not this code, checks that a CP's MQTT user only writes its own subt
 (Mosquitto ACL ``pattern write evcharging/cp/%u/#`` with one user per CP).  Every
 payload a CP publishes is sealed under its key (:mod:`protocol.seal`), which the bridge
 does not hold: it checks the envelope's clear parts (version, the CP id equal to the
-topic's, a key id, the message type fit for the topic, the size) and relays it as it
+topic's, a well-formed key id, the message type fit for the topic, the size) and relays it as it
 came; Central opens it.  One exception: the ``status`` topic also takes a plain
 ``cp_status`` (the broker publishes the last will ``offline``, fixed when the engine
 connected, perhaps before it had a key); it only tells presence and bills nothing.
@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from protocol import data, seal
 from protocol.errors import ProtocolError
+from protocol.rules import KEY_ID
 from protocol.topics import DEADLETTER, KAFKA_FOR, parse_mqtt_topic
 
 MAX_PAYLOAD = seal.MAX_ENVELOPE  # 64 KiB, well under Kafka's default 1 MB record limit
 KEPT_OF_OVERSIZE = 1024  # bytes of an oversize payload kept in its dead letter
-MAX_KEY_ID = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +64,8 @@ def route(topic: str, payload: bytes) -> Relay | DeadLetter:
                           f"{kind}", cp_id)
     if envelope.cp_id != cp_id:
         return DeadLetter(f"cp_id {envelope.cp_id[:70]} in envelope does not match topic", cp_id)
-    if len(envelope.key_id) > MAX_KEY_ID or not envelope.key_id.isprintable():
-        return DeadLetter(f"key id is not printable text of at most {MAX_KEY_ID} characters",
-                          cp_id)
+    if not KEY_ID.match(envelope.key_id):
+        return DeadLetter(f"bad key id {envelope.key_id[:70]!r}", cp_id)
     if envelope.type not in data.KIND_TYPES[kind]:
         return DeadLetter(f"a sealed {envelope.type[:70]!r} message does not belong on {kind}",
                           cp_id)
