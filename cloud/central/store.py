@@ -8,7 +8,8 @@ derived from it (``protocol.auth.secret_key``) is stored, and the CP server read
 through the :class:`~cloud.central.ports.Registry` methods (``knows``, ``secret_key``).
 A CP's stop reasons are kept as one comma-separated column (``stop_reasons``; a
 database from before them, with ``enabled``, is migrated when opened: a stopped CP
-gets the admin reason).
+gets the admin reason).  What the registry changes in a CP's row, and its last
+authentication, are in :mod:`cloud.central.store_cps`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlite_utils
 
 from cloud.central.cpstate import StopReason, stop_reasons
 from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken, DriverIdTaken
+from cloud.central.store_cps import CpRecords
 from protocol import auth
 from protocol.messages import CP_ID, DRIVER_ID, MAX_TEXT, new_id, utc_now
 from protocol.states import SessionStatus
@@ -83,7 +85,7 @@ def _session_filter(
     return " and ".join(where) or None, args
 
 
-class Store:
+class Store(CpRecords):
     def __init__(self, path: str) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
@@ -97,10 +99,11 @@ class Store:
         with self._lock:
             self.db["cps"].create(
                 {"id": str, "location": str, "price_eur_kwh": str, "secret_key": str,
-                 "stop_reasons": str, "created_at": str},
+                 "stop_reasons": str, "created_at": str, "last_auth_at": str},
                 pk="id", if_not_exists=True,
             )
             self._migrate_enabled()
+            self._migrate_cp_columns()
             self.db["drivers"].create({"id": str, "created_at": str}, pk="id", if_not_exists=True)
             self.db["sessions"].create(
                 {"id": str, "cp_id": str, "driver_id": str, "source": str, "price_eur_kwh": str,
