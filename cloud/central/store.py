@@ -99,7 +99,7 @@ class Store(CpRecords):
         with self._lock:
             self.db["cps"].create(
                 {"id": str, "location": str, "price_eur_kwh": str, "secret_key": str,
-                 "stop_reasons": str, "created_at": str, "last_auth_at": str},
+                 "stop_reasons": str, "created_at": str},
                 pk="id", if_not_exists=True,
             )
             self._migrate_enabled()

@@ -5,7 +5,7 @@ what Central writes there (the last authentication).  A mixin of
 
 Columns of ``cps`` this adds (migrated when a database from before them is opened):
 ``last_auth_at`` (UTC ISO time of the CP's last successful login; Central calls
-:meth:`CpRecords.authenticated`).  ``created_at`` is "registered since".
+:meth:`CpRecords.set_last_auth`).  ``created_at`` is "registered since".
 
 Deregistration deletes the CP's row (and its keys in ``cp_keys``): it can no longer
 authenticate, and Central, which notices within a second, drops its link.  Its
@@ -36,7 +36,7 @@ class CpRecords:
                 if name not in columns:
                     self.db.execute(f"ALTER TABLE cps ADD COLUMN {name} {kind}")
 
-    def authenticated(self, cp_id: str, at: str) -> None:
+    def set_last_auth(self, cp_id: str, at: str) -> None:
         """A CP logged in at ``at`` (Central, at each successful authentication)."""
         with self._lock, self.db.conn:
             self.db.execute("UPDATE cps SET last_auth_at = ? WHERE id = ?", [at, cp_id])

@@ -40,7 +40,7 @@ def test_a_database_from_before_last_authentication_is_migrated(tmp_path):
     old.close()
     store = Store(str(path))
     assert store.cp("CP1")["last_auth_at"] is None
-    store.authenticated("CP1", "2026-02-01T10:00:00.000Z")
+    store.set_last_auth("CP1", "2026-02-01T10:00:00.000Z")
     store.close()
     again = Store(str(path))  # opening it again migrates nothing twice
     assert again.cp("CP1")["last_auth_at"] == "2026-02-01T10:00:00.000Z"
@@ -96,7 +96,7 @@ def test_registration_state_names_the_current_key_never_a_secret(store):
     issued = (NOW - timedelta(seconds=90)).isoformat().replace("+00:00", "Z")
     store.db.execute("INSERT INTO cp_keys VALUES ('CP1', 'k-old', 'aa', '2026-01-01T00:00:00Z', "
                      "'2026-03-01T11:58:30Z'), ('CP1', 'k-new', 'bb', ?, NULL)", [issued])
-    store.authenticated("CP1", issued)
+    store.set_last_auth("CP1", issued)
     state = store.registration("CP1", NOW)
     assert (state["has_key"], state["key_id"], state["key_age_s"]) == (True, "k-new", 90)
     assert state["last_auth"] == issued
