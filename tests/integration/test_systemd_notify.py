@@ -28,12 +28,31 @@ def _command(name: str, tmp_path) -> list[str]:
     if name == "ev-bridge":  # no brokers: its I/O loop turns (and retries) all the same
         return [name, "--mqtt", f"127.0.0.1:{free_port()}", "--kafka",
                 f"127.0.0.1:{free_port()}"]
+    if name == "ev-registry":
+        return [name, "--listen", f"127.0.0.1:{free_port()}", "--db",
+                str(tmp_path / "central.db"), *_registry_credentials(tmp_path)]
     return [name, "--listen", f"127.0.0.1:{free_port()}", "--http",
             f"127.0.0.1:{free_port()}", "--db", str(tmp_path / "central.db"),
             "--admin-token", "t" * 24]
 
 
-@pytest.mark.parametrize("name", ["ev-cp-e", "ev-cp-m", "ev-bridge", "ev-central"])
+def _registry_credentials(folder) -> list[str]:
+    """A certificate of a throw-away site CA and an enrollment token."""
+    from datetime import UTC, datetime
+
+    from cloud.registry import ca
+
+    issued = ca.issue_server(ca.new_ca("notify test CA", datetime.now(UTC)), ["127.0.0.1"],
+                             datetime.now(UTC))
+    ca.write_public(folder / "registry.crt", ca.pem_cert(issued.cert))
+    ca.write_private(folder / "registry.key", ca.pem_key(issued.key))
+    (folder / "token").write_text("t" * 32)
+    return ["--tls-cert", str(folder / "registry.crt"), "--tls-key",
+            str(folder / "registry.key"), "--enroll-token-file", str(folder / "token")]
+
+
+@pytest.mark.parametrize("name", ["ev-cp-e", "ev-cp-m", "ev-bridge", "ev-central",
+                                  "ev-registry"])
 def test_ready_watchdog_and_stopping(name, tmp_path, output_dir):
     path = tmp_path / "notify"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

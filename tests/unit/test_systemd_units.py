@@ -30,9 +30,9 @@ from tests.support import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "systemd"
-NAMES = ["ev-cp-e", "ev-cp-m", "ev-bridge", "ev-central"]
+NAMES = ["ev-cp-e", "ev-cp-m", "ev-bridge", "ev-central", "ev-registry"]
 CONFIGS = {"ev-cp-e": "engine", "ev-cp-m": "monitor", "ev-bridge": "bridge",
-           "ev-central": "central"}
+           "ev-central": "central", "ev-registry": "registry"}
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
@@ -67,6 +67,11 @@ def test_monitor_follows_the_engine():
     assert "PartOf=ev-cp-e.service" in lines
     assert "Wants=ev-cp-e.service" in lines
     assert any(line.startswith("After=") and "ev-cp-e.service" in line for line in lines)
+
+
+def test_the_registry_starts_after_central_whose_database_it_shares():
+    lines = _unit("ev-registry").splitlines()
+    assert any(line.startswith("After=") and "ev-central.service" in line for line in lines)
 
 
 def test_only_the_engine_reaches_devices():
