@@ -19,10 +19,11 @@ from typing import Any
 
 from cloud.central import effects as fx
 from cloud.central import session_report
+from cloud.central.audit_trail import standard_stream
 from cloud.central.core import Core, Denial
 from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
-from cloud.central.events import AuthRefused, Listener, standard_stream
+from cloud.central.events import AuthRefused, Listener
 from cloud.central.executor import Executor
 from cloud.central.hub import QUEUE_SIZE, Hub
 from cloud.central.ports import CpPort
@@ -298,6 +299,11 @@ class Fleet:
         with self._lock:
             self._core.counters["auth_refusals"] += 1
             self.events.emit(AuthRefused(cp_id, peer, reason))
+
+    def on_admin_refused(self, peer: str, request: str, reason: str) -> None:
+        """An admin call without the right bearer token (audited, never the token)."""
+        with self._lock:
+            self.events.emit(AuthRefused(None, peer, reason, "admin", request))
 
     def sweep(self, now: float | None = None) -> None:
         """Notice CPs registered elsewhere, heartbeats lost for 3 s and authorizations
