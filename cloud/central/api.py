@@ -72,6 +72,14 @@ def resume_cp(cp_id: str, actor: str):
     return jsonify(_fleet().resume(cp_id, actor=actor))
 
 
+@bp.delete("/cps/<cp_id>/key")
+@admin_required
+def revoke_key(cp_id: str, actor: str):
+    """Restore keys: the CP's keys are deleted, the supply under way ends, the CP is out
+    of service ("key revoked") until its monitor re-authenticates.  Returns its view."""
+    return jsonify(_fleet().revoke_key(cp_id, actor=actor))
+
+
 @bp.post("/cps/stop")
 @admin_required
 def stop_all(actor: str):

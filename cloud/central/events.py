@@ -208,7 +208,7 @@ class HubNotes:
                 self.note("info", event.cp_id,
                           f"supply ended ({record.reason}): {record.kwh} kWh, {record.eur} EUR, "
                           f"driver {driver_or_ad_hoc(record.driver_id)}")
-        elif isinstance(event, CpStopped):
+        elif isinstance(event, CpStopped) and event.reason != StopReason.KEY_REVOKED:
             self.note("warning", event.cp_id, stopped_text(event.reason, event.actor))
         elif isinstance(event, CpResumed):
             if event.remaining:

@@ -14,7 +14,8 @@ from protocol import messages as m
 from tests.unit.central.conftest import AUTH, TOKEN
 
 CP_KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-           "session_id", "updated_at", "stop_reasons"}
+           "session_id", "updated_at", "stop_reasons", "registered_at", "last_auth_at", "key_id",
+           "key_issued_at", "key_problems", "key_problem"}
 ADMIN_POSTS = ["/api/cps/CP1/stop", "/api/cps/CP1/resume", "/api/cps/stop", "/api/cps/resume"]
 
 

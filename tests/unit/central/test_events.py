@@ -46,6 +46,7 @@ def test_the_hub_notes_say_what_happened():
                   AuthRefused(None, "127.0.0.9:4000", "unknown CP"),
                   AdminAction("admin", "add_cp", "CP2", "Lugo"),
                   AdminAction("admin", "add_driver", None, "D1"),
+                  CpStopped("CP1", StopReason.KEY_REVOKED, "admin@10.0.0.5"),  # said below
                   KeyRevocation("CP1", ("k-1",), "admin@10.0.0.5", True),
                   KeyMismatch("CP2", "10.0.0.9:4000", "does not open", "control"),
                   Replay("CP2", "kafka cp.events[0]@7", "telemetry", "M1"),

@@ -15,7 +15,8 @@ from cloud.central.store import Store
 from protocol import messages as m
 
 KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-        "session_id", "started_at", "updated_at", "stop_reasons"}
+        "session_id", "started_at", "updated_at", "stop_reasons", "registered_at", "last_auth_at",
+        "key_id", "key_issued_at", "key_problems", "key_problem"}
 WALL = "2026-01-02T10:00:00.000Z"
 
 
@@ -314,7 +315,7 @@ def test_subscribers_get_cp_message_and_requests_events(live):
     live.on_supply_request(request())
     events = drain(subscription)
     kinds = {e["event"] for e in events}
-    assert kinds == {"cp", "message", "requests"}
+    assert kinds == {"cp", "message", "requests", "audit"}  # audit: a state change
     cp_states = [e["data"]["state"] for e in events if e["event"] == "cp"]
     assert cp_states == ["ACTIVATED", "AUTHORIZED"]
     live.on_heartbeat(m.Heartbeat(cp_id="CP1", engine="OK", state="authorized"))
@@ -331,7 +332,8 @@ def test_a_slow_subscriber_loses_its_oldest_events_and_never_blocks(live):
         live.on_disconnected("CP1", "gone")
     events = drain(subscription)
     assert len(events) == 3
-    assert events[-1]["data"]["state"] == "DISCONNECTED"
+    assert [e["event"] for e in events] == ["message", "cp", "audit"]
+    assert events[1]["data"]["state"] == "DISCONNECTED"
 
 
 def test_metrics(live):
@@ -359,7 +361,8 @@ def test_a_cp_registered_by_another_process_appears(live, store, clock):
     assert [cp["id"] for cp in live.cps()] == ["CP1", "CP2", "CP3", "CP5"]
     assert [e["data"]["id"] for e in drain(subscription) if e["event"] == "cp"] == ["CP3", "CP5"]
     other.add_cp("CP6", "Late", "0.6")
-    assert live.welcome("CP6") == (True, "0.6")  # noticed at its login too
+    login = live.login("CP6", "10.0.0.9:51000")  # noticed at its login too
+    assert (login.in_service, login.price_eur_kwh) == (True, "0.6")
     assert live.cp("CP6")["location"] == "Late"
     secret = live.add_cp("CP4", "Via API", "0.45")
     assert secret and live.cp("CP4")["state"] == "DISCONNECTED"
