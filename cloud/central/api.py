@@ -37,9 +37,12 @@ def admin_required(view):
     def wrapped(*args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         expected = current_app.config["ADMIN_TOKEN"].encode()
+        peer = request.remote_addr or "unknown"
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-            abort(401, description="admin bearer token missing or wrong")
-        return view(*args, actor=f"admin@{request.remote_addr or 'unknown'}", **kwargs)
+            reason = "admin bearer token missing or wrong"
+            _fleet().on_admin_refused(peer, f"{request.method} {request.path}", reason)
+            abort(401, description=reason)
+        return view(*args, actor=f"admin@{peer}", **kwargs)
 
     return wrapped
 
@@ -67,6 +70,14 @@ def stop_cp(cp_id: str, actor: str):
 @admin_required
 def resume_cp(cp_id: str, actor: str):
     return jsonify(_fleet().resume(cp_id, actor=actor))
+
+
+@bp.delete("/cps/<cp_id>/key")
+@admin_required
+def revoke_key(cp_id: str, actor: str):
+    """Restore keys: the CP's keys are deleted, the supply under way ends, the CP is out
+    of service ("key revoked") until its monitor re-authenticates.  Returns its view."""
+    return jsonify(_fleet().revoke_key(cp_id, actor=actor))
 
 
 @bp.post("/cps/stop")

@@ -17,8 +17,9 @@ import socket
 import sys
 import threading
 
+from cloud.central.audit_trail import standard_stream
 from cloud.central.errors import DomainError
-from cloud.central.events import EventStream, standard_stream
+from cloud.central.events import EventStream
 from cloud.central.registration import register_cp, register_driver
 from protocol.transport import parse_address
 from runtime import config, logs, systemd

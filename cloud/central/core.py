@@ -1,5 +1,6 @@
 """The fleet's pure core: :class:`~cloud.central.core_table.TableCore` (the CP table,
-stop reasons, links, state derivation) plus the supply decisions.
+stop reasons, links, state derivation), :class:`~cloud.central.core_keys.KeysCore`
+(logins, revoked keys, key problems, deregistrations) plus the supply decisions.
 
 Facts in, effects out, time passed in; no lock, no store, no I/O.  Supply records
 arrive on either plane (the control plane's copy from the CP server, the data plane's
@@ -16,7 +17,8 @@ from typing import Any
 
 from cloud.central import cpstate
 from cloud.central import effects as fx
-from cloud.central.core_table import AUTHORIZATION_TIMEOUT, Effects, TableCore
+from cloud.central.core_keys import KeysCore
+from cloud.central.core_table import AUTHORIZATION_TIMEOUT, Effects
 from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import SessionEvent, Step
 from protocol import messages as m
@@ -31,7 +33,7 @@ class Denial:
     reason: str
 
 
-class Core(TableCore):
+class Core(KeysCore):
     # -- views -----------------------------------------------------------------------
     def driver_session(self, driver_id: str) -> dict[str, Any] | None:
         """The session under way for ``driver_id`` (authorized or supplying), or None."""

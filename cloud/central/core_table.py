@@ -22,7 +22,7 @@ from cloud.central import effects as fx
 from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, CpRecord, Moment, refresh
 from cloud.central.errors import UnknownCp
-from cloud.central.events import CpResumed, CpStopped, SessionEvent, Step
+from cloud.central.events import CpResumed, CpStopped, SessionEvent, StateChange, Step
 from protocol import messages as m
 from protocol.states import CpState, EngineState, Health
 
@@ -39,11 +39,14 @@ class TableCore:
 
     # -- the CP table ----------------------------------------------------------------
     def register(self, cp_id: str, location: str, price: str,
-                 stop_reasons: frozenset[StopReason], now: Moment) -> Effects:
-        """A CP from the registry, new to this core; nothing if it is known already."""
+                 stop_reasons: frozenset[StopReason], now: Moment,
+                 credentials: dict[str, Any] | None = None) -> Effects:
+        """A CP from the registry, new to this core; nothing if it is known already.
+        ``credentials``: ``registered_at``, ``last_auth_at``, ``key_id``, ``key_issued_at``."""
         if cp_id in self.cps:
             return []
-        cp = self.cps[cp_id] = CpRecord(cp_id, location, price, frozenset(stop_reasons))
+        cp = self.cps[cp_id] = CpRecord(cp_id, location, price, frozenset(stop_reasons),
+                                        **(credentials or {}))
         return self._refresh(cp, now)
 
     def view(self, cp_id: str) -> dict[str, Any] | None:
@@ -155,9 +158,7 @@ class TableCore:
         if not cp.stop_reasons and state == EngineState.STOPPED and not cp.resume_sent:
             cp.resume_sent = True
             effects.append(fx.Resume(cp.id, "enabled at Central"))
-        if refresh(cp, self.authorization_at(cp.id), now):
-            effects.append(fx.Publish("cp", dict(cp.view)))
-        return effects
+        return effects + self._refresh(cp, now)
 
     def engine_status(self, cp_id: str, engine: str, reason: str, now: Moment) -> Effects:
         cp = self._connected(cp_id)
@@ -194,9 +195,15 @@ class TableCore:
         return next((a for a in self.authorizations.values() if a.cp_id == cp_id), None)
 
     def _refresh(self, cp: CpRecord, now: Moment) -> Effects:
-        if refresh(cp, self.authorization_at(cp.id), now):
+        """Derive the CP's state and view again: a dashboard event if the view changed,
+        a domain event if the state did (not for its first derivation)."""
+        before, first = cp.state, not cp.updated_at
+        if not refresh(cp, self.authorization_at(cp.id), now):
+            return []
+        if cp.state == before or first:
             return [fx.Publish("cp", dict(cp.view))]
-        return []
+        return [fx.Publish("cp", dict(cp.view)),
+                fx.Announce(StateChange(cp.id, str(before), str(cp.state)))]
 
     def _refresh_id(self, cp_id: str, now: Moment) -> Effects:
         cp = self.cps.get(cp_id)

@@ -2,8 +2,13 @@
 
 Each connection wraps a :class:`protocol.link.Link`: bytes and ``loop.time()`` go in,
 ``data_to_send()`` goes out, ``tick`` runs at ``deadline()`` through ``loop.call_at``.
-A connection must say Hello, answer the Challenge with the HMAC proof of its secret
-(from the fleet's :class:`~cloud.central.ports.Registry`), and only then may it speak.
+A connection must say Hello (a CP that is not registered is refused), answer the
+Challenge with the HMAC proof of its secret (from the fleet's
+:class:`~cloud.central.ports.Registry`), and only then may it speak: the ``Welcome``
+carries a fresh key for the CP, wrapped under its secret, and from the next frame on
+both directions are sealed with it (:class:`~cloud.central.link_sealing.CpSealing`); a
+frame that does not open is NAKed and reported as a key mismatch.  Revoking the key
+sends ``KeyRevoked`` sealed with it, refuses every frame after, and closes the link.
 Routing tables, each tested to cover every type: :data:`LINK_EVENTS`,
 :data:`BEFORE_LOGIN`, and ``cp_routes.FROM_CP`` (to the :class:`Fleet` hooks); commands
 go back through a :class:`~cloud.central.framed.FramedPort`.  The server runs in its
@@ -25,6 +30,7 @@ from typing import Any
 
 from cloud.central.cp_routes import FROM_CP
 from cloud.central.framed import FramedPort
+from cloud.central.link_sealing import CpSealing, wrap_for
 from protocol import auth
 from protocol import messages as m
 from protocol.link import CLOSED, Closed, Link, Opened, Received, Rejected
@@ -100,8 +106,23 @@ class CpConnection(asyncio.Protocol):
             self.link.close(reason)
         self._after()
 
+    def finish(self, reason: str, revoked: bool = False) -> None:
+        """Close once what was sent is acknowledged (or after a grace time); with
+        ``revoked``, every frame received meanwhile is refused.  Safe from any thread."""
+        if threading.get_ident() == self.server.thread_id:
+            self._finish_now(reason, revoked)
+        else:
+            self.loop.call_soon_threadsafe(self._finish_now, reason, revoked)
+
+    def _finish_now(self, reason: str, revoked: bool) -> None:
+        if revoked and isinstance(self.link.codec, CpSealing):
+            self.link.codec.revoked = True
+        self._closing = self._closing or reason
+        self.loop.call_later(CLOSE_GRACE, self.close, self._closing)
+        self._after()
+
     def _send_now(self, message: m.Message) -> None:
-        if self.link.state == CLOSED:
+        if self.link.state == CLOSED or self._closing:
             return
         self.link.send(message, self.loop.time())
         self._after()
@@ -111,8 +132,7 @@ class CpConnection(asyncio.Protocol):
         self.server.fleet.on_auth_refused(self.cp_id, self.peer, reason)
         self.link.send(m.Refused(cp_id=self.cp_id or "unknown", reason=reason),
                        self.loop.time())
-        self._closing = f"refused: {reason}"
-        self.loop.call_later(CLOSE_GRACE, self.close, self._closing)
+        self._finish_now(f"refused: {reason}", False)
 
     # -- the link's events -----------------------------------------------------------
     def _after(self) -> None:
@@ -174,7 +194,11 @@ class CpConnection(asyncio.Protocol):
 
     @LINK_EVENTS.on(Rejected)
     def _on_rejected(self, event: Rejected) -> None:
-        self.server.fleet.on_frame_rejected(self.cp_id, event.reason)
+        codec = self.link.codec
+        if isinstance(codec, CpSealing) and codec.take_problem(event.reason):
+            self.server.fleet.on_key_mismatch(self.cp_id, self.peer, event.reason, "control")
+        else:
+            self.server.fleet.on_frame_rejected(self.cp_id, event.reason, self.peer)
         log.warning("%s: NAK: %s", self.cp_id or self.peer, event.reason)
 
     @LINK_EVENTS.on(Closed)
@@ -203,7 +227,7 @@ class CpConnection(asyncio.Protocol):
         self.cp_id = msg.cp_id
         self._location = msg.location
         if not self.server.registry.knows(msg.cp_id):
-            self._refuse("unknown CP")
+            self._refuse(f"CP {msg.cp_id} is not registered")
             return True
         self._nonce = auth.new_nonce()
         self._send_now(m.Challenge(cp_id=msg.cp_id, nonce=self._nonce))
@@ -213,14 +237,14 @@ class CpConnection(asyncio.Protocol):
     def _on_authenticate(self, msg: m.Authenticate) -> bool:
         if self._nonce is None:
             return False
-        key = self.server.registry.secret_key(self.cp_id)
-        if key is None or msg.cp_id != self.cp_id or not auth.verify(
-                key, self._nonce, self.cp_id, msg.hmac):
+        secret_key = self.server.registry.secret_key(self.cp_id)
+        if secret_key is None or msg.cp_id != self.cp_id or not auth.verify(
+                secret_key, self._nonce, self.cp_id, msg.hmac):
             self._refuse("wrong secret")
             return True
-        terms = self.server.fleet.welcome(self.cp_id)
-        if terms is None:  # deregistered meanwhile
-            self._refuse("unknown CP")
+        login = self.server.fleet.login(self.cp_id, self.peer)
+        if login is None:  # deregistered meanwhile
+            self._refuse(f"CP {self.cp_id} is not registered")
             return True
         self.authenticated = True
         if self._handshake is not None:
@@ -230,10 +254,13 @@ class CpConnection(asyncio.Protocol):
         self.server.active[self.cp_id] = self
         if old is not None:
             old.close("replaced by a new connection")
-        in_service, price = terms
-        self._send_now(m.Welcome(cp_id=self.cp_id, enabled=in_service, price_eur_kwh=price))
-        log.info("%s: authenticated from %s", self.cp_id, self.peer)
-        port = FramedPort(self.cp_id, self.send, self.server.ledger)
+        self._send_now(m.Welcome(
+            cp_id=self.cp_id, enabled=login.in_service, price_eur_kwh=login.price_eur_kwh,
+            key_id=login.key.key_id,
+            wrapped_key=wrap_for(secret_key, self._nonce, self.cp_id, login.key)))
+        self.link.codec = CpSealing(self.cp_id, login.key)  # the Welcome went out plain
+        log.info("%s: authenticated from %s, key %s", self.cp_id, self.peer, login.key.key_id)
+        port = FramedPort(self.cp_id, self.send, self.server.ledger, finish=self.finish)
         self.server.fleet.on_connected(self.cp_id, port, location=self._location)
         return True
 

@@ -10,7 +10,7 @@ lifts another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -75,6 +75,10 @@ class Rule:
 
 
 PRECEDENCE: tuple[Rule, ...] = (
+    Rule(CpState.STOPPED, "its key revoked (until its monitor re-authenticates), even while "
+         "disconnected or broken down", 'orange "Out of order: key revoked"', "Out of order",
+         "amber blinking slowly (no link to Central)",
+         lambda facts, now: StopReason.KEY_REVOKED in facts.stop_reasons),
     Rule(CpState.DISCONNECTED, "no monitor link, or no heartbeat for 3 s", "grey",
          "Disconnected", "amber blinking slowly", _disconnected),
     Rule(CpState.BROKEN, "engine KO (fault button) or not answering", 'red "Broken down"',
@@ -124,12 +128,15 @@ def view(
     cp_id: str, location: str, price: str, state: str, session_id: str | None,
     driver_id: str | None, started_at: str | None,
     live: tuple[str, str, str] | None = None, reasons: Iterable[StopReason] = (),
+    credentials: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A CP as the dashboard and the REST API show it (without ``updated_at``).
 
     ``live`` is the last telemetry of the supply under way: (kW, kWh, EUR).
     ``stop_reasons`` lists why it is stopped, whatever the state shows (a stopped CP that
-    is also disconnected or broken down shows that first); empty while in service."""
+    is also disconnected or broken down shows that first); empty while in service.
+    ``credentials``: its registration and key state (registered and last authenticated
+    at, key id and when it was issued, key problems), never a key or a secret."""
     busy = state in (CpState.SUPPLYING, CpState.AUTHORIZED)
     kw, kwh, eur = live if live and state == CpState.SUPPLYING else (None, None, None)
     return {
@@ -138,6 +145,7 @@ def view(
         "session_id": session_id if busy else None,
         "started_at": started_at if state == CpState.SUPPLYING else None,
         "stop_reasons": sorted(reasons),
+        **(credentials or {}),
     }
 
 

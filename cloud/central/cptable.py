@@ -54,7 +54,19 @@ class CpRecord:
     ended_session: str | None = None  # so a stale heartbeat cannot revive it
     resume_sent: bool = False
     live: tuple[str, str, str, str] | None = None  # session_id, kW, kWh, EUR (telemetry)
+    registered_at: str | None = None
+    last_auth_at: str | None = None
+    key_id: str | None = None  # its current key's (never the key)
+    key_issued_at: str | None = None
+    key_problems: int = 0  # messages that did not open, since Central started
+    key_problem: dict[str, str] | None = None  # the last one: {"reason", "at"}
     view: dict[str, Any] = field(default_factory=dict)
+
+    def credentials(self) -> dict[str, Any]:
+        """Its registration and key state, as the view shows them."""
+        return {"registered_at": self.registered_at, "last_auth_at": self.last_auth_at,
+                "key_id": self.key_id, "key_issued_at": self.key_issued_at,
+                "key_problems": self.key_problems, "key_problem": self.key_problem}
 
     def lose_engine(self) -> None:
         """What a new or lost monitor link forgets."""
@@ -88,7 +100,7 @@ def refresh(cp: CpRecord, authorization: Authorization | None, now: Moment) -> b
         session = (authorization.session_id, authorization.driver_id)
     live = cp.live[1:] if cp.live and cp.live[0] == session[0] else None
     view = cpstate.view(cp.id, cp.location, cp.price, cp.state, *session, cp.started_at,
-                        live, cp.stop_reasons)
+                        live, cp.stop_reasons, cp.credentials())
     if view == {k: v for k, v in cp.view.items() if k != "updated_at"}:
         return False
     cp.updated_at = now.wall

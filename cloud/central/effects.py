@@ -1,7 +1,8 @@
 """What the fleet's core asks its shell to do, in order: the core's only output.
 
 A command for a CP goes out through that CP's :class:`~cloud.central.ports.CpPort`
-(the framed link today, an OCPP link tomorrow); a store write is done by the shell; a
+(the framed link today, an OCPP link tomorrow), and so do its key's revocation and the
+closing of its link; a store write is done by the shell; a
 dashboard event or an application message goes to the hub; a domain event to every
 listener of the :class:`~cloud.central.events.EventStream`.
 """
@@ -41,6 +42,22 @@ class EndSupply:
     cp_id: str
     session_id: str
     driver_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RevokeKey:
+    """Tell the CP its key is gone (sealed with that key), then close its link."""
+
+    cp_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """Close the CP's link (a deregistered CP)."""
+
+    cp_id: str
     reason: str
 
 
@@ -108,6 +125,6 @@ class Announce:
     event: DomainEvent
 
 
-Command = Authorize | Stop | Resume | EndSupply
+Command = Authorize | Stop | Resume | EndSupply | RevokeKey | Disconnect
 StoreWrite = RecordAuthorized | RecordDenied | ExpireSession | SaveStopReasons | SaveLocation
 Effect = Command | StoreWrite | Publish | Note | Announce

@@ -1,13 +1,16 @@
 """Central's domain events, one stream with listeners.
 
-The fleet's core announces what happened (an administrator's action, a refused
-authentication, a CP stopped or back in service with the reason and who did it, each
-step of a session from authorization to ticket) as frozen dataclasses; the shell hands
-each one, in order and under the fleet's lock, to every listener of the
-:class:`EventStream`: the audit trail (:class:`AuditTrail`), the dashboard's
+The fleet's core announces what happened (an administrator's action, an
+authentication, a key issued, revoked or refused, a replayed message, a CP's state
+change, a CP stopped or back in service with the reason and who did it, each step of a
+session from authorization to ticket) as frozen dataclasses; the shell hands each one,
+in order and under the fleet's lock, to every listener of the :class:`EventStream`: the
+audit trail (:class:`cloud.central.audit_trail.AuditTrail`), the dashboard's
 application messages (:class:`HubNotes`), the driver desk, and the log
-(:func:`log_event`).  ``ev-central cp add`` and ``driver add`` use the same stream, so
-an action from the command line reaches the same audit trail.
+(:func:`log_event`).  ``ev-central cp add`` and ``driver add`` use the same stream
+(:func:`cloud.central.audit_trail.standard_stream`), so an action from the command line
+reaches the same audit trail.  An actor is ``kind@where`` (``admin@10.0.0.5``,
+``cp@10.0.0.9:51000``) or a name; no event ever carries a key or a secret.
 """
 
 from __future__ import annotations
@@ -35,10 +38,87 @@ class AdminAction:
 
 
 @dataclass(frozen=True)
+class AuthOk:
+    cp_id: str
+    peer: str
+
+
+@dataclass(frozen=True)
 class AuthRefused:
+    """A CP's login refused, or an admin call without the right token (``request``)."""
+
     cp_id: str | None
     peer: str
     reason: str
+    actor: str = "cp"
+    request: str = ""
+
+
+@dataclass(frozen=True)
+class KeyIssue:
+    """A fresh key for the CP at its login (its id, never the key)."""
+
+    cp_id: str
+    key_id: str
+    peer: str
+
+
+@dataclass(frozen=True)
+class KeyRevocation:
+    """Every key of the CP deleted; ``connected``: its link was up and is closed."""
+
+    cp_id: str
+    key_ids: tuple[str, ...]
+    actor: str
+    connected: bool
+
+
+@dataclass(frozen=True)
+class KeyMismatch:
+    """A CP's message that did not open (wrong or revoked key, tampered, not sealed):
+    refused.  ``plane`` is ``control`` (its link) or ``data`` (MQTT through Kafka)."""
+
+    cp_id: str | None
+    source: str
+    reason: str
+    plane: str
+    envelope: str = ""  # its clear parts (protocol.seal.summary)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A CP's message whose id was applied already: refused."""
+
+    cp_id: str
+    source: str
+    kind: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class StateChange:
+    cp_id: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class RefusedInput:
+    """Input Central would not take (a NAKed frame, a malformed record)."""
+
+    cp_id: str | None
+    source: str
+    reason: str
+    actor: str = "cp"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Central failed on something (it goes on): the audit trail's ``error``."""
+
+    source: str
+    what: str
+    cp_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +158,9 @@ class SessionEvent:
     record: Any = None  # the SupplyStarted, Telemetry or SupplyEnded behind it
 
 
-DomainEvent = AdminAction | AuthRefused | CpStopped | CpResumed | SessionEvent
+DomainEvent = (AdminAction | AuthOk | AuthRefused | KeyIssue | KeyRevocation | KeyMismatch
+               | Replay | StateChange | RefusedInput | Failure | CpStopped | CpResumed
+               | SessionEvent)
 Listener = Callable[[DomainEvent], None]
 
 
@@ -109,24 +191,6 @@ class EventStream:
                 log.exception("a listener failed on %s", kind.__name__)
 
 
-class AuditTrail:
-    """Writes what an administrator did (and which CP was stopped or resumed, by whom
-    and why) into the store's audit log."""
-
-    KINDS = (AdminAction, CpStopped, CpResumed)
-
-    def __init__(self, store) -> None:
-        self.store = store
-
-    def __call__(self, event: DomainEvent) -> None:
-        if isinstance(event, AdminAction):
-            self.store.audit(event.actor, event.action, event.cp_id, event.detail)
-        elif isinstance(event, CpStopped):
-            self.store.audit(event.actor, "stop", event.cp_id, str(event.reason))
-        elif isinstance(event, CpResumed):
-            self.store.audit(event.actor, "resume", event.cp_id, str(event.reason))
-
-
 class HubNotes:
     """The dashboard's application messages for the events an operator reads about
     (``note(level, cp_id, text)`` is :meth:`cloud.central.hub.Hub.note`)."""
@@ -144,7 +208,7 @@ class HubNotes:
                 self.note("info", event.cp_id,
                           f"supply ended ({record.reason}): {record.kwh} kWh, {record.eur} EUR, "
                           f"driver {driver_or_ad_hoc(record.driver_id)}")
-        elif isinstance(event, CpStopped):
+        elif isinstance(event, CpStopped) and event.reason != StopReason.KEY_REVOKED:
             self.note("warning", event.cp_id, stopped_text(event.reason, event.actor))
         elif isinstance(event, CpResumed):
             if event.remaining:
@@ -152,11 +216,20 @@ class HubNotes:
                           f"still out of order: {reasons_text(event.remaining)}")
             else:
                 self.note("info", event.cp_id, f"resumed by {event.actor}")
-        elif isinstance(event, AuthRefused):
+        elif isinstance(event, AuthRefused) and event.actor == "cp":
             self.note("warning", event.cp_id,
                       f"refused connection from {event.peer}: {event.reason}")
         elif isinstance(event, AdminAction) and event.action == "add_cp":
             self.note("info", event.cp_id, f"registered by {event.actor}")
+        elif isinstance(event, KeyRevocation):
+            self.note("warning", event.cp_id, f"key revoked by {event.actor}: out of order "
+                      "until its monitor re-authenticates")
+        elif isinstance(event, KeyMismatch):
+            self.note("warning", event.cp_id,
+                      f"key problem ({event.plane} plane): {event.reason}")
+        elif isinstance(event, Replay):
+            self.note("warning", event.cp_id,
+                      f"replayed {event.kind} {event.message_id} refused")
 
 
 def stopped_text(reason: StopReason, actor: str) -> str:
@@ -171,15 +244,3 @@ def log_event(event: DomainEvent) -> None:
     the operator's log)."""
     if getattr(event, "kind", None) != Step.PROGRESS and log.isEnabledFor(logging.DEBUG):
         log.debug("%s", event)
-
-
-def standard_stream(store, note: Callable[[str, str | None, str], None] | None = None
-                    ) -> EventStream:
-    """The listeners every Central has: the audit trail, the dashboard's notes (when
-    there is a dashboard) and the log."""
-    events = EventStream()
-    events.listen(AuditTrail(store), *AuditTrail.KINDS)
-    if note is not None:
-        events.listen(HubNotes(note))
-    events.listen(log_event)
-    return events

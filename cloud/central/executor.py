@@ -66,6 +66,14 @@ class Executor:
         self._command(effect.cp_id, lambda port: port.end_supply(
             effect.session_id, effect.driver_id, effect.reason))
 
+    @EXECUTE.on(fx.RevokeKey)
+    def _revoke_key(self, effect: fx.RevokeKey) -> None:
+        self._command(effect.cp_id, lambda port: port.revoke_key(effect.reason))
+
+    @EXECUTE.on(fx.Disconnect)
+    def _disconnect(self, effect: fx.Disconnect) -> None:
+        self._command(effect.cp_id, lambda port: port.disconnect(effect.reason))
+
     @EXECUTE.on(fx.RecordAuthorized)
     def _record_authorized(self, e: fx.RecordAuthorized) -> None:
         self.store.record_authorized(e.session_id, e.cp_id, e.driver_id, e.source,

@@ -5,7 +5,8 @@ Shared by the CP server's loop (the ``on_*`` hooks) and the HTTP and Kafka threa
 the core, and has the :class:`~cloud.central.executor.Executor` carry out the effects
 in order: commands through the CPs' ports, store writes, dashboard events, domain
 events.  Reads never write: a CP registered by another process (``ev-central cp add``)
-is noticed by :meth:`sweep` (five times a second) or at its login (:meth:`welcome`).
+is noticed by :meth:`sweep` (five times a second) or at its login (:meth:`login`);
+one deregistered by the registry (another process) by the sweep.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from typing import Any
 
 from cloud.central import effects as fx
 from cloud.central import session_report
+from cloud.central.audit_trail import standard_stream
 from cloud.central.core import Core, Denial
 from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
-from cloud.central.events import AuthRefused, Listener, standard_stream
+from cloud.central.events import Listener
 from cloud.central.executor import Executor
+from cloud.central.fleet_security import Security
 from cloud.central.hub import QUEUE_SIZE, Hub
+from cloud.central.keys import Keys
 from cloud.central.ports import CpPort
 from cloud.central.registration import register_cp, register_driver
 from cloud.central.store import Store
@@ -36,10 +40,11 @@ log = logging.getLogger(__name__)
 
 KAFKA_COUNTERS = ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered")
 COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
-            "supplies_started", "supplies_ended", "supplies_denied", *KAFKA_COUNTERS)
+            "supplies_started", "supplies_ended", "supplies_denied", "key_mismatches",
+            "replays", *KAFKA_COUNTERS)
 
 
-class Fleet:
+class Fleet(Security):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
@@ -51,9 +56,10 @@ class Fleet:
         self._lock = threading.RLock()
         self._core = Core()
         self._hub = Hub(wallclock)
-        self.events = standard_stream(store, self._hub.note)
+        self.events = standard_stream(store, self._hub.note, self._audited)
         self._executor = Executor(store, self._hub, self.events, self._core.counters)
         self._ports = self._executor.ports
+        self.keys = Keys(store.db.conn, store.lock, self._epoch)
         self._last_rowid = 0
         self._notice_registrations(self._now())
         for row in store.sessions_with_status(SessionStatus.AUTHORIZED):
@@ -222,17 +228,7 @@ class Fleet:
             self._run(effects)
             return bool(effects)
 
-    # -- hooks the CP server calls ---------------------------------------------------
-    def welcome(self, cp_id: str) -> tuple[bool, str] | None:
-        """An authenticated CP's terms, (in service, price), read from the registry
-        (which notices a CP registered by another process); None if unknown."""
-        with self._lock:
-            row = self.store.cp(cp_id)
-            if row is None:
-                return None
-            self._notice_registrations(self._now())
-            return not self.store.stop_reasons(row), row["price_eur_kwh"]
-
+    # -- hooks the CP server calls (and its security ones: fleet_security.py) ---------
     def on_connected(self, cp_id: str, port: CpPort, location: str | None = None) -> None:
         with self._lock:
             row = self.store.cp(cp_id)
@@ -291,25 +287,17 @@ class Fleet:
             self._run(effects)
             return fresh
 
-    def on_frame_rejected(self, cp_id: str | None, reason: str) -> None:
-        self.count("frames_rejected")
-
-    def on_auth_refused(self, cp_id: str | None, peer: str, reason: str) -> None:
-        with self._lock:
-            self._core.counters["auth_refusals"] += 1
-            self.events.emit(AuthRefused(cp_id, peer, reason))
-
     def sweep(self, now: float | None = None) -> None:
-        """Notice CPs registered elsewhere, heartbeats lost for 3 s and authorizations
-        unused for 60 s."""
+        """Notice CPs registered or deregistered elsewhere, heartbeats lost for 3 s,
+        authorizations unused for 60 s and keys past their grace."""
         with self._lock:
             moment = self._now(now)
             self._notice_registrations(moment)
+            self._notice_deregistrations(moment)
             self._run(self._core.sweep(moment))
+            self._expire_keys(moment)
 
-    def _notice_registrations(self, now: Moment) -> None:
-        for row in self.store.cps_after(self._last_rowid):
-            self._last_rowid = max(self._last_rowid, row["rowid"])
-            self._run(self._core.register(row["id"], row["location"] or "",
-                                          row["price_eur_kwh"], self.store.stop_reasons(row),
-                                          now))
+    def _audited(self, row: dict[str, Any]) -> None:
+        """A record was appended to the audit trail: the dashboards fetch the latest
+        (the event carries no more than its id: the trail is for administrators)."""
+        self._hub.publish("audit", {"id": row["id"]})

@@ -39,12 +39,16 @@ class CommandLedger:
 
 class FramedPort:
     """The command port of one CP on a framed-protocol link: ``send(message)`` puts a
-    message on that link (from any thread)."""
+    message on that link, ``finish(reason, revoked)`` closes it once what was sent is
+    acknowledged (``revoked``: refusing what the CP sends meanwhile); both from any
+    thread, in the order called."""
 
     def __init__(self, cp_id: str, send: Callable[[m.Message], Any], ledger: CommandLedger,
-                 wallclock: Callable[[], str] = m.utc_now) -> None:
+                 wallclock: Callable[[], str] = m.utc_now,
+                 finish: Callable[[str, bool], Any] = lambda reason, revoked: None) -> None:
         self.cp_id = cp_id
         self._send = send
+        self._finish = finish
         self.ledger = ledger
         self.wallclock = wallclock
 
@@ -60,6 +64,13 @@ class FramedPort:
 
     def end_supply(self, session_id: str, driver_id: str | None, reason: str) -> None:
         self._command("end_supply", session_id=session_id, driver_id=driver_id, reason=reason)
+
+    def revoke_key(self, reason: str) -> None:
+        self._send(m.KeyRevoked(cp_id=self.cp_id, reason=reason))
+        self._finish(reason, True)
+
+    def disconnect(self, reason: str) -> None:
+        self._finish(reason, False)
 
     def _command(self, action: str, **fields: Any) -> None:
         expires = m.parse_ts(self.wallclock()) + timedelta(seconds=COMMAND_TTL)

@@ -22,6 +22,13 @@ class CpPort(Protocol):
 
     def end_supply(self, session_id: str, driver_id: str | None, reason: str) -> None: ...
 
+    def revoke_key(self, reason: str) -> None:
+        """Tell the CP its key is revoked (sealed with that key), then close the link
+        once that is delivered; what the CP sends meanwhile is refused."""
+
+    def disconnect(self, reason: str) -> None:
+        """Close the link (the CP was deregistered)."""
+
 
 class Registry(Protocol):
     """The registered CPs and their credentials."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
+from cloud.central import audit
 from cloud.central.cpstate import StopReason, stop_reasons
 from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken, DriverIdTaken
 from cloud.central.store_cps import CpRecords
@@ -113,10 +114,7 @@ class Store(CpRecords):
             )
             self.db["sessions"].create_index(["cp_id"], if_not_exists=True)
             self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
-            self.db["audit"].create(
-                {"id": int, "ts": str, "actor": str, "action": str, "cp_id": str, "detail": str},
-                pk="id", if_not_exists=True,
-            )
+            audit.ensure_table(self.db.conn)
 
     def _migrate_enabled(self) -> None:
         """A database from before stop reasons: ``enabled = 0`` becomes {admin}."""
@@ -129,6 +127,11 @@ class Store(CpRecords):
             self.db.execute("UPDATE cps SET stop_reasons = CASE WHEN enabled = 0 THEN ? "
                             "ELSE '' END", [str(StopReason.ADMIN)])
         self.db["cps"].transform(drop={"enabled"})
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the connection is used (the key store and the audit trail too)."""
+        return self._lock
 
     def close(self) -> None:
         with self._lock:
@@ -189,6 +192,16 @@ class Store(CpRecords):
         with self._lock:
             rows = list(self.db.execute("SELECT secret_key FROM cps WHERE id = ?", [cp_id]))
         return rows[0][0] if rows else None
+
+    def cp_ids(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self.db.execute("SELECT id FROM cps")}
+
+    def changed_elsewhere(self) -> int:
+        """SQLite's ``data_version``: it changes when another process (the registry,
+        ``ev-central cp add``) commits to the file, never for our own writes."""
+        with self._lock:
+            return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def set_location(self, cp_id: str, location: str) -> None:
         with self._lock:
@@ -298,15 +311,19 @@ class Store(CpRecords):
         with self._lock, self.db.conn:
             return self.db.conn.execute(sql, params).rowcount == 1
 
-    # -- audit log -------------------------------------------------------------
-    def audit(self, actor: str, action: str, cp_id: str | None = None, detail: str = "") -> None:
+    # -- audit trail ---------------------------------------------------------
+    def append_audit(self, record: audit.Record) -> dict[str, Any]:
+        """Append one record to the audit trail (and its JSON line to the log)."""
         with self._lock:
-            self.db["audit"].insert({
-                "ts": utc_now(), "actor": str(actor)[:MAX_TEXT], "action": action,
-                "cp_id": cp_id, "detail": detail[:MAX_TEXT],
-            })
+            return audit.append(self.db.conn, record)
 
-    def audit_log(self, limit: int = 100, cp_id: str | None = None) -> list[dict[str, Any]]:
+    def audit_log(self, limit: int = 100, cp_id: str | None = None, action: str | None = None,
+                  since: str | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """The audit trail newest first, filtered."""
+        return self.audit_page(audit.Query(cp_id, action, since), limit, offset)[0]
+
+    def audit_page(self, where: audit.Query, limit: int = 100,
+                   offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of the audit trail newest first, and how many rows match in all."""
         with self._lock:
-            where, args = ("cp_id = ?", [cp_id]) if cp_id else (None, [])
-            return list(self.db["audit"].rows_where(where, args, order_by="id desc", limit=limit))
+            return audit.query(self.db.conn, where, limit, offset)

@@ -20,7 +20,7 @@ import pytest
 from cloud.central.cp_server import CpServer
 from cloud.central.fleet import Fleet
 from cloud.central.store import Store
-from protocol import auth
+from protocol import auth, seal
 from protocol import messages as m
 from protocol.framing import ACK, ENQ, EOT, NAK, encode_frame, lrc
 from protocol.transport import Connection, connect
@@ -28,16 +28,27 @@ from tests.support import BIN, bound, free_port, spawn, stop, wait_for, wait_por
 
 
 class FakeMonitor:
-    """The central side of a monitor: a real framed link, messages into a queue."""
+    """The central side of a monitor: a real framed link, messages into a queue.  On
+    Welcome it unwraps its key with its secret and seals every frame after (the codec is
+    switched on the link's reader thread, before the next frame is read)."""
 
     def __init__(self, address: str, cp_id: str) -> None:
         self.cp_id = cp_id
         self.inbox: queue.Queue = queue.Queue()
         self.closed = False
-        self.conn = Connection(connect(address), initiator=True, on_message=self.inbox.put,
+        self.key: seal.Key | None = None
+        self._wrapping: bytes | None = None
+        self.conn = Connection(connect(address), initiator=True, on_message=self._received,
                                on_close=self._closed, name=f"fake-{cp_id}")
         self.conn.start()
         assert self.conn.wait_open(2)
+
+    def _received(self, message: m.Message) -> None:
+        if isinstance(message, m.Welcome) and self._wrapping is not None:
+            self.key = seal.unwrap(message.wrapped_key, message.key_id, self._wrapping,
+                                   self.cp_id)
+            self.conn.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)
+        self.inbox.put(message)
 
     def _closed(self, reason: str) -> None:
         self.closed = True
@@ -57,6 +68,7 @@ class FakeMonitor:
         reply = self.expect((m.Challenge, m.Refused))
         if isinstance(reply, m.Refused):
             return reply
+        self._wrapping = seal.wrapping_key(auth.secret_key(secret), reply.nonce, self.cp_id)
         self.send(m.Authenticate(cp_id=self.cp_id, hmac=auth.proof(secret, reply.nonce,
                                                                      self.cp_id)))
         return self.expect((m.Welcome, m.Refused))
@@ -133,7 +145,7 @@ def test_silent_cp_is_disconnected_after_three_seconds(central):
 
 @pytest.mark.parametrize(("cp_id", "secret", "reason"), [
     ("CP1", "not-the-secret", "wrong secret"),
-    ("CP9", "whatever", "unknown CP"),
+    ("CP9", "whatever", "CP CP9 is not registered"),
 ])
 def test_wrong_secret_and_unknown_cp_are_refused_and_closed(central, cp_id, secret, reason):
     monitor = FakeMonitor(central["address"], cp_id)

@@ -116,7 +116,7 @@ def test_stop_button_sends_the_token_and_errors_show(browser, central, fleet, ou
     wait_background(page, "#cp-CP1", ORANGE)
     assert page.inner_text("#cp-CP1 .tile-state") == "Out of order: stopped by admin"
     assert page.is_visible("#cp-CP1 button[data-action='resume']")  # the admin's reason
-    assert fleet.store.audit_log()[0]["action"] == "stop"
+    assert fleet.store.audit_log(action="stop")[0]["cp_id"] == "CP1"
     page.screenshot(path=str(output_dir / "dashboard-stopped.png"), full_page=True)
 
     page.once("dialog", lambda dialog: dialog.accept())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -13,7 +14,8 @@ from protocol import messages as m
 from tests.unit.central.conftest import AUTH, TOKEN
 
 CP_KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-           "session_id", "updated_at", "stop_reasons"}
+           "session_id", "updated_at", "stop_reasons", "registered_at", "last_auth_at", "key_id",
+           "key_issued_at", "key_problems", "key_problem"}
 ADMIN_POSTS = ["/api/cps/CP1/stop", "/api/cps/CP1/resume", "/api/cps/stop", "/api/cps/resume"]
 
 
@@ -65,18 +67,26 @@ def test_unknown_cp_is_json_404(client, cp_id):
 )
 def test_admin_posts_need_the_token(client, fleet, path, headers):
     before = fleet.cps()
+    audited = fleet.store.audit_log()
     response = client.post(path, headers=headers)
     assert response.status_code == 401
     assert response.is_json
     assert "token" in response.get_json()["message"]
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert fleet.cps() == before
-    assert fleet.store.audit_log() == []
+    [refused, *rest] = fleet.store.audit_log()
+    assert rest == audited
+    assert (refused["actor"], refused["source"], refused["action"], refused["outcome"]) == (
+        "admin", "127.0.0.1", "auth failed", "refused")
+    assert refused["params"] == {"reason": "admin bearer token missing or wrong",
+                                 "call": f"POST {path}"}
+    assert TOKEN not in json.dumps(refused)
 
 
-def audit(fleet) -> list[tuple[str, str, str]]:
-    return [(row["actor"], row["action"], row["cp_id"])
-            for row in reversed(fleet.store.audit_log())]
+def audit(fleet) -> list[tuple[str, str, str, str]]:
+    """The administrators' actions in the audit trail, oldest first."""
+    return [(row["actor"], row["source"], row["action"], row["cp_id"])
+            for row in reversed(fleet.store.audit_log()) if row["action"] in ("stop", "resume")]
 
 
 def test_stop_and_resume_one(client, fleet, site):
@@ -88,8 +98,8 @@ def test_stop_and_resume_one(client, fleet, site):
     response = client.post("/api/cps/CP1/resume", headers=AUTH)
     assert response.status_code == 200
     assert response.get_json()["state"] == "ACTIVATED"
-    assert audit(fleet) == [("admin@127.0.0.1", "stop", "CP1"),
-                            ("admin@127.0.0.1", "resume", "CP1")]
+    assert audit(fleet) == [("admin", "127.0.0.1", "stop", "CP1"),
+                            ("admin", "127.0.0.1", "resume", "CP1")]
 
 
 def test_stop_ends_a_supply_under_way(client, fleet, site):
@@ -100,10 +110,11 @@ def test_stop_ends_a_supply_under_way(client, fleet, site):
 @pytest.mark.parametrize("action", ["stop", "resume"])
 @pytest.mark.parametrize("cp_id", ["NOPE", "bad%20id"])
 def test_admin_action_on_unknown_cp_is_404(client, fleet, action, cp_id):
+    audited = fleet.store.audit_log()
     response = client.post(f"/api/cps/{cp_id}/{action}", headers=AUTH)
     assert response.status_code == 404
     assert response.is_json
-    assert fleet.store.audit_log() == []
+    assert fleet.store.audit_log() == audited
 
 
 def test_stop_all_and_resume_all(client, fleet):
@@ -114,7 +125,7 @@ def test_stop_all_and_resume_all(client, fleet):
     response = client.post("/api/cps/resume", headers=AUTH)
     assert response.status_code == 200
     assert "STOPPED" not in {cp["state"] for cp in response.get_json()}
-    assert [action for _, action, _ in audit(fleet)] == ["stop"] * 3 + ["resume"] * 3
+    assert [action for _, _, action, _ in audit(fleet)] == ["stop"] * 3 + ["resume"] * 3
 
 
 def test_stop_survives_a_restart_of_central(client, fleet, tmp_path):

@@ -17,10 +17,11 @@ def test_registrations_are_audited_and_listed_with_their_stop_reasons(tmp_path, 
     assert main(["cp", "add", "CP2", "--location", "Lugo", "--price", "0.30", "--db", db]) == 0
     assert main(["driver", "add", "D1", "--db", db]) == 0
     store = Store(db)
-    assert [(r["actor"], r["action"], r["cp_id"], r["detail"])
+    assert [(r["actor"], r["source"], r["action"], r["cp_id"], r["params"])
             for r in reversed(store.audit_log())] == [
-        ("cli", "add_cp", "CP1", "Madrid"), ("cli", "add_cp", "CP2", "Lugo"),
-        ("cli", "add_driver", None, "D1")]
+        ("admin", "console", "registered", "CP1", {"location": "Madrid"}),
+        ("admin", "console", "registered", "CP2", {"location": "Lugo"}),
+        ("admin", "console", "registered", None, {"driver_id": "D1"})]
     assert secret not in str(store.audit_log())
     store.set_stop_reasons("CP2", frozenset({StopReason.ADMIN, StopReason.WEATHER}))
     store.close()

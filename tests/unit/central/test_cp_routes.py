@@ -9,8 +9,10 @@ from protocol import messages as m
 from protocol.link import LinkEvent
 
 # What Central sends a monitor, and what only the engine and its monitor say to each other.
-CENTRAL_SENDS = {m.Challenge, m.Welcome, m.Refused, m.Command, m.SupplyDenied, m.RecordAck}
-EDGE_ONLY = {m.HealthCheck, m.HealthReport, m.CentralStatus, m.PanelAction, m.PanelStatus}
+CENTRAL_SENDS = {m.Challenge, m.Welcome, m.Refused, m.Command, m.SupplyDenied, m.RecordAck,
+                 m.KeyRevoked}
+EDGE_ONLY = {m.HealthCheck, m.HealthReport, m.CentralStatus, m.PanelAction, m.PanelStatus,
+             m.KeyIssued}
 
 
 def test_every_message_a_monitor_sends_central_has_a_handler():

@@ -20,6 +20,7 @@ from protocol.states import CpState
 NOW = 100.0
 UP = {"connected": True, "last_heartbeat": NOW - 1, "engine": "OK"}
 ADMIN = frozenset({StopReason.ADMIN})
+REVOKED = frozenset({StopReason.KEY_REVOKED})
 README = Path(__file__).resolve().parents[3] / "README.md"
 
 
@@ -36,6 +37,9 @@ README = Path(__file__).resolve().parents[3] / "README.md"
     ({**UP, "stop_reasons": ADMIN}, "STOPPED"),
     ({**UP, "stop_reasons": ADMIN, "session": "supplying"}, "STOPPED"),
     ({**UP, "session": "supplying"}, "SUPPLYING"),
+    ({"stop_reasons": REVOKED}, "STOPPED"),  # a revoked key shows while its link is down
+    ({**UP, "engine": "KO", "stop_reasons": REVOKED}, "STOPPED"),
+    ({**UP, "stop_reasons": REVOKED | ADMIN, "session": "supplying"}, "STOPPED"),
     ({**UP, "session": "authorized"}, "AUTHORIZED"),
     (UP, "ACTIVATED"),
 ])
@@ -50,7 +54,12 @@ def test_any_stop_reason_stops(reasons):
 
 
 def test_the_precedence_table_covers_every_state_once_and_ends_with_a_catch_all():
-    assert [rule.state for rule in PRECEDENCE] == list(CpState)
+    """Every state once in its order, after the one row that overrides them all: a CP
+    whose key was revoked is out of order whatever else holds."""
+    assert [rule.state for rule in PRECEDENCE[1:]] == list(CpState)
+    assert PRECEDENCE[0].state == CpState.STOPPED and "key revoked" in PRECEDENCE[0].dashboard
+    assert PRECEDENCE[0].holds(Facts(stop_reasons=REVOKED), NOW)
+    assert not PRECEDENCE[0].holds(Facts(**UP, stop_reasons=ADMIN), NOW)
     assert PRECEDENCE[-1].holds(Facts(), NOW)
 
 

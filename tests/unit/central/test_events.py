@@ -1,30 +1,22 @@
-"""One stream of domain events, and its listeners: the audit trail, the hub's notes."""
+"""One stream of domain events, and its listeners: the dashboard's notes (the audit
+trail's is tests/unit/central/test_audit_trail.py)."""
 
 from __future__ import annotations
-
-import pytest
 
 from cloud.central.cpstate import StopReason
 from cloud.central.events import (
     AdminAction,
-    AuditTrail,
     AuthRefused,
     CpResumed,
     CpStopped,
     EventStream,
     HubNotes,
+    KeyMismatch,
+    KeyRevocation,
+    Replay,
     SessionEvent,
     Step,
-    standard_stream,
 )
-from cloud.central.store import Store
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(str(tmp_path / "central.db"))
-    yield store
-    store.close()
 
 
 def test_listeners_get_the_kinds_they_asked_for_in_order_and_survive_a_failure():
@@ -44,19 +36,6 @@ def test_listeners_get_the_kinds_they_asked_for_in_order_and_survive_a_failure()
     assert seen == [("all", stopped), ("stops", stopped), ("all", refused)]
 
 
-def test_the_audit_trail_records_admin_actions_and_stops_with_their_reason(store):
-    stream = standard_stream(store)
-    stream.emit(AdminAction("cli", "add_cp", "CP1", "Madrid"))
-    stream.emit(CpStopped("CP1", StopReason.WEATHER, "weather office"))
-    stream.emit(CpResumed("CP1", StopReason.WEATHER, "weather office"))
-    stream.emit(AuthRefused("CP1", "127.0.0.1:5000", "wrong secret"))
-    stream.emit(SessionEvent(Step.PROGRESS, "CP1", "S1", "D1"))
-    assert [(r["actor"], r["action"], r["cp_id"], r["detail"])
-            for r in reversed(store.audit_log())] == [
-        ("cli", "add_cp", "CP1", "Madrid"), ("weather office", "stop", "CP1", "weather"),
-        ("weather office", "resume", "CP1", "weather")]
-
-
 def test_the_hub_notes_say_what_happened():
     notes: list[tuple[str, str | None, str]] = []
     listener = HubNotes(lambda *note: notes.append(note))
@@ -67,6 +46,10 @@ def test_the_hub_notes_say_what_happened():
                   AuthRefused(None, "127.0.0.9:4000", "unknown CP"),
                   AdminAction("admin", "add_cp", "CP2", "Lugo"),
                   AdminAction("admin", "add_driver", None, "D1"),
+                  CpStopped("CP1", StopReason.KEY_REVOKED, "admin@10.0.0.5"),  # said below
+                  KeyRevocation("CP1", ("k-1",), "admin@10.0.0.5", True),
+                  KeyMismatch("CP2", "10.0.0.9:4000", "does not open", "control"),
+                  Replay("CP2", "kafka cp.events[0]@7", "telemetry", "M1"),
                   SessionEvent(Step.PROGRESS, "CP1", "S1", "D1")):
         listener(event)
     assert notes == [
@@ -76,5 +59,8 @@ def test_the_hub_notes_say_what_happened():
         ("info", "CP1", "resumed by weather office"),
         ("warning", None, "refused connection from 127.0.0.9:4000: unknown CP"),
         ("info", "CP2", "registered by admin"),
+        ("warning", "CP1", "key revoked by admin@10.0.0.5: out of order until its monitor "
+                           "re-authenticates"),
+        ("warning", "CP2", "key problem (control plane): does not open"),
+        ("warning", "CP2", "replayed telemetry M1 refused"),
     ]
-    assert AuditTrail.KINDS == (AdminAction, CpStopped, CpResumed)

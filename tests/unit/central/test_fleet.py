@@ -15,7 +15,8 @@ from cloud.central.store import Store
 from protocol import messages as m
 
 KEYS = {"id", "location", "price_eur_kwh", "state", "driver_id", "kw", "kwh", "eur",
-        "session_id", "started_at", "updated_at", "stop_reasons"}
+        "session_id", "started_at", "updated_at", "stop_reasons", "registered_at", "last_auth_at",
+        "key_id", "key_issued_at", "key_problems", "key_problem"}
 WALL = "2026-01-02T10:00:00.000Z"
 
 
@@ -116,12 +117,17 @@ def test_sweep_disconnects_after_three_silent_seconds(live, clock):
     assert "no heartbeat for 3 s" in [x["text"] for x in live.messages()]
 
 
+def admin_actions(store) -> list[dict]:
+    """The stops and resumes in the audit trail, newest first."""
+    return [e for e in store.audit_log() if e["action"] in ("stop", "resume")]
+
+
 def test_stop_persists_audits_and_sends_stop_then_resume(live, store):
     link = connect(live)
     view = live.stop("CP1", actor="alice")
     assert view["state"] == "STOPPED" and store.cp("CP1")["stop_reasons"] == "admin"
     assert link.actions() == ["stop"]
-    assert store.audit_log()[0]["actor"] == "alice"
+    assert store.audit_log(action="stop")[0]["source"] == "alice"
     assert live.resume("CP1", actor="bob")["state"] == "ACTIVATED"
     assert link.actions() == ["stop", "resume"] and store.cp("CP1")["stop_reasons"] == ""
     with pytest.raises(KeyError):
@@ -149,9 +155,8 @@ def test_stop_all_and_resume_all_touch_only_the_cps_they_change(live, store):
     notes = [(x["cp_id"], x["text"]) for x in live.messages(500)[before:]]
     assert notes == [("CP2", "resumed by bob")]
     assert (links["CP1"].actions(), links["CP2"].actions()) == ([], ["stop", "resume"])
-    assert [(e["actor"], e["action"], e["cp_id"]) for e in store.audit_log()][0] == (
-        "bob", "resume", "CP2")
-    assert len(store.audit_log()) == 2
+    assert [(e["source"], e["action"], e["cp_id"]) for e in admin_actions(store)] == [
+        ("bob", "resume", "CP2"), ("alice", "stop", "CP2")]
     assert [e["data"]["id"] for e in drain(subscription) if e["event"] == "cp"] == ["CP2"]
 
     live.stop("CP1", actor="alice")
@@ -164,7 +169,7 @@ def test_stop_all_and_resume_all_touch_only_the_cps_they_change(live, store):
 
     live.stop_all("carol")
     assert [x["text"] for x in live.messages(500)[before:]] == ["stopped by bob"]
-    assert "carol" not in {e["actor"] for e in store.audit_log()}
+    assert "carol" not in {e["source"] for e in store.audit_log()}
 
 
 def test_the_view_tells_a_stopped_cp_even_when_disconnected(live):
@@ -193,7 +198,8 @@ def test_lifting_one_stop_reason_never_lifts_another(live, store, clock):
     assert restarted.cp("CP1")["stop_reasons"] == ["weather"]
     live.resume("CP1", actor="weather office", reason=StopReason.WEATHER)
     assert live.cp("CP1")["state"] == "ACTIVATED" and link.actions()[-1] == "resume"
-    assert [(e["actor"], e["action"], e["detail"]) for e in reversed(store.audit_log())] == [
+    assert [(e["source"], e["action"], e["params"]["reason"])
+            for e in reversed(admin_actions(store))] == [
         ("weather office", "stop", "weather"), ("alice", "stop", "admin"),
         ("bob", "resume", "admin"), ("weather office", "resume", "weather")]
 
@@ -309,7 +315,7 @@ def test_subscribers_get_cp_message_and_requests_events(live):
     live.on_supply_request(request())
     events = drain(subscription)
     kinds = {e["event"] for e in events}
-    assert kinds == {"cp", "message", "requests"}
+    assert kinds == {"cp", "message", "requests", "audit"}  # audit: a state change
     cp_states = [e["data"]["state"] for e in events if e["event"] == "cp"]
     assert cp_states == ["ACTIVATED", "AUTHORIZED"]
     live.on_heartbeat(m.Heartbeat(cp_id="CP1", engine="OK", state="authorized"))
@@ -326,7 +332,8 @@ def test_a_slow_subscriber_loses_its_oldest_events_and_never_blocks(live):
         live.on_disconnected("CP1", "gone")
     events = drain(subscription)
     assert len(events) == 3
-    assert events[-1]["data"]["state"] == "DISCONNECTED"
+    assert [e["event"] for e in events] == ["message", "cp", "audit"]
+    assert events[1]["data"]["state"] == "DISCONNECTED"
 
 
 def test_metrics(live):
@@ -354,7 +361,8 @@ def test_a_cp_registered_by_another_process_appears(live, store, clock):
     assert [cp["id"] for cp in live.cps()] == ["CP1", "CP2", "CP3", "CP5"]
     assert [e["data"]["id"] for e in drain(subscription) if e["event"] == "cp"] == ["CP3", "CP5"]
     other.add_cp("CP6", "Late", "0.6")
-    assert live.welcome("CP6") == (True, "0.6")  # noticed at its login too
+    login = live.login("CP6", "10.0.0.9:51000")  # noticed at its login too
+    assert (login.in_service, login.price_eur_kwh) == (True, "0.6")
     assert live.cp("CP6")["location"] == "Late"
     secret = live.add_cp("CP4", "Via API", "0.45")
     assert secret and live.cp("CP4")["state"] == "DISCONNECTED"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from cloud.central import audit
 from cloud.central.cpstate import StopReason
 from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken
 from cloud.central.store import Store
@@ -178,11 +179,14 @@ def test_sessions_pages_and_amounts_cover_the_whole_set(store):
 
 
 def test_audit_log(store):
-    store.audit("admin", "stop", "CP1")
-    store.audit("ops", "resume", "CP1", "after repair")
+    store.append_audit(audit.Record("stop", "admin", "10.0.0.5", "CP1"))
+    store.append_audit(audit.Record("resume", "admin", "ops", "CP1", {"note": "after repair"}))
+    store.append_audit(audit.Record("key mismatch", "cp", "10.0.0.9:1", "CP2", {}, "refused"))
     log = store.audit_log()
-    assert [(e["actor"], e["action"]) for e in log] == [("ops", "resume"), ("admin", "stop")]
-    assert log[0]["detail"] == "after repair"
+    assert [(e["source"], e["action"]) for e in log] == [
+        ("10.0.0.9:1", "key mismatch"), ("ops", "resume"), ("10.0.0.5", "stop")]
+    assert log[1]["params"] == {"note": "after repair"}
+    assert store.audit_page(audit.Query(cp_id="CP1"), limit=1) == ([log[1]], 2)
 
 
 def test_a_record_keeps_what_the_authorization_knew(store):
