@@ -26,6 +26,8 @@ def status_line(snapshot: dict) -> str:
     text = (f"{snapshot['cp_id']} {snapshot['state'].upper()} {snapshot['health']} "
             f"[LEDs {lit or 'off'}] ({links})")
     supply = snapshot["supply"]
+    if snapshot.get("key_revoked"):
+        text += " | key revoked by Central: no supply until a new key"
     if supply:
         text += (f" | {driver_or_ad_hoc(supply['driver_id'])} {supply['kw']} kW "
                  f"{supply['kwh']} kWh {supply['eur']} EUR")

@@ -3,7 +3,8 @@
 Every message goes to the uplink's outbox (durable), which publishes it: a
 ``StateChanged`` on each change of state, health or session, a ``ButtonPressed`` per
 press, the supply records (the very messages journaled and sent to the monitor) and a
-``Telemetry`` every second of a supply.  Without an uplink nothing is published.
+``Telemetry`` every second of a supply.  The uplink seals each with the CP's key when it
+publishes it.  Without an uplink nothing is published.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from edge.engine.clock import Now
 from edge.engine.machine import Machine
 from protocol import messages
 from protocol.data import ButtonPressed, StateChanged, Telemetry
+from protocol.seal import Key
 
 
 class DataPlane:
@@ -35,6 +37,11 @@ class DataPlane:
     def depth(self) -> int:
         """Messages in the outbox, not yet acknowledged by the broker."""
         return self.uplink.depth if self.uplink else 0
+
+    def use_key(self, key: Key | None) -> None:
+        """Seal with ``key`` from now on; None: revoked, everything waits in the outbox."""
+        if self.uplink is not None:
+            self.uplink.use_key(key)
 
     def publish(self, message: messages.Message) -> None:
         if self.uplink is not None:

@@ -24,7 +24,8 @@ from edge.engine.actions import (
     StoppedChanged,
 )
 from edge.engine.clock import Now
-from edge.engine.meter import Meter, Reading
+from edge.engine.facts import Authorization, Supply
+from edge.engine.meter import Meter
 from protocol import messages
 from protocol.messages import Command, CommandResult, SupplyEnded, SupplyRequest, SupplyStarted
 from protocol.states import EngineState, Health
@@ -34,29 +35,10 @@ AUTHORIZATION_S = 60.0
 MONITOR_SILENCE_S = 3.0
 PROGRESS_S = 1.0
 REMEMBERED_COMMANDS = 256
+KEY_REVOKED = "key revoked"  # why a supply ended, and why none starts
 
 # What each action of a Command from Central does: (actions, ok, reason).
 COMMANDS = Routes("command action")
-
-
-# -- facts -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Authorization:
-    session_id: str
-    driver_id: str | None
-    price: Decimal
-    expires_at: float
-
-
-@dataclass
-class Supply:
-    session_id: str
-    driver_id: str | None
-    price: Decimal
-    started_at: str
-    started_mono: float
-    reading: Reading
-    reported_mono: float = 0.0
 
 
 @dataclass
@@ -69,6 +51,7 @@ class Machine:
     plugged: bool = False
     monitor: bool = False
     central: bool = False
+    revoked: bool = False  # Central revoked the CP's key; no new one yet
     last_heard: float = 0.0
     authorization: Authorization | None = None
     supply: Supply | None = None
@@ -149,6 +132,22 @@ class Machine:
             return [Notice("Central is reachable"), ResendRecords()]
         actions: list[Action] = [Notice("Central unreachable: no new supply until it is back")]
         return actions + self._cancel_authorization("Central unreachable")
+
+    def key_revoked(self, now: Now, reason: str) -> list[Action]:
+        """Central revoked the CP's key: the supply under way ends, none starts until a
+        new key comes (a re-authentication of the monitor)."""
+        self.revoked = True
+        why = f" ({reason})" if reason else ""
+        actions: list[Action] = [Notice(f"key revoked by Central{why}: no new supply until "
+                                        "a new key", "warning")]
+        actions += self._end_supply(now, KEY_REVOKED)
+        return actions + self._cancel_authorization(KEY_REVOKED)
+
+    def key_issued(self, now: Now) -> list[Action]:
+        if not self.revoked:
+            return []
+        self.revoked = False
+        return [Notice("new key from Central: supplies can start again")]
 
     def supply_denied(self, now: Now, ref: str, reason: str) -> list[Action]:
         driver = self.requests.pop(ref, "-")
@@ -244,8 +243,8 @@ class Machine:
             return [], False, "no supply"
         if command.session_id and command.session_id != current.session_id:
             return [], False, "unknown session"
-        if self.supply:
-            return self._end_supply(now, "stopped by driver"), True, ""
+        if self.supply:  # Central's reason ("key revoked"), or a driver's stop
+            return self._end_supply(now, command.reason or "stopped by driver"), True, ""
         return self._cancel_authorization("cancelled by driver"), True, "authorization cancelled"
 
     # -- supplies ----------------------------------------------------------------
@@ -255,6 +254,8 @@ class Machine:
             return self.state
         if not self.monitor:
             return "monitor lost"
+        if self.revoked:
+            return KEY_REVOKED
         if not self.central:
             return "Central unreachable"
         return ""

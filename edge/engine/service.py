@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from edge import keys
 from edge.engine import machine as m
 from edge.engine.clock import real_now
 from edge.engine.dataplane import DataPlane
@@ -26,6 +27,7 @@ from edge.engine.leds import LedBoard, View, pattern
 from edge.engine.meter import Meter
 from edge.engine.vehicle import Vehicle
 from protocol import messages
+from protocol.seal import SealError
 from protocol.transport import Connection
 from runtime import systemd
 from runtime.routing import Routes
@@ -66,6 +68,7 @@ class Engine:
         self._link_since = 0.0
         self._pushed: tuple | None = None  # what the monitor was last told, unasked
         self._request_hint: tuple[str, str | None] | None = None
+        self._key_id: str | None = None  # the key of the last KeyIssued (kept in memory)
         self.data_plane = DataPlane(cp_id, uplink, lambda: self.machine.new_id())
         self._executor = Executor(self.machine, devices, journal, self.data_plane, self._send)
         self.vehicle = vehicle
@@ -160,6 +163,7 @@ class Engine:
                 "plugged": machine.plugged, "monitor": machine.monitor,
                 "central": machine.central,
                 "uplink": self.data_plane.enabled,
+                "key_id": self._key_id, "key_revoked": machine.revoked,
                 "mqtt": self.data_plane.connected,
                 "outbox": self.data_plane.depth,
                 "supply": supply and {
@@ -240,6 +244,25 @@ class Engine:
     def _record_ack(self, ack: messages.RecordAck) -> None:
         if self.journal.acknowledge(ack.ref, ack.session_id):
             log.info("Central stored record %s of supply %s", ack.ref, ack.session_id)
+
+    @FROM_MONITOR.on(messages.KeyIssued)
+    def _key_issued(self, issued: messages.KeyIssued) -> None:
+        """The monitor logged in: the key to seal the data plane with, kept in memory."""
+        try:
+            key = keys.key_of(issued)
+        except SealError as error:
+            log.warning("ignored a key from the monitor: %s", error)
+            return
+        log.info("key %s from the monitor", key.key_id)
+        self._key_id = key.key_id
+        self.data_plane.use_key(key)
+        self.feed(self.machine.key_issued)
+
+    @FROM_MONITOR.on(messages.KeyRevoked)
+    def _key_revoked(self, revoked: messages.KeyRevoked) -> None:
+        self._key_id = None
+        self.data_plane.use_key(None)
+        self.feed(self.machine.key_revoked, revoked.reason)
 
     @FROM_MONITOR.on(messages.SupplyDenied)
     def _supply_denied(self, denied: messages.SupplyDenied) -> None:

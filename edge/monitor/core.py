@@ -2,14 +2,22 @@
 
 Events from the two links go in with the current time; actions come out for the shell
 to carry out: :class:`ToEngine`, :class:`ToCentral`, :class:`EngineHealth` (log and
-show a change) and :class:`Dropped` (log a message that had nowhere to go).
+show a change), :class:`Dropped` (log a message that had nowhere to go) and
+:class:`KeyGone` (Central revoked the CP's key: close its link, wait for a
+re-authentication).
+
+The core holds the CP's current key (issued at each login) to hand it to the engine
+(``KeyIssued``) after each Welcome and whenever the engine link comes up again; after a
+revocation it tells the engine so instead, until the next login.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge import keys
 from protocol import messages as m
+from protocol.seal import Key
 from protocol.states import Health
 from runtime.routing import Routes
 
@@ -50,7 +58,15 @@ class Dropped:
     why: str
 
 
-Action = ToEngine | ToCentral | EngineHealth | Dropped
+@dataclass(frozen=True)
+class KeyGone:
+    """Central revoked the CP's key: close the link to Central and do not log in again
+    until someone asks for a re-authentication."""
+
+    reason: str
+
+
+Action = ToEngine | ToCentral | EngineHealth | Dropped | KeyGone
 
 
 class MonitorCore:
@@ -69,12 +85,15 @@ class MonitorCore:
         self.health = HealthTracker(interval=check_interval, timeout=check_timeout)
         self.engine_up = False
         self.central_up = False
+        self.key: Key | None = None  # issued at the last login, in memory only
+        self.revoked: m.KeyRevoked | None = None  # Central's revocation, until a new login
         self._next_heartbeat: float | None = None
 
     # -- engine link ----------------------------------------------------------
     def engine_connected(self, now: float) -> list[Action]:
+        """The engine (maybe restarted, without a key) first hears where its key stands."""
         self.engine_up = True
-        out: list[Action] = [ToEngine(self._central_status())]
+        out: list[Action] = self._key_news() + [ToEngine(self._central_status())]
         return out + self._health(self.health.connected(now))
 
     def engine_lost(self, now: float, reason: str) -> list[Action]:
@@ -111,11 +130,15 @@ class MonitorCore:
         return [Dropped(refused, f"the engine refused this monitor: {refused.reason}")]
 
     # -- Central link ---------------------------------------------------------
-    def central_connected(self, now: float) -> list[Action]:
-        """Central welcomed us: tell the engine, report health, start heartbeats."""
+    def central_connected(self, now: float, key: Key | None = None) -> list[Action]:
+        """Central welcomed us with a new key: hand it to the engine and tell it Central
+        is up, report health, start heartbeats."""
         self.central_up = True
+        if key is not None:
+            self.key, self.revoked = key, None
         out: list[Action] = [ToCentral(self._engine_status())]
         if self.engine_up:
+            out += self._key_news()
             out.append(ToEngine(self._central_status()))
         self._next_heartbeat = now
         return out + self._heartbeat(now)
@@ -149,6 +172,16 @@ class MonitorCore:
         if self.engine_up:
             return [ToEngine(message)]
         return [Dropped(message, ENGINE_UNREACHABLE)]
+
+    @FROM_CENTRAL.on(m.KeyRevoked)
+    def _key_revoked(self, now: float, revoked: m.KeyRevoked) -> list[Action]:
+        """Central revoked our key (the frame opened with it): the engine must stop
+        sealing with it, and the link goes until a re-authentication."""
+        if revoked.cp_id != self.cp_id:
+            return [Dropped(revoked, f"meant for {revoked.cp_id}")]
+        self.key, self.revoked = None, revoked
+        news = [ToEngine(revoked)] if self.engine_up else []
+        return [*news, KeyGone(revoked.reason)]
 
     def unreachable(self, command: m.Command) -> m.CommandResult:
         """Central's answer to a command the engine cannot get."""
@@ -191,6 +224,14 @@ class MonitorCore:
             driver_id=health.driver_id,
         )
         return [ToCentral(beat)]
+
+    def _key_news(self) -> list[Action]:
+        """What the engine must know of the key: the current one, or that it is revoked."""
+        if self.key is not None:
+            return [ToEngine(keys.issued(self.cp_id, self.key))]
+        if self.revoked is not None:
+            return [ToEngine(self.revoked)]
+        return []
 
     def _engine_status(self) -> m.EngineStatus:
         health = self.health

@@ -12,24 +12,28 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from protocol import messages as m
+from protocol.seal import Key
 from protocol.states import Health
 from protocol.transport import Connection
 from runtime import systemd
 from runtime.routing import Routes
 
+from .central_link import CentralDialer
 from .core import (
     TO_CENTRAL,
     TO_ENGINE,
     Action,
     Dropped,
     EngineHealth,
+    KeyGone,
     MonitorCore,
     ToCentral,
     ToEngine,
 )
-from .dialers import CentralDialer, EngineDialer
+from .dialers import EngineDialer
 from .display import MonitorStatus
 
 log = logging.getLogger(__name__)
@@ -115,17 +119,36 @@ class Monitor:
             self._run(self._core.from_engine(self._clock(), message))
 
     # -- Central link ---------------------------------------------------------
-    def _central_up(self, conn: Connection, welcome: m.Welcome) -> None:
+    def use_secret(self, secret: str) -> None:
+        """The CP's new secret (a fresh registration): the next login proves it."""
+        self._central_dialer.secret = secret
+
+    def reauthenticate(self) -> Future:
+        """A new login to Central (terminal key ``a``, ``ev-cp-m reauth``); the Future's
+        :class:`~edge.monitor.central_link.Outcome` says how it went."""
+        return self._central_dialer.reauthenticate()
+
+    def status(self) -> dict:
+        """What the monitor knows, for its control port (never a key)."""
+        with self._lock:
+            core = self._core
+            return {"cp_id": core.cp_id, "engine": str(core.health.health),
+                    "central": core.central_up, "central_address": core.central_address,
+                    "key_id": core.key.key_id if core.key else None,
+                    "key_revoked": core.revoked is not None,
+                    "status": self._display.central}
+
+    def _central_up(self, conn: Connection, welcome: m.Welcome, key: Key) -> None:
         log.info(
-            "connected to Central at %s (%s, %s EUR/kWh)",
+            "connected to Central at %s (%s, %s EUR/kWh), key %s",
             self._central_dialer.address,
             "enabled" if welcome.enabled else "stopped by Central",
-            welcome.price_eur_kwh,
+            welcome.price_eur_kwh, key.key_id,
         )
         with self._lock:
             self._central = conn
-            self._run(self._core.central_connected(self._clock()))
-        self._display.update(central="connected to Central")
+            self._run(self._core.central_connected(self._clock(), key))
+        self._display.update(central=f"connected to Central, key {key.key_id}")
 
     def _central_down(self, reason: str) -> None:
         with self._lock:
@@ -168,6 +191,15 @@ class Monitor:
         log.log(level, "engine %s: %s", action.engine, action.reason)
         self._display.update(engine=action.engine)
         self._engine_known.set()
+
+    @EXECUTE.on(KeyGone)
+    def _key_gone(self, action: KeyGone) -> None:
+        """Central revoked the key: hang up and wait to be asked to log in again."""
+        why = f" ({action.reason})" if action.reason else ""
+        log.warning("Central revoked the CP's key%s: the engine is told, the link closed", why)
+        self._central_dialer.hold()
+        if self._central is not None:
+            self._central.close("key revoked by Central")
 
     @EXECUTE.on(Dropped)
     def _dropped(self, action: Dropped) -> None:

@@ -16,8 +16,10 @@ from decimal import Decimal
 
 import pytest
 
+from edge import keys
 from edge.engine.journal import Journal
 from protocol import messages as msg
+from protocol import seal
 from protocol.framing import ACK, ENQ, ETX, NAK, STX
 from protocol.transport import Connection, connect
 from tests.support import BIN, free_port, spawn, stop, wait_for, wait_port
@@ -39,8 +41,11 @@ class FakeMonitor:
         self._seq = 0
         threading.Thread(target=self._checks, daemon=True).start()
 
-    def greet(self) -> FakeMonitor:
+    def greet(self, key: seal.Key | None = None) -> FakeMonitor:
+        """Hello, then (as a logged-in monitor does) the CP's key, and Central is up."""
         self.conn.send(msg.Hello(cp_id=CP))
+        if key is not None:
+            self.conn.send(keys.issued(CP, key))
         self.conn.send(msg.CentralStatus(cp_id=CP, up=True))
         return self
 
@@ -70,11 +75,11 @@ class FakeMonitor:
         self.conn.close()
 
 
-def first_monitor(port: int) -> FakeMonitor:
+def first_monitor(port: int, key: seal.Key | None = None) -> FakeMonitor:
     """A greeted monitor, once the engine takes one: it refuses a second monitor while it
     still holds a link that has not closed yet."""
     def attempt() -> FakeMonitor | None:
-        monitor = FakeMonitor(port).greet()
+        monitor = FakeMonitor(port).greet(key)
         if isinstance(monitor.expect((msg.HealthReport, msg.Refused)), msg.Refused):
             monitor.close()
             return None

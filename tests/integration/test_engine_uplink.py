@@ -1,4 +1,5 @@
-"""The real ``ev-cp-e --mqtt`` process, a real Mosquitto and a paho subscriber."""
+"""The real ``ev-cp-e --mqtt`` process, a real Mosquitto and a paho subscriber that opens
+the sealed payloads with the key the (fake) monitor handed the engine."""
 
 from __future__ import annotations
 
@@ -11,19 +12,28 @@ from datetime import datetime
 import paho.mqtt.client as mqtt
 import pytest
 
-from protocol import data
+from edge import keys
+from protocol import data, seal
 from protocol import messages as msg
-from tests.integration.test_engine import CP, FakeMonitor, panel, start_engine
+from tests.integration.test_engine import CP, FakeMonitor, first_monitor, panel, start_engine
 from tests.support import free_port, stop, wait_for
 
 pytestmark = pytest.mark.integration
+DATA_CODEC = msg.JsonCodec(data.DATA_TYPES)
+
+
+KEY = seal.Key("k-0123456789ab", bytes(range(32)))
 
 
 class Subscriber:
-    """A persistent QoS 1 session on ``evcharging/cp/<CP>/#`` that keeps what arrives."""
+    """A persistent QoS 1 session on ``evcharging/cp/<CP>/#`` that keeps what arrives,
+    opened with the keys it knows (``unopened``: what did not open)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, known: tuple[seal.Key, ...] = (KEY,)) -> None:
+        self.keys = {key.key_id: key for key in known}
         self.received: list[tuple[str, msg.Message, bool, int]] = []
+        self.envelopes: list[seal.Envelope] = []
+        self.unopened: list[str] = []
         self._lock = threading.Lock()
         host, port = address.split(":")
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
@@ -36,9 +46,19 @@ class Subscriber:
 
     def _on_message(self, client, userdata, message) -> None:
         kind = message.topic.rsplit("/", 1)[1]
-        decoded = data.decode(message.payload)
+        try:
+            envelope = seal.parse(message.payload)
+            key = self.keys.get(envelope.key_id)
+            if key is None:
+                raise seal.SealError(f"unknown key {envelope.key_id}")
+            decoded = seal.open_message(DATA_CODEC, CP, key, message.payload)
+        except seal.SealError as error:
+            with self._lock:
+                self.unopened.append(str(error))
+            return
         data.check_kind(decoded, kind)
         with self._lock:
+            self.envelopes.append(envelope)
             self.received.append((kind, decoded, bool(message.retain), message.qos))
 
     def of(self, cls) -> list:
@@ -106,9 +126,9 @@ def assert_no_gap(telemetry: list[data.Telemetry]) -> None:
 
 def test_events_and_telemetry_arrive_with_qos1_and_the_outbox_empties(rig):
     sub, engine = rig.sub, rig.start()
+    monitor = FakeMonitor(rig.listen).greet(KEY)
     status = sub.wait(data.CpStatus)
     assert status.status == "online"
-    monitor = FakeMonitor(rig.listen).greet()
     authorize(monitor, "S1")
     rig.panel("press", "plug")
     started = monitor.expect(msg.SupplyStarted)
@@ -132,6 +152,8 @@ def test_events_and_telemetry_arrive_with_qos1_and_the_outbox_empties(rig):
         "telemetry"}
     wait_for(lambda: rig.panel("status")["outbox"] == 0, 5)
     assert rig.panel("status")["mqtt"] is True
+    assert {(e.cp_id, e.key_id) for e in sub.envelopes} == {(CP, KEY.key_id)}
+    assert sub.unopened == []
     monitor.close()
     stop(engine)
     assert engine.returncode == 0
@@ -146,8 +168,8 @@ def test_events_and_telemetry_arrive_with_qos1_and_the_outbox_empties(rig):
 def test_a_broker_outage_during_a_supply_loses_nothing(rig, output_dir):
     sub, broker = rig.sub, rig.broker
     rig.start()
+    monitor = FakeMonitor(rig.listen).greet(KEY)
     sub.wait(data.CpStatus)
-    monitor = FakeMonitor(rig.listen).greet()
     authorize(monitor, "S2")
     rig.panel("press", "plug")
     sub.wait(data.Telemetry)
@@ -174,13 +196,14 @@ def test_a_broker_outage_during_a_supply_loses_nothing(rig, output_dir):
 def test_a_killed_engine_goes_offline_and_sends_its_outbox_after_restart(rig):
     sub, broker = rig.sub, rig.broker
     engine = rig.start()
+    FakeMonitor(rig.listen).greet(KEY)
     assert sub.wait(data.CpStatus).status == "online"
-    engine.send_signal(signal.SIGKILL)  # the last will: offline, retained
+    engine.send_signal(signal.SIGKILL)  # the last will: offline, retained, sealed
     engine.wait(5)
     sub.wait(data.CpStatus, lambda s: s.status == "offline")
 
     engine = rig.start()
-    monitor = FakeMonitor(rig.listen).greet()
+    monitor = first_monitor(rig.listen, KEY)
     authorize(monitor, "S3")
     rig.panel("press", "plug")
     started = monitor.expect(msg.SupplyStarted)
@@ -192,6 +215,7 @@ def test_a_killed_engine_goes_offline_and_sends_its_outbox_after_restart(rig):
     cut = time.time()
     broker.start()
     rig.start()
+    first_monitor(rig.listen, KEY)  # the key lives in memory only: the monitor hands it again
     ended = sub.wait(msg.SupplyEnded, timeout=8)
     assert (ended.session_id, ended.reason) == ("S3", "engine restarted")
     offline_telemetry = [t for t in sub.of(data.Telemetry) if seconds(t.ts) < cut]
@@ -200,12 +224,13 @@ def test_a_killed_engine_goes_offline_and_sends_its_outbox_after_restart(rig):
     wait_for(lambda: rig.panel("status")["outbox"] == 0, 5)
     status = sub.wait(data.CpStatus, lambda s: s.status == "online" and seconds(s.ts) > cut)
     assert status.cp_id == CP
+    assert sub.unopened == []
 
 
 def test_the_simulated_vehicle_plugs_in_and_unplugs_by_itself(rig):
     sub = rig.sub
     rig.start("--vehicle-sim", "1.5")
-    monitor = FakeMonitor(rig.listen).greet()
+    monitor = FakeMonitor(rig.listen).greet(KEY)
     result = authorize(monitor, "S4")
     started = monitor.expect(msg.SupplyStarted)
     # the engine's own times: it plugs a second after the authorization, unplugs 1.5 s
@@ -224,3 +249,48 @@ def test_the_simulated_vehicle_plugs_in_and_unplugs_by_itself(rig):
     assert [b.button for b in sub.of(data.ButtonPressed)] == [
         "plug", "plug", "plug", "fault", "plug"]
     monitor.close()
+
+
+def test_a_new_key_reseals_what_waits_and_a_revoked_key_holds_everything(rig):
+    newer, last = seal.Key("k-newer", bytes(32)), seal.Key("k-last", bytes([9]) * 32)
+    sub = rig.sub
+    sub.keys.update({newer.key_id: newer, last.key_id: last})
+    engine = rig.start()
+    monitor = FakeMonitor(rig.listen).greet(KEY)
+    sub.wait(data.CpStatus)
+    monitor.conn.send(keys.issued(CP, newer))  # a new login: the uplink connects again
+    online = sub.wait(data.CpStatus, lambda s: s.status == "online" and s.id != sub.of(
+        data.CpStatus)[0].id)
+    assert next(e for e in sub.envelopes if e.id == online.id).key_id == newer.key_id
+    authorize(monitor, "S6")
+    rig.panel("press", "plug")
+    sub.wait(data.Telemetry)
+    monitor.conn.send(msg.KeyRevoked(cp_id=CP, reason="restore keys"))
+    ended = monitor.expect(msg.SupplyEnded)  # on the framed link at once, journaled
+    assert (ended.session_id, ended.reason) == ("S6", "key revoked")
+    wait_for(lambda: rig.panel("status")["key_revoked"], 5)
+    status = rig.panel("status")
+    assert (status["state"], status["key_id"], status["mqtt"]) == ("available", None, False)
+    seen = len(sub.received)
+    rig.panel("press", "fault")  # events while revoked wait in the outbox
+    rig.panel("press", "fault")
+    time.sleep(1.5)
+    assert len(sub.received) == seen and rig.panel("status")["outbox"] >= 3
+    refused = monitor.command("authorize", session_id="S7", driver_id="D1",
+                              price_eur_kwh="0.30")
+    assert (refused.ok, refused.reason) == (False, "key revoked")
+
+    monitor.conn.send(keys.issued(CP, last))  # re-authenticated: everything goes, resealed
+    assert sub.wait(msg.SupplyEnded, timeout=8) == ended
+    wait_for(lambda: rig.panel("status")["outbox"] == 0, 5)
+    late = sub.envelopes[seen:]
+    assert late and {e.key_id for e in late} == {last.key_id}
+    assert [b.button for b in sub.of(data.ButtonPressed)][-2:] == ["fault", "fault"]
+    assert sub.unopened == []
+    monitor.close()
+    stop(engine)
+    retained = Subscriber(rig.broker.address, (last,))  # the clean stop's offline: newest key
+    try:
+        assert retained.wait(data.CpStatus).status == "offline"
+    finally:
+        retained.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import secrets
 import select
 import signal
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import auth
+from protocol import auth, seal
 from protocol import messages as m
 from protocol.transport import Connection, SocketStream
 from tests.support import BIN, bound, free_port, spawn, stop, wait_for
@@ -123,21 +124,43 @@ class FakeEngine(FakePeer):
 
 
 class FakeCentral(FakePeer):
+    """Central's side of the login: a fresh key at each Welcome, wrapped as Central wraps
+    it, and every frame after the Welcome sealed with it, both ways (``keys``: in order)."""
+
     def __init__(self, port: int, secret: str = SECRET) -> None:
         super().__init__(port)
         self.key_hex = auth.secret_key(secret).hex()
         self.nonces: dict[int, str] = {}
+        self.keys: list[seal.Key] = []
 
     def answer(self, link: Connection, message: m.Message) -> None:
         if isinstance(message, m.Hello):
             self.nonces[id(link)] = nonce = auth.new_nonce()
             link.send(m.Challenge(cp_id=message.cp_id, nonce=nonce))
         elif isinstance(message, m.Authenticate):
-            if auth.verify(self.key_hex, self.nonces[id(link)], message.cp_id, message.hmac):
-                link.send(m.Welcome(cp_id=message.cp_id, enabled=True, price_eur_kwh="0.30"))
+            nonce = self.nonces[id(link)]
+            if auth.verify(self.key_hex, nonce, message.cp_id, message.hmac):
+                key = seal.new_key(f"k-{secrets.token_hex(6)}")
+                wrapping = seal.wrapping_key(bytes.fromhex(self.key_hex), nonce, message.cp_id)
+                link.send(m.Welcome(cp_id=message.cp_id, enabled=True, price_eur_kwh="0.30",
+                                    key_id=key.key_id,
+                                    wrapped_key=seal.wrap(key, wrapping, message.cp_id,
+                                                          seal.new_nonce())))
+                link.codec = seal.SealingCodec(m.CONTROL_CODEC, message.cp_id, key)
+                with self._lock:
+                    self.keys.append(key)
             else:  # the refusal goes out before the EOT that closes the link
                 link.send(m.Refused(cp_id=message.cp_id, reason="wrong secret"))
                 link.close("refused")
+
+    def revoke(self, reason: str = "restore keys") -> None:
+        """What Central does on "restore keys": KeyRevoked sealed with the key, then the
+        link goes (the key with it)."""
+        with self._lock:
+            link = [link for link in self.links if link.is_open][-1]
+        link.send(m.KeyRevoked(cp_id=CP, reason=reason))
+        time.sleep(0.3)  # its ACK
+        link.close("key revoked")
 
     def send(self, message: m.Message) -> None:
         with self._lock:

@@ -32,3 +32,9 @@ def test_a_supply_started_at_the_cp_is_ad_hoc():
     line = status_line(snapshot(supply={"driver_id": None, "kw": "22", "kwh": "1.000",
                                         "eur": "0.35"}))
     assert line.endswith(" | ad hoc 22 kW 1.000 kWh 0.35 EUR")
+
+
+def test_a_revoked_key_is_on_the_status_line():
+    line = status_line(snapshot(state="available", supply=None, key_revoked=True))
+    assert line.endswith("(monitor up, Central down) | key revoked by Central: no supply "
+                         "until a new key")

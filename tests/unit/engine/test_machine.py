@@ -105,6 +105,14 @@ TRANSITIONS = [
                                         tick(10)], "supplying"),
     ("central down drops an authorization",
      [authorize, lambda m: m.central_status(at(1), False)], "available"),
+    ("key revoked ends the supply",
+     [supplying, lambda m: m.key_revoked(at(1), "restore keys")], "available"),
+    ("key revoked drops an authorization",
+     [authorize, lambda m: m.key_revoked(at(1), "")], "available"),
+    ("no authorization while the key is revoked",
+     [lambda m: m.key_revoked(at(0), ""), authorize], "available"),
+    ("a new key lifts it", [lambda m: m.key_revoked(at(0), ""),
+                            lambda m: m.key_issued(at(1)), authorize], "authorized"),
 ]
 
 
@@ -122,6 +130,9 @@ def test_transitions(steps, state):
     (lambda m: m.press_fault(at(10)), "fault"),
     (lambda m: m.command(at(10), command("stop", 10)), "stopped by Central"),
     (lambda m: m.command(at(10), command("end_supply", 10)), "stopped by driver"),
+    (lambda m: m.command(at(10), command("end_supply", 10, reason="key revoked")),
+     "key revoked"),
+    (lambda m: m.key_revoked(at(10), "restore keys"), "key revoked"),
     (lambda m: m.monitor_lost(at(10), "connection lost"), "monitor lost"),
     (lambda m: m.shutdown(at(10)), "engine stopped"),
 ])
@@ -266,3 +277,18 @@ def test_every_command_action_has_a_handler():
         fields = {"session_id": "S9"} if action == "end_supply" else {}
         (result,) = results(ready().command(at(0), command(action, **fields)))
         assert result.reason != "expired"  # each one reached its handler and was answered
+
+
+def test_while_the_key_is_revoked_no_supply_starts_and_central_hears_why():
+    machine = ready()
+    actions = machine.key_revoked(at(0), "restore keys")
+    assert [n.level for n in of(actions, Notice)] == ["warning"]
+    assert "restore keys" in of(actions, Notice)[0].text
+    assert of(machine.press_request(at(1)), Send) == []
+    [refused] = results(authorize(machine, 2))
+    assert (refused.ok, refused.reason) == (False, "key revoked")
+    assert machine.key_revoked(at(3), "") and machine.revoked  # again: still revoked
+    assert of(machine.key_issued(at(4)), Notice) and not machine.revoked
+    assert machine.key_issued(at(5)) == []  # a key while none was revoked: nothing to say
+    [request] = [a.message for a in of(machine.press_request(at(6)), Send)]
+    assert isinstance(request, SupplyRequest)

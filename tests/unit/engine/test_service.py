@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from edge import keys
 from edge.engine import hardware
 from edge.engine.journal import Journal
 from edge.engine.meter import Meter
 from edge.engine.service import FROM_MONITOR, STALE_LINK_S, Engine
 from protocol import messages as m
-from tests.unit.engine.test_service_uplink import Clock
+from protocol import seal
+from tests.unit.engine.test_service_uplink import Clock, FakeUplink, ready, run
 
 CP = "CP1"
 
@@ -82,4 +86,64 @@ def test_every_message_a_monitor_can_send_has_a_route():
     routed = set(FROM_MONITOR)
     assert routed.isdisjoint(NOT_FROM_MONITOR)
     assert routed | NOT_FROM_MONITOR == set(m.MESSAGE_TYPES.values())
-    assert {m.Hello, m.HealthCheck, m.CentralStatus, *TO_ENGINE} == routed
+    assert {m.Hello, m.HealthCheck, m.CentralStatus, m.KeyIssued, m.KeyRevoked,
+            *TO_ENGINE} == routed
+
+
+KEY = seal.Key("k-0123456789ab", bytes(range(32)))
+
+
+def test_the_key_from_the_monitor_goes_to_the_uplink_and_a_revocation_ends_the_supply(
+        rig, caplog):
+    caplog.set_level(logging.INFO)
+    devices, journal = rig
+    uplink, clock = FakeUplink(), Clock()
+    engine = Engine(CP, journal, devices, Meter(), clock, uplink=uplink)
+    ready(engine, clock)
+    link = FakeLink("monitor")
+    engine.attach(link)
+    engine.on_message(link, keys.issued(CP, KEY))
+    assert uplink.keys == [KEY]
+    assert (engine.snapshot()["key_id"], engine.snapshot()["key_revoked"]) == (KEY.key_id, False)
+    engine.press("plug")
+    run(engine, clock, 1.0)
+    engine.on_message(link, m.KeyRevoked(cp_id=CP, reason="restore keys"))
+    assert uplink.keys == [KEY, None]
+    [ended] = uplink.of(m.SupplyEnded)  # in the outbox, plain, until a new key
+    assert (ended.session_id, ended.reason) == ("S1", "key revoked")
+    assert [r.id for r in journal.unreported()][-1] == ended.id  # and journaled: never lost
+    assert [x for x in link.sent if isinstance(x, m.SupplyEnded)] == [ended]
+    snapshot = engine.snapshot()
+    assert (snapshot["state"], snapshot["key_id"], snapshot["key_revoked"]) == (
+        "available", None, True)
+    engine.press("request")
+    assert not [x for x in link.sent if isinstance(x, m.SupplyRequest)]
+    engine.on_message(link, keys.issued(CP, seal.Key("k-2", bytes(32))))
+    assert engine.snapshot()["key_revoked"] is False
+    engine.press("request")
+    assert [x for x in link.sent if isinstance(x, m.SupplyRequest)]
+    text = caplog.text
+    assert "k-0123456789ab" in text and keys.issued(CP, KEY).key not in text
+
+
+def test_a_malformed_key_is_ignored_and_never_logged(rig, caplog):
+    caplog.set_level(logging.INFO)
+    devices, journal = rig
+    uplink, clock = FakeUplink(), Clock()
+    engine = Engine(CP, journal, devices, Meter(), clock, uplink=uplink)
+    engine.start()
+    link = FakeLink("monitor")
+    engine.attach(link)
+    short = "A" * 40
+    engine.on_message(link, m.KeyIssued(cp_id=CP, key_id="k-bad", key=short))
+    assert uplink.keys == [] and engine.snapshot()["key_id"] is None
+    assert "ignored a key from the monitor" in caplog.text and short not in caplog.text
+
+
+@pytest.fixture
+def rig(tmp_path):
+    devices = hardware.build(hardware.DEFAULT_PINS, "mock")
+    journal = Journal(tmp_path / "journal.db")
+    yield devices, journal
+    journal.close()
+    devices.close()

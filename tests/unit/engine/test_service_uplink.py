@@ -10,7 +10,7 @@ from edge.engine.journal import Journal
 from edge.engine.meter import Meter
 from edge.engine.service import Engine
 from edge.engine.vehicle import Vehicle
-from protocol import data
+from protocol import data, seal
 from protocol import messages as msg
 
 
@@ -19,6 +19,10 @@ class FakeUplink:
 
     def __init__(self) -> None:
         self.sent: list[msg.Message] = []
+        self.keys: list[seal.Key | None] = []  # what it was told to seal with
+
+    def use_key(self, key: seal.Key | None) -> None:
+        self.keys.append(key)
 
     def publish(self, message: msg.Message) -> None:
         self.sent.append(message)
@@ -114,3 +118,4 @@ def test_without_an_uplink_nothing_is_published(rig):
     run(engine, clock, 1.0)
     snapshot = engine.snapshot()
     assert (snapshot["uplink"], snapshot["mqtt"], snapshot["outbox"]) == (False, False, 0)
+

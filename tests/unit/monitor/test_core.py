@@ -4,6 +4,7 @@ from typing import get_args
 
 import pytest
 
+from edge import keys
 from edge.monitor.core import (
     FROM_CENTRAL,
     FROM_ENGINE,
@@ -11,12 +12,14 @@ from edge.monitor.core import (
     TO_ENGINE,
     Dropped,
     EngineHealth,
+    KeyGone,
     MonitorCore,
     ToCentral,
     ToEngine,
 )
 from edge.monitor.health import Output
 from protocol import messages as m
+from protocol import seal
 
 CP = "CP01"
 EXPIRES = "2099-01-01T00:00:00Z"
@@ -163,7 +166,7 @@ def test_a_refusal_from_the_engine_is_dropped_with_its_reason():
 NOT_FROM_ENGINE = {
     m.Hello, m.Challenge, m.Authenticate, m.Welcome, m.HealthCheck, m.Heartbeat,
     m.EngineStatus, m.CentralStatus, m.Command, m.SupplyDenied, m.RecordAck, m.PanelAction,
-    m.PanelStatus,
+    m.PanelStatus, m.KeyIssued, m.KeyRevoked,
 }
 
 
@@ -174,8 +177,56 @@ def test_every_message_an_engine_can_send_has_a_route():
 
 
 def test_what_central_sends_for_the_engine_is_routed_and_nothing_else():
-    assert set(FROM_CENTRAL) == set(TO_ENGINE)  # all of Central's: see test_dialers
+    assert set(FROM_CENTRAL) == {*TO_ENGINE, m.KeyRevoked}  # all of Central's: see
+    # test_central_link
 
 
 def test_every_output_of_the_health_tracker_has_a_route():
     assert set(FROM_TRACKER) == set(get_args(Output))
+
+
+KEY = seal.Key("k-0123456789ab", bytes(range(32)))
+
+
+def test_each_login_hands_its_key_to_the_engine_before_saying_central_is_up():
+    core = core_with(central=False)
+    issued, status = sent(core.central_connected(5.0, KEY), ToEngine)
+    assert keys.key_of(issued) == KEY
+    assert isinstance(status, m.CentralStatus) and status.up
+
+
+def test_an_engine_that_comes_back_gets_the_key_again():
+    core = core_with(engine=False, central=False)
+    core.central_connected(1.0, KEY)
+    issued, status, check = sent(core.engine_connected(2.0), ToEngine)
+    assert keys.key_of(issued) == KEY
+    assert isinstance(status, m.CentralStatus) and isinstance(check, m.HealthCheck)
+
+
+def test_a_revoked_key_is_passed_on_the_link_given_up_and_the_engine_told_again_later():
+    core = core_with(central=False)
+    core.central_connected(1.0, KEY)
+    revoked = m.KeyRevoked(cp_id=CP, reason="restore keys")
+    assert core.from_central(2.0, revoked) == [ToEngine(revoked), KeyGone("restore keys")]
+    assert core.key is None
+    core.central_lost(2.1)
+    core.engine_lost(3.0, "link closed")
+    assert sent(core.engine_connected(4.0), ToEngine)[0] == revoked  # not the old key
+    newer = seal.Key("k-2", bytes(32))
+    assert keys.key_of(sent(core.central_connected(5.0, newer), ToEngine)[0]) == newer
+    core.engine_lost(6.0, "link closed")
+    assert keys.key_of(sent(core.engine_connected(7.0), ToEngine)[0]) == newer
+
+
+def test_a_revocation_while_the_engine_is_away_only_drops_the_link():
+    core = core_with(engine=False, central=False)
+    core.central_connected(1.0, KEY)
+    revoked = m.KeyRevoked(cp_id=CP)
+    assert core.from_central(2.0, revoked) == [KeyGone("")]
+
+
+def test_a_revocation_for_another_cp_is_dropped():
+    core = core_with(central=False)
+    core.central_connected(1.0, KEY)
+    (dropped,) = core.from_central(2.0, m.KeyRevoked(cp_id="CP99"))
+    assert isinstance(dropped, Dropped) and core.key == KEY

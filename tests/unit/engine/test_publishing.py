@@ -1,6 +1,8 @@
+"""The uplink's pure decisions: topic kinds, the in-flight window, outage log lines."""
+
 import pytest
 
-from edge.engine.uplink import Outage, Window, topic_kind
+from edge.engine.publishing import Outage, Window, topic_kind
 from protocol.data import ButtonPressed, CpStatus, StateChanged, Telemetry
 from protocol.messages import SupplyEnded, SupplyStarted
 
