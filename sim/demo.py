@@ -17,11 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from protocol.messages import driver_or_ad_hoc
-from sim.fleet import SimulatedCP, driver_files, plan
+from sim.fleet import driver_files, plan
 from sim.network import BIN, Network, port_free, start_cp, wait_port
+from sim.site import REGISTRY_PORT, Site
 
 PERSON_DRIVER = "DRV-YOU"
-HAND_ENGINE_PORT, HAND_PANEL_PORT = 6000, 6100
+HAND_ENGINE_PORT, HAND_PANEL_PORT, HAND_CONTROL_PORT = 6000, 6100, 6200
 WATCH_EVERY_S = 0.5
 
 
@@ -65,6 +66,8 @@ class Demo:
         cps = plan(args.cps, ports)
         self.hand = replace(cps[0], engine_port=self._prefer(HAND_ENGINE_PORT),
                             panel_port=self._prefer(HAND_PANEL_PORT))
+        self.hand_control = f"127.0.0.1:{self._prefer(HAND_CONTROL_PORT)}"
+        self.site = Site(network.workdir / "site", self._prefer(REGISTRY_PORT))
         self.simulated = cps[1:]
         self.rng = random.Random(args.seed)
         self.drivers: list[str] = []  # the simulated ones
@@ -77,8 +80,11 @@ class Demo:
     def start(self) -> None:
         secrets_dir = self.network.workdir / "secrets"
         secrets_dir.mkdir(exist_ok=True)
-        for cp in [self.hand, *self.simulated]:
-            self._register_cp(cp, secrets_dir / f"{cp.cp_id}.secret")
+        self.site.create()
+        say(f"starting the registry on {self.site.url} (HTTPS, site CA {self.site.ca_cert})")
+        self.site.start_registry(self.network, self.db)
+        say(f"registering {len(self.simulated) + 1} charging points through the registry")
+        self.site.register(self.network, [self.hand, *self.simulated], secrets_dir)
         count = self.args.drivers if self.simulated else 0
         self.drivers = [f"DRV-{n:02d}" for n in range(1, count + 1)]
         for driver_id in [*self.drivers, PERSON_DRIVER]:
@@ -95,7 +101,7 @@ class Demo:
                  "--meter-speed", str(self.args.meter_speed)]
         say(f"starting {len(self.simulated) + 1} charging points (an engine and a monitor each)")
         start_cp(self.network, self.hand, self.central, secrets_dir / f"{self.hand.cp_id}.secret",
-                 *meter)
+                 *meter, monitor=["--control", self.hand_control])
         for cp in self.simulated:
             start_cp(self.network, cp, self.central, secrets_dir / f"{cp.cp_id}.secret",
                      *meter, "--vehicle-sim", str(self.args.charge_seconds))
@@ -118,14 +124,6 @@ class Demo:
             time.sleep(0.2)
         say(f"still not logged in to Central after {timeout:g} s: {', '.join(waiting)}; "
             "see their monitor logs")
-
-    def _register_cp(self, cp: SimulatedCP, secret_file: Path) -> None:
-        if secret_file.exists():  # a --workdir used before
-            return
-        out = self.network.run(["ev-central", "cp", "add", cp.cp_id, "--location", cp.location,
-                                "--price", str(cp.price), "--db", str(self.db)])
-        secret_file.write_text(out.strip().splitlines()[-1] + "\n")
-        secret_file.chmod(0o600)
 
     def _register_driver(self, driver_id: str) -> None:
         try:
@@ -154,6 +152,8 @@ class Demo:
             f"  dashboard    {self.url}   (sessions: {self.url}sessions)",
             f"  admin token  {self.token}   (the dashboard's Stop and Resume ask for it)",
             f"  Central      CP socket {self.central}, database {self.db}",
+            f"  registry     {self.site.url}   (site CA {self.site.ca_cert}, enrollment token "
+            f"in {self.site.token_file})",
             f"  Kafka        {kafka}",
             f"  MQTT         {mqtt}",
             f"  logs         {self.network.logs}/",
@@ -183,9 +183,17 @@ class Demo:
             f"  {shown('ev-driver')} --kafka {self.kafka} --driver-id {PERSON_DRIVER}"
             f"   # your driver's app: 2 {hand.cp_id} asks for a supply",
             "",
+            "Every message of a CP is sealed with a key Central issued it at login. "
+            f"Revoke {hand.cp_id}'s key",
+            "(the dashboard's Revoke key button does the same) and it goes out of service:",
+            f"  curl -X DELETE -H 'Authorization: Bearer {self.token}' "
+            f"{self.url}api/cps/{hand.cp_id}/key",
+            "Re-authenticate it: a new key, and it is back in service:",
+            f"  {shown('ev-cp-m')} reauth --control {self.hand_control}",
+            "",
             f"One more CP by hand (Central's CP socket is {self.central}):",
-            f"  {shown('ev-central')} cp add NEW-01 --location Here --price 0.30 --db {self.db}"
-            " | tail -1 > new.secret",
+            f"  {shown('ev-cp-m')} register {' '.join(self.site.flags())} --cp-id NEW-01 "
+            "--location Here --price 0.30 --secret-file new.secret",
             f"  {shown('ev-cp-e')} --cp-id NEW-01 --pin-factory mock --listen "
             f"127.0.0.1:{new_engine} --panel 127.0.0.1:{new_panel} --mqtt {self.mqtt} "
             f"--power-kw {self.args.power_kw} --meter-speed {self.args.meter_speed} &",

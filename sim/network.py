@@ -120,8 +120,9 @@ class Network:
 
 
 def start_cp(network: Network, cp: SimulatedCP, central: str, secret_file: Path,
-             *extra: str) -> None:
-    """An engine and its monitor; ``extra`` flags go to the engine."""
+             *extra: str, monitor: list[str] = ()) -> None:
+    """An engine and its monitor; ``extra`` flags go to the engine, ``monitor`` ones to
+    the monitor."""
     state = network.workdir / "cps" / cp.cp_id
     state.mkdir(parents=True, exist_ok=True)
     engine = f"127.0.0.1:{cp.engine_port}"
@@ -133,5 +134,5 @@ def start_cp(network: Network, cp: SimulatedCP, central: str, secret_file: Path,
     wait_port(cp.engine_port, 30, f"engine {cp.cp_id}", process, network.logs / f"{name}.log")
     network.start(f"{cp.cp_id}-monitor", [
         "ev-cp-m", "--cp-id", cp.cp_id, "--engine", engine, "--central", central,
-        "--secret-file", str(secret_file), "--location", cp.location,
+        "--secret-file", str(secret_file), "--location", cp.location, *monitor,
     ])
