@@ -19,7 +19,7 @@ from tests.support import BIN, ROOT, missing, wait_for
 
 pytestmark = pytest.mark.integration
 
-WELL_KNOWN = (8000, 7000, 9092, 1883, 6000, 6100)
+WELL_KNOWN = (8000, 7000, 8443, 9092, 1883, 6000, 6100, 6200)
 API = "http://127.0.0.1:8000/api"
 
 
@@ -109,6 +109,21 @@ def test_the_drivers_file_mode_works_as_written_with_the_demos_driver(demo):
         driver.kill()
     assert driver.returncode == 0, output
     assert "TICKET" in output and "1 completed" in output
+
+
+def test_the_key_block_revokes_and_reauthentication_brings_the_cp_back(demo):
+    here, out = demo
+    token = re.search(r"admin token +(\S+)", out.read_text()).group(1)
+    set_token, revoke, reauth = block_with("/api/cps/MAD-01/key")
+    assert set_token.startswith("TOKEN=")
+    done = subprocess.run(revoke, shell=True, cwd=here, capture_output=True, text=True,
+                          timeout=30, env={**os.environ, "TOKEN": token})
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: state("MAD-01") == "STOPPED", 5)
+    assert "key revoked" in get("/cps/MAD-01")["stop_reasons"]
+    shell(reauth, here)
+    wait_for(lambda: state("MAD-01") == "ACTIVATED", 10)
+    assert "key revoked" not in get("/cps/MAD-01")["stop_reasons"]
 
 
 def test_the_printed_commands_attach_one_more_cp(demo):
