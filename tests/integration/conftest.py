@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol import seal
 from sim.fleet import SimulatedCP, plan
 from sim.network import Network, free_ports, start_cp, wait_port
 from tests.support import missing, wait_for
@@ -38,6 +39,8 @@ class LiveNetwork:
         self.central = f"127.0.0.1:{self.listen_port}"
         self.cps: list[SimulatedCP] = plan(count, self.ports)
         self.secrets: dict[str, Path] = {}
+        # each monitor's local control port, for `ev-cp-m reauth`
+        self.controls = {cp.cp_id: f"127.0.0.1:{next(self.ports)}" for cp in self.cps}
         for cp in self.cps:
             out = self.net.run(["ev-central", "cp", "add", cp.cp_id, "--location", cp.location,
                                 "--price", str(cp.price), "--db", str(self.db)])
@@ -58,7 +61,8 @@ class LiveNetwork:
 
     def start_cps(self) -> None:
         for cp in self.cps:
-            start_cp(self.net, cp, self.central, self.secrets[cp.cp_id], *self.engine_args)
+            start_cp(self.net, cp, self.central, self.secrets[cp.cp_id], *self.engine_args,
+                     monitor=["--control", self.controls[cp.cp_id]])
 
     def start_engine(self, cp: SimulatedCP) -> None:
         state = self.net.workdir / "cps" / cp.cp_id
@@ -93,10 +97,29 @@ class LiveNetwork:
         return (sum((Decimal(s["kwh"]) for s in ended), Decimal(0)),
                 sum((Decimal(s["eur"]) for s in ended), Decimal(0)), len(ended))
 
+    def opened(self, message: dict) -> dict:
+        """A sealed message (an envelope from MQTT or Kafka) opened with the key Central
+        issued for it, read from Central's database; a plain one as it is."""
+        if "ct" not in message:
+            return message
+        envelope = seal.parse(json.dumps(message).encode())
+        with sqlite3.connect(self.db) as db:
+            row = db.execute("SELECT key FROM cp_keys WHERE key_id = ? AND cp_id = ?",
+                             [envelope.key_id, envelope.cp_id]).fetchone()
+        assert row, f"no key {envelope.key_id} of {envelope.cp_id} in Central's database"
+        return json.loads(seal.open_(seal.Key(envelope.key_id, bytes.fromhex(row[0])),
+                                     envelope))
+
+    def keys_hex(self) -> list[str]:
+        """Every key Central holds, as hex (to check none of them leaks anywhere)."""
+        with sqlite3.connect(self.db) as db:
+            return [row[0] for row in db.execute("SELECT key FROM cp_keys")]
+
     def start_monitor(self, cp: SimulatedCP) -> None:
         self.net.start(f"{cp.cp_id}-monitor", [
             "ev-cp-m", "--cp-id", cp.cp_id, "--engine", f"127.0.0.1:{cp.engine_port}",
-            "--central", self.central, "--secret-file", str(self.secrets[cp.cp_id])])
+            "--central", self.central, "--secret-file", str(self.secrets[cp.cp_id]),
+            "--control", self.controls[cp.cp_id]])
 
     def process(self, name: str) -> subprocess.Popen:
         return self.net.processes[name]
@@ -115,8 +138,10 @@ class LiveNetwork:
         with urllib.request.urlopen(self.url + path, timeout=5) as response:
             return json.load(response)
 
-    def post(self, path: str):
-        request = urllib.request.Request(self.url + path, method="POST", data=b"",
+    def post(self, path: str, method: str = "POST"):
+        """An admin request (the admin token as bearer)."""
+        request = urllib.request.Request(self.url + path, method=method,
+                                         data=b"" if method != "GET" else None,
                                          headers={"Authorization": f"Bearer {self.token}"})
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)
