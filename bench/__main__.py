@@ -18,6 +18,7 @@ from bench import (
     data_plane,
     edge_footprint,
     fault_latency,
+    registry_https,
 )
 
 SUITES = {
@@ -28,6 +29,7 @@ SUITES = {
     "driver": "driver request -> accepted over Kafka",
     "telemetry": "telemetry -> dashboard, engine to browser event",
     "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each",
+    "registry": "ev-registry over HTTPS: register, read, update a CP (p50/p99)",
 }
 
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         "driver": data_plane.driver_latency,
         "telemetry": data_plane.telemetry_lag,
         "supplying": lambda: central_supplying.run(args.cps, progress=progress),
+        "registry": registry_https.run,
     }
     for suite in args.suites or SUITES:
         print(f"== {suite}: {SUITES[suite]}", flush=True)
