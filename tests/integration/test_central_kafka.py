@@ -1,6 +1,7 @@
 """``ev-central --kafka`` as a real process against real Tansu (Kafka) and a fake monitor.
 
-The test plays the bridge (producing CP records and telemetry to ``cp.*``) and the
+The test plays the bridge (producing CP records and telemetry to ``cp.*``, sealed under
+the key the fake monitor was issued at its login, as its engine seals them) and the
 driver app (producing to ``driver.requests``, reading ``driver.updates``).
 """
 
@@ -17,7 +18,7 @@ import urllib.request
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from protocol import data
+from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
 from protocol.topics import CP_EVENTS, CP_TELEMETRY, DEADLETTER, DRIVER_REQUESTS, DRIVER_UPDATES
@@ -165,8 +166,13 @@ def producer(bootstrap: str) -> Producer:
     return Producer({"bootstrap.servers": bootstrap, "linger.ms": 1})
 
 
-def send(out: Producer, topic: str, key: str, message) -> None:
-    out.produce(topic, key=key, value=m.encode(message))
+def send(out: Producer, topic: str, key: str, message, sealing: seal.Key | None = None) -> None:
+    """``message`` to ``topic``; a CP's message sealed under ``sealing`` (as relayed)."""
+    value = m.encode(message)
+    if sealing is not None:
+        value = seal.seal(sealing, message.cp_id, message.TYPE, message.id, value,
+                          seal.new_nonce())
+    out.produce(topic, key=key, value=value)
     out.flush(5)
 
 
@@ -189,11 +195,11 @@ def test_drivers_supplies_telemetry_and_a_kafka_outage(central):
     # the bridge's copies of the records and the telemetry -> Plugged, Progress, live tile
     started = m.SupplyStarted(cp_id="CP1", session_id=session, started_at=m.utc_now(),
                               price_eur_kwh="0.30", driver_id="D1")
-    send(out, CP_EVENTS, "CP1", started)
+    send(out, CP_EVENTS, "CP1", started, monitor.key)
     monitor.engine("supplying", session, "D1")
     send(out, CP_TELEMETRY, "CP1", data.Telemetry(
         cp_id="CP1", session_id=session, kw="7.2", kwh="0.004", eur="0.0012",
-        price_eur_kwh="0.30", driver_id="D1"))
+        price_eur_kwh="0.30", driver_id="D1"), monitor.key)
     reader.expect(d.Plugged, session_id=session)
     assert reader.expect(d.Progress, session_id=session).kwh == "0.004"
     view = wait_for(lambda: (v := get(url + "/api/cps/CP1"))["kw"] and v, 5)
@@ -208,8 +214,9 @@ def test_drivers_supplies_telemetry_and_a_kafka_outage(central):
     ended = m.SupplyEnded(cp_id="CP1", session_id=session, started_at=started.started_at,
                           ended_at=m.utc_now(), kwh="0.004", eur="0.0012", price_eur_kwh="0.30",
                           reason="unplugged", driver_id="D1")
-    send(out, CP_EVENTS, "CP1", ended)
-    send(out, CP_EVENTS, "CP1", m.SupplyEnded(**{**vars(ended), "id": m.new_id()}))
+    send(out, CP_EVENTS, "CP1", ended, monitor.key)
+    send(out, CP_EVENTS, "CP1", m.SupplyEnded(**{**vars(ended), "id": m.new_id()}),
+         monitor.key)
     monitor.engine("available")
     ticket = reader.expect(d.Ticket, session_id=session)
     assert (ticket.kwh, ticket.eur, ticket.interrupted) == ("0.004", "0.0012", False)
