@@ -12,6 +12,7 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from cloud.central import audit
 from cloud.central.errors import UnknownCp
 from cloud.central.session_report import (
     MAX_LIMIT,
@@ -124,6 +125,28 @@ def _count(name: str, default: int, low: int, high: int) -> int:
         return parse_count(name, request.args.get(name), default, low, high)
     except BadFilter as error:
         abort(400, description=str(error))
+
+
+@bp.get("/audit")
+@admin_required
+def audit_trail(actor: str):
+    """The audit trail newest first (admin only), filtered by ``cp_id``, ``action`` and
+    ``since`` (an ISO-8601 date or time), ``limit`` (1 to 1000, default 100) from
+    ``offset``; the ``X-Total-Count`` header counts the whole filtered set."""
+    action = request.args.get("action") or None
+    if action is not None and action not in audit.ACTIONS:
+        abort(400, description=f"action must be one of: {', '.join(audit.ACTIONS)}")
+    since = request.args.get("since") or None
+    try:
+        since = audit.parse_since(since) if since is not None else None
+    except ValueError as error:
+        abort(400, description=str(error))
+    where = audit.Query(request.args.get("cp_id") or None, action, since)
+    rows, total = _fleet().store.audit_page(where, _count("limit", 100, 1, audit.MAX_LIMIT),
+                                            _count("offset", 0, 0, 10**9))
+    response = jsonify(rows)
+    response.headers["X-Total-Count"] = str(total)
+    return response
 
 
 @bp.get("/power")

@@ -4,8 +4,11 @@ in, ``driver.updates`` and ``deadletter`` out.
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
 already fetched) is handled record by record:
-decoded (:mod:`cloud.central.kafka_records`; anything malformed goes to ``deadletter``
-with its reason), skipped if its ``id`` was handled already, then routed by its type
+decoded (:mod:`cloud.central.kafka_records`: a CP's record is opened with its key;
+anything malformed goes to ``deadletter`` with its reason, and what does not open is
+also counted, audited ``key mismatch`` and shown as a key problem of its CP), skipped if
+its ``id`` was handled already (a CP's message again is a replay: dead-lettered and
+audited ``replayed``), then routed by its type
 (``kafka_records.FROM_KAFKA``) to the Fleet or the
 :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
 return; only then are the batch's offsets committed.  A record whose handling fails is
@@ -34,8 +37,15 @@ from confluent_kafka.admin import AdminClient
 
 from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
-from cloud.central.kafka_records import FROM_KAFKA, Refused, deadletter_record, decode_record
+from cloud.central.kafka_records import (
+    FROM_KAFKA,
+    KeyProblem,
+    Refused,
+    deadletter_record,
+    decode_record,
+)
 from protocol import driver as d
+from protocol import seal
 from protocol.errors import ProtocolError
 from protocol.topics import (
     CP_EVENTS,
@@ -186,12 +196,9 @@ class KafkaIO:
             config = consumer_config(self.bootstrap, GROUP, logger=RDKAFKA_LOG,
                                      error_cb=lambda e: log.debug("consumer: %s", e.str()))
             self._consumer = confluent_kafka.Consumer(config)
-            self._consumer.subscribe(list(TOPICS_IN), on_assign=self._assigned)
+            self._consumer.subscribe(list(TOPICS_IN))
             self._errors_since = None
         return self._consumer
-
-    def _assigned(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
-        log.debug("consumer assigned %d partitions", len(partitions))
 
     def _drop_consumer(self, leave: bool = True) -> None:
         """Let the consumer go, leaving its group only while the broker is well: after an
@@ -273,14 +280,23 @@ class KafkaIO:
     def _handle(self, record: Any) -> None:
         topic = record.topic()
         self.fleet.count(COUNTERS.get(topic, "events_consumed"))
+        where = (topic, record.partition(), record.offset())
+        source = f"kafka {topic}[{where[1]}]@{where[2]}"
         try:
-            message = decode_record(topic, record.key(), record.value())
+            message = decode_record(topic, record.key(), record.value(), self.fleet.data_key)
         except ProtocolError as error:
             self._deadletter(record, str(error))
+            if isinstance(error, KeyProblem):
+                self.fleet.on_key_mismatch(error.cp_id, source, str(error),
+                                           "data", seal.summary(record.value()))
             return
         if message.id in self._seen:
+            if topic != DRIVER_REQUESTS:  # a CP's message applied already: a replay
+                self._deadletter(record, f"replayed: {message.TYPE} {message.id} was "
+                                         "applied already")
+                self.fleet.on_replay(message.cp_id, source, message.TYPE,
+                                     message.id)
             return
-        where = (topic, record.partition(), record.offset())
         try:
             self._dispatch(topic, message)
         except Refused as refusal:

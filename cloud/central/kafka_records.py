@@ -1,7 +1,11 @@
 """What Central reads from and writes to Kafka, and where each record goes.
 
 :func:`decode_record` turns a consumed record into its message or raises a typed
-:class:`~protocol.errors.ProtocolError` whose text is the dead letter's reason;
+:class:`~protocol.errors.ProtocolError` whose text is the dead letter's reason.  A CP's
+record (``cp.events``, ``cp.telemetry``) is the MQTT payload relayed as is: a sealed
+envelope (:mod:`protocol.seal`), opened with the key its ``key_id`` names (the CP's
+current key, or an earlier one within its grace), which must belong to the envelope's
+CP and the record's key; what does not open raises :class:`KeyProblem`.
 :func:`deadletter_record` is what goes to ``deadletter``.  :data:`FROM_KAFKA` routes a
 decoded record by its type to the fleet or the driver desk (every data-plane and
 driver request type has a handler); a record Central will not take raises
@@ -11,9 +15,10 @@ driver request type has a handler); a record Central will not take raises
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from protocol import data
+from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
 from protocol.errors import FormatViolation
@@ -21,21 +26,34 @@ from protocol.topics import CP_TELEMETRY, DRIVER_REQUESTS
 from runtime.routing import Routes
 
 FROM_KAFKA = Routes("record type")
+DATA_CODEC = m.JsonCodec(data.DATA_TYPES)  # what an engine seals: a data-plane message
+KeyLookup = Callable[[str, str], "seal.Key | None"]  # (cp_id, key_id) -> key
+
+
+class KeyProblem(FormatViolation):
+    """A CP's record that does not open (not sealed, an unknown, revoked or expired key,
+    another CP's key, tampered): the reason, and the CP it claims to come from."""
+
+    def __init__(self, cp_id: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.cp_id = cp_id[:64] if cp_id else None
 
 
 class Refused(Exception):
     """A well-formed record Central will not take (for example from an unknown CP)."""
 
 
-def decode_record(topic: str, key: bytes | None, value: bytes | None) -> Any:
-    """A consumed record as its message; raises ProtocolError with the reason."""
+def decode_record(topic: str, key: bytes | None, value: bytes | None,
+                  keys: KeyLookup) -> Any:
+    """A consumed record as its message; raises ProtocolError with the reason
+    (:class:`KeyProblem` for a CP's record that does not open)."""
     if value is None:
         raise FormatViolation("empty record")
     if topic == DRIVER_REQUESTS:
         message = d.decode_request(value)
         owner = message.driver_id
     else:
-        message = data.decode(value)
+        message = open_record(key, value, keys)
         if topic == CP_TELEMETRY:
             data.check_kind(message, "telemetry")
         elif message.TYPE not in data.KIND_TYPES["status"]:
@@ -44,6 +62,26 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None) -> Any:
     if key is not None and key != owner.encode():
         raise FormatViolation(f"key {key[:70]!r} does not match {owner!r}")
     return message
+
+
+def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
+    """The data-plane message sealed in ``value``; KeyProblem if it does not open."""
+    claimed = key.decode("utf-8", "replace") if key is not None else None
+    try:
+        envelope = seal.parse(value)
+    except seal.SealError as error:
+        raise KeyProblem(claimed, f"not sealed: {error}") from None
+    if key is not None and key != envelope.cp_id.encode():
+        raise KeyProblem(claimed, f"sealed by {envelope.cp_id[:64]!r}, not by {claimed[:64]!r}")
+    sealing_key = keys(envelope.cp_id, envelope.key_id)
+    if sealing_key is None:
+        raise KeyProblem(envelope.cp_id, f"key {envelope.key_id[:40]!r} is not a key of "
+                                         f"{envelope.cp_id[:64]!r} (unknown, revoked or "
+                                         "past its grace)")
+    try:
+        return seal.open_message(DATA_CODEC, envelope.cp_id, sealing_key, value)
+    except seal.SealError as error:
+        raise KeyProblem(envelope.cp_id, str(error)) from None
 
 
 def deadletter_record(record: Any, reason: str) -> bytes:

@@ -1,6 +1,7 @@
 """``ev-central --kafka`` as a real process against real Tansu (Kafka) and a fake monitor.
 
-The test plays the bridge (producing CP records and telemetry to ``cp.*``) and the
+The test plays the bridge (producing CP records and telemetry to ``cp.*``, sealed under
+the key the fake monitor was issued at its login, as its engine seals them) and the
 driver app (producing to ``driver.requests``, reading ``driver.updates``).
 """
 
@@ -17,7 +18,7 @@ import urllib.request
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from protocol import data
+from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
 from protocol.topics import CP_EVENTS, CP_TELEMETRY, DEADLETTER, DRIVER_REQUESTS, DRIVER_UPDATES
@@ -153,7 +154,8 @@ def central(brokers, tmp_path, output_dir):
         url = f"http://127.0.0.1:{http}"
         monitor = Monitor(f"127.0.0.1:{listen}", "CP1", secrets["CP1"])
         wait_for(lambda: get(url + "/api/cps/CP1")["state"] == "ACTIVATED", 5)
-        yield {"kafka": kafka, "url": url, "monitor": monitor, "process": process}
+        yield {"kafka": kafka, "url": url, "monitor": monitor, "process": process,
+               "secrets": secrets, "address": f"127.0.0.1:{listen}"}
         monitor.close()
     finally:
         stop(process)
@@ -165,8 +167,13 @@ def producer(bootstrap: str) -> Producer:
     return Producer({"bootstrap.servers": bootstrap, "linger.ms": 1})
 
 
-def send(out: Producer, topic: str, key: str, message) -> None:
-    out.produce(topic, key=key, value=m.encode(message))
+def send(out: Producer, topic: str, key: str, message, sealing: seal.Key | None = None) -> None:
+    """``message`` to ``topic``; a CP's message sealed under ``sealing`` (as relayed)."""
+    value = m.encode(message)
+    if sealing is not None:
+        value = seal.seal(sealing, message.cp_id, message.TYPE, message.id, value,
+                          seal.new_nonce())
+    out.produce(topic, key=key, value=value)
     out.flush(5)
 
 
@@ -189,11 +196,11 @@ def test_drivers_supplies_telemetry_and_a_kafka_outage(central):
     # the bridge's copies of the records and the telemetry -> Plugged, Progress, live tile
     started = m.SupplyStarted(cp_id="CP1", session_id=session, started_at=m.utc_now(),
                               price_eur_kwh="0.30", driver_id="D1")
-    send(out, CP_EVENTS, "CP1", started)
+    send(out, CP_EVENTS, "CP1", started, monitor.key)
     monitor.engine("supplying", session, "D1")
     send(out, CP_TELEMETRY, "CP1", data.Telemetry(
         cp_id="CP1", session_id=session, kw="7.2", kwh="0.004", eur="0.0012",
-        price_eur_kwh="0.30", driver_id="D1"))
+        price_eur_kwh="0.30", driver_id="D1"), monitor.key)
     reader.expect(d.Plugged, session_id=session)
     assert reader.expect(d.Progress, session_id=session).kwh == "0.004"
     view = wait_for(lambda: (v := get(url + "/api/cps/CP1"))["kw"] and v, 5)
@@ -208,8 +215,9 @@ def test_drivers_supplies_telemetry_and_a_kafka_outage(central):
     ended = m.SupplyEnded(cp_id="CP1", session_id=session, started_at=started.started_at,
                           ended_at=m.utc_now(), kwh="0.004", eur="0.0012", price_eur_kwh="0.30",
                           reason="unplugged", driver_id="D1")
-    send(out, CP_EVENTS, "CP1", ended)
-    send(out, CP_EVENTS, "CP1", m.SupplyEnded(**{**vars(ended), "id": m.new_id()}))
+    send(out, CP_EVENTS, "CP1", ended, monitor.key)
+    send(out, CP_EVENTS, "CP1", m.SupplyEnded(**{**vars(ended), "id": m.new_id()}),
+         monitor.key)
     monitor.engine("available")
     ticket = reader.expect(d.Ticket, session_id=session)
     assert (ticket.kwh, ticket.eur, ticket.interrupted) == ("0.004", "0.0012", False)
@@ -276,3 +284,63 @@ def test_drivers_supplies_telemetry_and_a_kafka_outage(central):
     for name in ("kafka_up 1", "events_consumed_total", "telemetry_consumed_total 1",
                  "driver_requests_total", "deadlettered_total 1"):
         assert f"evcharging_{name}" in metrics
+
+
+def audit(url: str, action: str) -> list[dict]:
+    request = urllib.request.Request(f"{url}/api/audit?action={action.replace(' ', '%20')}",
+                                     headers={"Authorization": "Bearer tok"})
+    with urllib.request.urlopen(request, timeout=3) as response:
+        return json.loads(response.read())
+
+
+def tampered(value: bytes) -> bytes:
+    body = json.loads(value)
+    ct = bytearray(seal._unb64(body["ct"], "ct"))
+    ct[-1] ^= 0x01
+    return json.dumps({**body, "ct": seal._b64(bytes(ct))}).encode()
+
+
+def test_tampered_replayed_and_foreign_payloads_are_dead_lettered_and_audited(central):
+    kafka, url, monitor = central["kafka"], central["url"], central["monitor"]
+    other = Monitor(central["address"], "CP2", central["secrets"]["CP2"])
+    out, reader = producer(kafka.address), Reader(kafka.address, DEADLETTER)
+
+    def started(cp_id: str, session_id: str) -> m.SupplyStarted:
+        return m.SupplyStarted(cp_id=cp_id, session_id=session_id, started_at=m.utc_now(),
+                               price_eur_kwh="0.30")
+
+    forged = started("CP1", "S-TAMPERED")
+    value = seal.seal(monitor.key, "CP1", forged.TYPE, forged.id, m.encode(forged),
+                      seal.new_nonce())
+    out.produce(CP_EVENTS, key="CP1", value=tampered(value))
+    send(out, CP_EVENTS, "CP1", started("CP1", "S-FOREIGN"), other.key)  # CP2's key
+    genuine = started("CP1", "S-GENUINE")
+    value = seal.seal(monitor.key, "CP1", genuine.TYPE, genuine.id, m.encode(genuine),
+                      seal.new_nonce())
+    for _ in range(2):  # the second time, a replay
+        out.produce(CP_EVENTS, key="CP1", value=value)
+    send(out, CP_EVENTS, "CP2", started("CP2", "S-CP2"), other.key)
+
+    letters = wait_for(lambda: (found := [json.loads(v) for t, _, v in list(reader.records)
+                                          if t == DEADLETTER]) and len(found) >= 3 and found,
+                       15)
+    reasons = sorted(letter["reason"] for letter in letters)
+    assert len(reasons) == 3, reasons
+    assert any("does not open" in r for r in reasons)
+    assert any("is not a key of 'CP1'" in r for r in reasons)
+    assert any(r.startswith("replayed: supply_started") for r in reasons)
+    mismatches = wait_for(lambda: (rows := audit(url, "key mismatch")) and len(rows) == 2
+                          and rows, 5)
+    assert {row["cp_id"] for row in mismatches} == {"CP1"}
+    assert all(row["params"]["plane"] == "data" for row in mismatches)
+    [replayed] = audit(url, "replayed")
+    assert replayed["params"] == {"type": "supply_started", "id": genuine.id}
+    assert get(url + "/api/cps/CP1")["key_problems"] == 2
+    sessions = {row["id"] for row in get(url + "/api/sessions")}
+    assert sessions == {"S-GENUINE", "S-CP2"}  # nothing forged applied, CP2 unaffected
+    assert metric(url, "key_mismatches_total") == 2 and metric(url, "replays_total") == 1
+    text = json.dumps(mismatches) + json.dumps(letters)
+    for key in (monitor.key, other.key):
+        assert seal._b64(key.secret) not in text and key.secret.hex() not in text
+    reader.close()
+    other.close()

@@ -388,3 +388,45 @@ def test_domain_errors_become_http_codes_in_one_handler(fleet, error, status, me
     assert response.status_code == status
     assert response.get_json()["message"] == message
     assert response.get_json()["status"] == status
+
+
+def test_revoke_key_needs_the_token_and_takes_the_cp_out_of_service(client, fleet, site):
+    fleet.login("CP1", "10.0.0.9:51000")
+    assert client.delete("/api/cps/CP1/key").status_code == 401
+    assert fleet.cp("CP1")["key_id"] is not None
+    response = client.delete("/api/cps/CP1/key", headers=AUTH)
+    assert response.status_code == 200
+    view = response.get_json()
+    assert (view["state"], view["stop_reasons"], view["key_id"]) == (
+        "STOPPED", ["key revoked"], None)
+    assert isinstance(site.sent["CP1"][-1], m.KeyRevoked)
+    assert client.delete("/api/cps/NOPE/key", headers=AUTH).status_code == 404
+
+
+def test_audit_trail_is_admin_only_filtered_and_paginated(client, fleet):
+    for cp_id in ("CP1", "CP2", "CP1"):
+        fleet.login(cp_id, "10.0.0.9:51000")
+    assert client.get("/api/audit").status_code == 401
+    response = client.get("/api/audit?cp_id=CP1&action=key%20issued&limit=1", headers=AUTH)
+    assert response.status_code == 200 and response.headers["X-Total-Count"] == "2"
+    [row] = response.get_json()
+    assert (row["cp_id"], row["action"], row["actor"], row["outcome"]) == (
+        "CP1", "key issued", "cp", "ok")
+    page = client.get("/api/audit?cp_id=CP1&action=key%20issued&limit=1&offset=1",
+                      headers=AUTH).get_json()
+    assert page[0]["id"] < row["id"]
+    later = client.get("/api/audit?since=2999-01-01", headers=AUTH)
+    assert later.get_json() == [] and later.headers["X-Total-Count"] == "0"
+    everything = client.get("/api/audit?limit=1000", headers=AUTH).get_json()
+    assert {"auth ok", "key issued", "auth failed"} <= {r["action"] for r in everything}
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("?action=nonsense", "action must be one of"),
+    ("?since=yesterday", "since must be an ISO-8601"),
+    ("?limit=0", "limit must be a whole number"),
+    ("?offset=-1", "offset must be a whole number"),
+])
+def test_bad_audit_filters_are_a_clear_400(client, query, message):
+    response = client.get("/api/audit" + query, headers=AUTH)
+    assert response.status_code == 400 and message in response.get_json()["message"]

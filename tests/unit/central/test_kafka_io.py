@@ -1,7 +1,8 @@
 """Central's Kafka adapter without a broker: decoding, dead letters, idempotent handling.
 
-Records are fakes with confluent-kafka's accessors; the producer is a fake that keeps
-what was sent.  The loop against a real broker is tests/integration/test_central_kafka.py.
+Records are fakes with confluent-kafka's accessors; a CP's record is sealed under its
+key, as the engine publishes it; the producer is a fake that keeps what was sent.  The
+loop against a real broker is tests/integration/test_central_kafka.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from confluent_kafka import KafkaError, KafkaException
 from cloud.central import kafka_io
 from cloud.central.fleet import Fleet
 from cloud.central.kafka_io import KafkaIO
-from cloud.central.kafka_records import deadletter_record, decode_record
+from cloud.central.kafka_records import KeyProblem, deadletter_record, decode_record
 from cloud.central.store import Store
-from protocol import data
+from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
 from protocol.errors import ProtocolError
@@ -78,6 +79,17 @@ TELEMETRY = data.Telemetry(cp_id="CP1", session_id="S1", kw="7", kwh="1", eur="0
                            price_eur_kwh="0.3")
 STARTED = m.SupplyStarted(cp_id="CP1", session_id="S1", started_at=T0, price_eur_kwh="0.3")
 REQUEST = d.ListRequest(driver_id="D1")
+KEY = seal.Key("k-000000000001", bytes(range(32)))
+
+
+def sealed(message: m.Message, key: seal.Key = KEY, cp_id: str | None = None) -> bytes:
+    """``message`` as its engine publishes it: sealed under its CP's key."""
+    return seal.seal(key, cp_id or message.cp_id, message.TYPE, message.id, m.encode(message),
+                     seal.new_nonce())
+
+
+def keys(cp_id: str, key_id: str) -> seal.Key | None:
+    return KEY if (cp_id, key_id) == ("CP1", KEY.key_id) else None
 
 
 @pytest.mark.parametrize(("topic", "key", "message"), [
@@ -88,17 +100,18 @@ REQUEST = d.ListRequest(driver_id="D1")
     (DRIVER_REQUESTS, b"D1", REQUEST),
 ])
 def test_records_decode(topic, key, message):
-    assert decode_record(topic, key, m.encode(message)) == message
+    value = m.encode(message) if topic == DRIVER_REQUESTS else sealed(message)
+    assert decode_record(topic, key, value, keys) == message
 
 
 @pytest.mark.parametrize(("topic", "key", "value", "reason"), [
     (CP_EVENTS, b"CP1", None, "empty record"),
     (CP_EVENTS, b"CP1", b"\xff{", "invalid JSON"),
     (CP_EVENTS, b"CP1", b"[1]", "JSON object"),
-    (CP_EVENTS, b"CP1", m.encode(TELEMETRY), "does not belong on events"),
-    (CP_TELEMETRY, b"CP1", m.encode(STARTED), "does not belong on telemetry"),
-    (CP_EVENTS, b"CP2", m.encode(STARTED), "does not match 'CP1'"),
-    (CP_EVENTS, b"CP1", m.encode(m.Heartbeat(cp_id="CP1", engine="OK")), "unknown message"),
+    (CP_EVENTS, b"CP1", sealed(TELEMETRY), "does not belong on events"),
+    (CP_TELEMETRY, b"CP1", sealed(STARTED), "does not belong on telemetry"),
+    (CP_EVENTS, b"CP2", sealed(STARTED), "sealed by 'CP1', not by 'CP2'"),
+    (CP_EVENTS, b"CP1", sealed(m.Heartbeat(cp_id="CP1", engine="OK")), "unknown message"),
     (DRIVER_REQUESTS, b"D1", b'{"type": "charge_request", "driver_id": "D1"}',
      "missing field 'cp_id'"),
     (DRIVER_REQUESTS, b"D2", m.encode(REQUEST), "does not match 'D1'"),
@@ -106,7 +119,32 @@ def test_records_decode(topic, key, message):
 ])
 def test_malformed_records_are_refused_with_a_reason(topic, key, value, reason):
     with pytest.raises(ProtocolError, match=reason):
-        decode_record(topic, key, value)
+        decode_record(topic, key, value, keys)
+
+
+def tampered(value: bytes) -> bytes:
+    body = json.loads(value)
+    ct = bytearray(seal._unb64(body["ct"], "ct"))
+    ct[0] ^= 1
+    return json.dumps({**body, "ct": seal._b64(bytes(ct))}).encode()
+
+
+OTHER = seal.Key("k-0000000000cc", bytes(32))
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (m.encode(STARTED), "not sealed: unknown envelope version"),
+    (tampered(sealed(STARTED)), "does not open: tampered"),
+    (sealed(STARTED, OTHER), "key 'k-0000000000cc' is not a key of 'CP1'"),
+    (sealed(STARTED, seal.Key(KEY.key_id, bytes(32))), "does not open"),
+    (sealed(m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"}), KEY), "not a key of 'CP2'"),
+])
+def test_a_record_that_does_not_open_is_a_key_problem_of_its_cp(value, reason):
+    with pytest.raises(KeyProblem, match=reason) as refused:
+        decode_record(CP_EVENTS, b"CP1" if b"CP2" not in value else None, value, keys)
+    assert refused.value.cp_id == ("CP2" if "CP2" in reason else "CP1")
+    assert KEY.secret.hex() not in str(refused.value)
+    assert seal._b64(KEY.secret) not in str(refused.value)
 
 
 def test_a_dead_letter_names_the_record_and_the_reason():
@@ -121,10 +159,21 @@ def io(tmp_path):
     store = Store(str(tmp_path / "central.db"))
     store.add_cp("CP1", "Calle Mayor 1", "0.30")
     store.add_driver("D1")
+    store.add_cp("CP2", "Calle Mayor 2", "0.30")
     fleet = Fleet(store)
-    Site(fleet).connect("CP1")
-    yield KafkaIO(fleet, "127.0.0.1:1", producer=FakeProducer(), admin=object())
+    io = KafkaIO(fleet, "127.0.0.1:1", producer=FakeProducer(), admin=object())
+    io.keys = {}
+    for cp_id in ("CP1", "CP2"):
+        io.keys[cp_id] = fleet.login(cp_id, "127.0.0.1:50000").key
+        Site(fleet).connect(cp_id)
+    yield io
     store.close()
+
+
+def cp_record(io, topic: str, message: m.Message, offset: int = 0, key=None) -> Record:
+    """``message`` through the bridge: sealed under its CP's current key."""
+    return Record(topic, sealed(message, key or io.keys[message.cp_id]),
+                  message.cp_id.encode(), offset)
 
 
 def test_records_are_handled_once_by_id(io):
@@ -137,7 +186,7 @@ def test_records_are_handled_once_by_id(io):
 
 def test_supply_records_and_telemetry_reach_the_fleet(io):
     for topic, message in ((CP_EVENTS, STARTED), (CP_TELEMETRY, TELEMETRY)):
-        io._handle(Record(topic, m.encode(message), b"CP1"))
+        io._handle(cp_record(io, topic, message))
     view = io.fleet.cp("CP1")
     assert (view["state"], view["kwh"]) == ("SUPPLYING", "1")
     metrics = io.fleet.metrics()
@@ -146,14 +195,63 @@ def test_supply_records_and_telemetry_reach_the_fleet(io):
 
 @pytest.mark.parametrize(("topic", "value", "reason"), [
     (DRIVER_REQUESTS, b"nonsense", "invalid JSON"),
-    (CP_EVENTS, m.encode(m.SupplyStarted(cp_id="CP7", session_id="S1", started_at=T0,
-                                         price_eur_kwh="0.3")), "unknown CP 'CP7'"),
+    (CP_EVENTS, sealed(m.SupplyStarted(cp_id="CP7", session_id="S1", started_at=T0,
+                                       price_eur_kwh="0.3")), "not a key of 'CP7'"),
 ])
 def test_what_central_cannot_take_is_dead_lettered(io, topic, value, reason):
     io._handle(Record(topic, value))
     [letter] = io.producer.on(DEADLETTER)
     assert reason in json.loads(letter)["reason"]
     assert io.fleet.metrics()["deadlettered_total"] == 1
+
+
+def audit(io, action: str) -> list[dict]:
+    return io.fleet.store.audit_log(action=action)
+
+
+@pytest.mark.parametrize("attack", ["tampered", "another CP's key", "revoked key"])
+def test_a_record_that_does_not_open_is_dead_lettered_audited_and_shown(io, attack):
+    message = STARTED
+    if attack == "tampered":
+        record = cp_record(io, CP_EVENTS, message)
+        record._value = tampered(record._value)
+    elif attack == "another CP's key":
+        record = cp_record(io, CP_EVENTS, message, key=io.keys["CP2"])
+    else:
+        record = cp_record(io, CP_EVENTS, message)
+        io.fleet.revoke_key("CP1", actor="admin@127.0.0.1")
+    io._handle(record)
+    [letter] = io.producer.on(DEADLETTER)
+    [row] = audit(io, "key mismatch")
+    assert row["cp_id"] == "CP1" and row["outcome"] == "refused"
+    assert row["params"]["plane"] == "data" and row["params"]["reason"] == json.loads(
+        letter)["reason"]
+    view = io.fleet.cp("CP1")
+    assert view["key_problems"] == 1 and view["session_id"] is None  # nothing applied
+    assert io.fleet.metrics()["key_mismatches_total"] == 1
+    for key in io.keys.values():  # never a key in the trail or the dead letter
+        for text in (json.dumps(row), letter.decode()):
+            assert key.secret.hex() not in text and seal._b64(key.secret) not in text
+    io._handle(cp_record(io, CP_EVENTS, m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"})))
+    assert io.fleet.cp("CP2")["state"] == "SUPPLYING"  # other CPs unaffected
+
+
+def test_a_replayed_record_is_refused_and_audited_once_applied(io):
+    record = cp_record(io, CP_EVENTS, STARTED)
+    io._handle(record)
+    io._handle(Record(CP_EVENTS, record.value(), b"CP1", 1))
+    [letter] = io.producer.on(DEADLETTER)
+    assert json.loads(letter)["reason"].startswith("replayed: supply_started")
+    [row] = audit(io, "replayed")
+    assert (row["cp_id"], row["params"]) == ("CP1", {"type": "supply_started", "id": STARTED.id})
+
+
+def test_a_record_sealed_before_the_last_login_opens_within_its_grace(io):
+    earlier = io.keys["CP1"]
+    io.keys["CP1"] = io.fleet.login("CP1", "127.0.0.1:50001").key
+    io._handle(cp_record(io, CP_EVENTS, STARTED, key=earlier))
+    assert io.fleet.cp("CP1")["state"] == "SUPPLYING"
+    assert io.producer.on(DEADLETTER) == []
 
 
 def test_a_failing_record_is_read_again_then_dead_lettered(io, monkeypatch):
