@@ -141,24 +141,24 @@ class FakeCentral(FakePeer):
             nonce = self.nonces[id(link)]
             if auth.verify(self.key_hex, nonce, message.cp_id, message.hmac):
                 key = seal.new_key(f"k-{secrets.token_hex(6)}")
+                with self._lock:  # known before anything can be sealed with it
+                    self.keys.append(key)
                 wrapping = seal.wrapping_key(bytes.fromhex(self.key_hex), nonce, message.cp_id)
                 link.send(m.Welcome(cp_id=message.cp_id, enabled=True, price_eur_kwh="0.30",
                                     key_id=key.key_id,
                                     wrapped_key=seal.wrap(key, wrapping, message.cp_id,
                                                           seal.new_nonce())))
                 link.codec = seal.SealingCodec(m.CONTROL_CODEC, message.cp_id, key)
-                with self._lock:
-                    self.keys.append(key)
             else:  # the refusal goes out before the EOT that closes the link
                 link.send(m.Refused(cp_id=message.cp_id, reason="wrong secret"))
                 link.close("refused")
 
-    def revoke(self, reason: str = "restore keys") -> None:
+    def revoke(self, reason: str = "restore keys", cp_id: str = CP) -> None:
         """What Central does on "restore keys": KeyRevoked sealed with the key, then the
         link goes (the key with it)."""
         with self._lock:
             link = [link for link in self.links if link.is_open][-1]
-        link.send(m.KeyRevoked(cp_id=CP, reason=reason))
+        link.send(m.KeyRevoked(cp_id=cp_id, reason=reason))
         time.sleep(0.3)  # its ACK
         link.close("key revoked")
 
