@@ -17,6 +17,7 @@ from bench import (
     central_supplying,
     data_plane,
     edge_footprint,
+    edge_sealing,
     fault_latency,
     registry_https,
 )
@@ -25,6 +26,7 @@ SUITES = {
     "central": "Central with N CPs at 1 Hz heartbeats: CPU, RSS, fault -> REST lag",
     "fault": "fault button -> dashboard BROKEN, one real engine + monitor",
     "edge": "engine + monitor RSS and idle CPU",
+    "sealing": "seal() per message; engine CPU supplying, every MQTT payload sealed",
     "bridge": "bridge MQTT -> Kafka against a bare MQTT subscriber, zero loss",
     "driver": "driver request -> accepted over Kafka",
     "telemetry": "telemetry -> dashboard, engine to browser event",
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         "central": lambda: central_fleet.run(args.cps, progress=progress),
         "fault": fault_latency.run,
         "edge": edge_footprint.run,
+        "sealing": edge_sealing.run,
         "bridge": lambda: bridge_throughput.run(30000),
         "driver": data_plane.driver_latency,
         "telemetry": data_plane.telemetry_lag,

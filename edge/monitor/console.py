@@ -38,6 +38,9 @@ class MonitorKeys:
             self._stop.set()
         elif key == "a":
             self.reauthenticate()
+        elif key in ("r", "d") and self._registrar is None:
+            log.warning("the registry keys need --registry, --ca and --enroll-token-file "
+                        "(or --cert and --key)")
         elif key == "r":
             self._registry(self._register)
         elif key == "d":
@@ -57,10 +60,6 @@ class MonitorKeys:
             "re-authentication: %s", done.result().text))
 
     def _registry(self, action: Callable[[Registrar], None]) -> None:
-        if self._registrar is None:
-            log.warning("the registry keys need --registry, --ca and --enroll-token-file "
-                        "(or --cert and --key)")
-            return
         try:
             action(self._registrar)
         except RegistryError as error:

@@ -141,7 +141,7 @@ def _call(registry: Registry, method: str, cp_id: str, body: bytes | None) -> tu
     reason = answer.get("error") or answer.get("reason") or response.reason
     text = f"registry refused ({response.status} {response.reason}): {str(reason)[:300]}"
     retry = response.getheader("Retry-After")
-    if response.status == 429 and retry:
+    if response.status == 429 and retry and "retry" not in text.lower():
         text += f" (retry after {retry[:10]} s)"
     raise RegistryError(text)
 

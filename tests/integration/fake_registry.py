@@ -84,6 +84,7 @@ class FakeRegistry:
         self.cps: dict[str, dict] = {}
         self.requests: list[dict] = []  # method, path, body, authorization, cn
         self.refuse_next: int | None = None  # an HTTP status for the next request
+        self.reason_429 = "too many failed attempts from 127.0.0.1: retry in 30 s"
         self._lock = threading.Lock()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.server_cert, self.server_key)
@@ -114,8 +115,7 @@ class FakeRegistry:
                                   "authorization": authorization, "cn": cn})
             if self.refuse_next is not None:
                 status, self.refuse_next = self.refuse_next, None
-                return status, {"error": "too many failed attempts from 127.0.0.1: retry in "
-                                         "30 s"}, {"Retry-After": "30"}
+                return status, {"error": self.reason_429}, {"Retry-After": "30"}
         prefix = "/api/v1/cps/"
         cp_id = path[len(prefix):] if path.startswith(prefix) else ""
         if not cp_id or "/" in cp_id:

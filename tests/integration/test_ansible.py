@@ -220,6 +220,7 @@ def test_first_run_installs_everything(deployed):
         monitor = deployed.etc(host, "evcharging/monitor.toml").read_text()
         assert 'secret_file = "/etc/evcharging/secret"' in monitor
         assert 'central = "127.0.0.1:7000"' in monitor
+        assert 'control = "127.0.0.1:7100"' in monitor  # `ev-cp-m reauth` needs no flag
         secret = deployed.etc(host, "evcharging/secret")
         assert secret.stat().st_mode & 0o777 == 0o640
         assert len(secret.read_text().strip()) >= 16

@@ -31,7 +31,8 @@ CP = "CP-IT-1"
 class FakeMonitor:
     """Plays the monitor: hello, a health check every 0.5 s, and an inbox."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, cp_id: str = CP) -> None:
+        self.cp_id = cp_id
         self.inbox: queue.Queue[msg.Message] = queue.Queue()
         self.closed = threading.Event()
         self.conn = Connection(connect(f"127.0.0.1:{port}"), initiator=True, name="fake-monitor",
@@ -43,16 +44,16 @@ class FakeMonitor:
 
     def greet(self, key: seal.Key | None = None) -> FakeMonitor:
         """Hello, then (as a logged-in monitor does) the CP's key, and Central is up."""
-        self.conn.send(msg.Hello(cp_id=CP))
+        self.conn.send(msg.Hello(cp_id=self.cp_id))
         if key is not None:
-            self.conn.send(keys.issued(CP, key))
-        self.conn.send(msg.CentralStatus(cp_id=CP, up=True))
+            self.conn.send(keys.issued(self.cp_id, key))
+        self.conn.send(msg.CentralStatus(cp_id=self.cp_id, up=True))
         return self
 
     def _checks(self) -> None:
         while not self.closed.wait(0.5):
             self._seq += 1
-            self.conn.send(msg.HealthCheck(cp_id=CP, seq=self._seq))
+            self.conn.send(msg.HealthCheck(cp_id=self.cp_id, seq=self._seq))
 
     def expect(self, kind, where=lambda m: True, timeout: float = 5.0):
         deadline = time.monotonic() + timeout
@@ -75,11 +76,11 @@ class FakeMonitor:
         self.conn.close()
 
 
-def first_monitor(port: int, key: seal.Key | None = None) -> FakeMonitor:
+def first_monitor(port: int, key: seal.Key | None = None, cp_id: str = CP) -> FakeMonitor:
     """A greeted monitor, once the engine takes one: it refuses a second monitor while it
     still holds a link that has not closed yet."""
     def attempt() -> FakeMonitor | None:
-        monitor = FakeMonitor(port).greet(key)
+        monitor = FakeMonitor(port, cp_id).greet(key)
         if isinstance(monitor.expect((msg.HealthReport, msg.Refused)), msg.Refused):
             monitor.close()
             return None

@@ -108,7 +108,11 @@ def test_every_refusal_is_one_line_and_exit_2(registry, tmp_path):
     failed(register(registry, secret_file, "--cert", str(cert), "--key", str(key)),
            "registry refused (403", "'CP-OTHER'")
     registry.refuse_next = 429
-    failed(register(registry, secret_file), "registry refused (429", "retry after 30 s")
+    line = failed(register(registry, secret_file), "registry refused (429", "retry in 30 s")
+    assert "retry after" not in line  # the registry's reason says it already
+    registry.refuse_next = 429
+    registry.reason_429 = "too many failed attempts"
+    failed(register(registry, secret_file), "registry refused (429", "(retry after 30 s)")
     failed(register(registry, secret_file, "--cert", str(cert)), "--cert and --key")
     assert not secret_file.exists() and CP not in registry.cps
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

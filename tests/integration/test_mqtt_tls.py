@@ -50,10 +50,16 @@ def subscribe(port: int, topic: str) -> tuple[paho.Client, queue.Queue]:
 
 
 def engine(tmp_path: Path, address: str, cafile: Path, name: str) -> tuple:
-    log = tmp_path / f"{name}.log"
-    process = spawn(["ev-cp-e", "--cp-id", name, "--listen", f"127.0.0.1:{free_port()}",
+    """The engine, given the CP's key by a (fake) monitor: it publishes only with one."""
+    from tests.integration.test_engine import first_monitor
+    from tests.integration.test_engine_uplink import KEY
+
+    log, listen = tmp_path / f"{name}.log", free_port()
+    process = spawn(["ev-cp-e", "--cp-id", name, "--listen", f"127.0.0.1:{listen}",
                      "--state-dir", str(tmp_path / name), "--mqtt", address,
                      "--mqtt-cafile", str(cafile)], log)
+    wait_port(listen)
+    process.monitor = first_monitor(listen, KEY, name)
     return process, log
 
 
@@ -63,7 +69,7 @@ def test_engine_publishes_over_tls(tmp_path, tls_broker, certificates):
     process, log = engine(tmp_path, address, certificates["ca"], "TLS1")
     try:
         message = received.get(timeout=20)
-        assert json.loads(message.payload)["cp_id"] == "TLS1"
+        assert json.loads(message.payload)["cp_id"] == "TLS1"  # an envelope names its CP
         # the publisher thread sends the online status, then logs the connection
         wait_for(lambda: f"MQTT uplink connected to {address}" in log.read_text(), 5)
     finally:

@@ -217,3 +217,18 @@ def _until(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not met"
         time.sleep(0.02)
+
+
+def test_a_plain_frame_after_welcome_is_refused_and_never_reaches_the_core(central, dialer):
+    _until(lambda: len(central.logins) == 1)
+    link, sealing = central.links[-1], central.links[-1].codec
+    plain = m.Command(cp_id=CP, action="stop", expires_at="2099-01-01T00:00:00Z")
+    link.codec = m.CONTROL_CODEC  # Central "forgets" to seal this one
+    link.send(plain)
+    time.sleep(0.5)
+    link.codec = sealing
+    assert ("message", "command") not in dialer.events
+    _until(lambda: central.links[-1].is_open and len(central.logins) >= 1)
+    central.links[-1].send(m.Command(cp_id=CP, action="stop",
+                                     expires_at="2099-01-01T00:00:00Z"))
+    _until(lambda: ("message", "command") in dialer.events)

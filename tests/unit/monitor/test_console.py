@@ -91,6 +91,10 @@ def test_registry_errors_and_missing_flags_are_a_warning_not_a_crash(caplog):
     bare, _, _ = keys(None)
     bare.press("r", 0.0)
     assert "the registry keys need --registry" in caplog.text
+    caplog.clear()
+    bare.press("d", 0.0)  # said at once: no confirmation asked for what cannot be done
+    assert "the registry keys need --registry" in caplog.text
+    assert "press d again" not in caplog.text
 
 
 def test_q_quits_and_other_keys_do_nothing():
