@@ -64,6 +64,14 @@ def _require(name: str, found: str | None) -> str:
     return found or missing(f"{name} is not installed")
 
 
+def require_register_command() -> None:
+    """The edge role registers each CP with ``ev-cp-m register`` (the monitor's command)."""
+    register = subprocess.run([str(BIN / "ev-cp-m"), "register", "--help"],
+                              capture_output=True, text=True, timeout=30)
+    if "--enroll-token-file" not in register.stdout:
+        missing("ev-cp-m register is not installed (the edge role registers CPs with it)")
+
+
 def build_wheel(tmp: Path) -> Path:
     """The project's wheel, as `make deploy` builds it for the hosts."""
     wheels = tmp / "wheels"
@@ -193,10 +201,7 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def deployed(tmp_path_factory):
     playbook = _require("ansible-playbook", _tool("ansible-playbook"))
     _require("systemctl", shutil.which("systemctl"))
-    register = subprocess.run([str(BIN / "ev-cp-m"), "register", "--help"],
-                              capture_output=True, text=True, timeout=30)
-    if "--enroll-token-file" not in register.stdout:  # the monitor's command (edge's part)
-        missing("ev-cp-m register is not installed (the edge role registers CPs with it)")
+    require_register_command()
     deployment = Deployment(tmp_path_factory.mktemp("ansible"), playbook)
     deployment.fresh_check = deployment.run("--check")
     deployment.fresh_check_wrote = [p for p in deployment.prefix.values() if p.exists()]
