@@ -31,7 +31,7 @@ SUITES = {
     "driver": "driver request -> accepted over Kafka",
     "telemetry": "telemetry -> dashboard, engine to browser event",
     "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each",
-    "registry": "ev-registry over HTTPS: register, read, update a CP (p50/p99)",
+    "registry": "ev-registry over HTTPS: register, read, update; read with mutual TLS (p50/p99)",
 }
 
 

@@ -1,13 +1,19 @@
 """The Ansible fleet deployment, run for real: one central host and two CPs, each
 installed with connection=local into its own temporary prefix root (services are only
 enabled, never started: systemd is not PID 1 here), then a real Mosquitto started with
-the generated password file and ACL."""
+the generated password file and ACL.
+
+The CPs register themselves through ev-registry over HTTPS (``ev-cp-m register``, with
+the enrollment token): the test plays the central host first, starts the registry it
+deployed (its configuration and certificate, from the site CA the play made on the
+control host), then plays the whole site."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -29,12 +35,15 @@ from tests.support import (
     wait_port,
 )
 
-pytestmark = pytest.mark.integration
+# The deployment runs the playbook five times (a --check on a new site, the central host,
+# the site, a second run and its --check), about a minute each on a loaded 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
 BIN = Path(sys.executable).parent
-UNITS = ("ev-cp-e.service", "ev-cp-m.service", "ev-central.service", "ev-bridge.service")
+UNITS = ("ev-cp-e.service", "ev-cp-m.service", "ev-central.service", "ev-bridge.service",
+         "ev-registry.service")
 PLACEHOLDER_UNIT = """[Unit]
 Description=placeholder for {name} (test only)
 
@@ -53,6 +62,14 @@ def _tool(name: str) -> str | None:
 
 def _require(name: str, found: str | None) -> str:
     return found or missing(f"{name} is not installed")
+
+
+def require_register_command() -> None:
+    """The edge role registers each CP with ``ev-cp-m register`` (the monitor's command)."""
+    register = subprocess.run([str(BIN / "ev-cp-m"), "register", "--help"],
+                              capture_output=True, text=True, timeout=30)
+    if "--enroll-token-file" not in register.stdout:
+        missing("ev-cp-m register is not installed (the edge role registers CPs with it)")
 
 
 def build_wheel(tmp: Path) -> Path:
@@ -95,6 +112,7 @@ class Deployment:
         self.wheel = build_wheel(tmp)
         self.tls = make_certificates(tmp / "tls")
         self.mqtt_port, self.mqtt_tls_port = free_port(), free_port()
+        self.registry_port = free_port()
         host = f"ansible_connection: local\n          ansible_python_interpreter: {sys.executable}"
         self.inventory = tmp / "inventory.yml"
         self.inventory.write_text(f"""---
@@ -105,12 +123,14 @@ all:
     evcharging_mqtt_port: {self.mqtt_port}
     evcharging_mqtt_tls_port: {self.mqtt_tls_port}
     evcharging_mqtt_ca: {self.tls['ca']}
+    evcharging_registry_port: {self.registry_port}
     wheel_path: {self.wheel}
     project_root: {_project_root(tmp)}
     # the roles' mechanics, not pip's: the wheel alone in each venv, and this venv's
-    # ev-central (with its dependencies) for the registrations
+    # ev-central and ev-cp-m (with their dependencies) for the registrations
     common_pip_extra_args: --no-deps
     central_cli: {BIN / "ev-central"}
+    edge_cli: {BIN / "ev-cp-m"}
   children:
     central:
       hosts:
@@ -120,6 +140,7 @@ all:
           mqtt_bind_address: 127.0.0.1
           mqtt_tls_certfile: {self.tls['cert']}
           mqtt_tls_keyfile: {self.tls['key']}
+          central_registry_listen: 127.0.0.1:{self.registry_port}
     edge:
       hosts:
         cp-a:
@@ -148,6 +169,19 @@ all:
     def etc(self, host: str, name: str) -> Path:
         return self.prefix[host] / "etc" / name
 
+    def start_registry(self) -> subprocess.Popen:
+        """The registry as its unit runs it (its configuration), its files in the prefix."""
+        etc, root = self.etc("central", "evcharging"), self.prefix["central"]
+        process = spawn(["ev-registry", "--config", str(etc / "registry.toml"),
+                         "--db", str(root / "var" / "lib" / "evcharging" / "central.db"),
+                         "--tls-cert", str(etc / "registry.crt"),
+                         "--tls-key", str(etc / "registry.key"),
+                         "--client-ca", str(etc / "site-ca.crt"),
+                         "--enroll-token-file", str(etc / "enroll-token")],
+                        self.tmp / "registry.log")
+        wait_port(self.registry_port, 15)
+        return process
+
 
 def _enabled(system: Path, unit: str) -> bool:
     """The `systemctl --root enable` link (absolute, so dangling outside the prefix)."""
@@ -167,13 +201,21 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def deployed(tmp_path_factory):
     playbook = _require("ansible-playbook", _tool("ansible-playbook"))
     _require("systemctl", shutil.which("systemctl"))
+    require_register_command()
     deployment = Deployment(tmp_path_factory.mktemp("ansible"), playbook)
     deployment.fresh_check = deployment.run("--check")
     deployment.fresh_check_wrote = [p for p in deployment.prefix.values() if p.exists()]
-    first = deployment.run()
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
-    deployment.first = first
-    return deployment
+    central = deployment.run("--limit", "central")
+    assert central.returncode == 0, central.stdout[-4000:] + central.stderr[-2000:]
+    registry = deployment.start_registry()
+    try:
+        first = deployment.run()
+        assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+        deployment.first = first
+        yield deployment
+    finally:
+        stop(registry)
+    assert "Traceback" not in (deployment.tmp / "registry.log").read_text(errors="replace")
 
 
 def test_lint_production_profile():
@@ -236,7 +278,7 @@ def test_first_run_installs_everything(deployed):
     a_engine = deployed.etc("A", "evcharging/engine.toml").read_text()
     assert ('pins = "amber=27,blue=23,fault=5,green=17,plug=6,red=22,relay=25,request=13"'
             in a_engine)
-    for unit in ("ev-central.service", "ev-bridge.service"):
+    for unit in ("ev-central.service", "ev-bridge.service", "ev-registry.service"):
         assert _enabled(deployed.etc("central", "systemd/system"), unit)
     bridge = deployed.etc("central", "evcharging/bridge.toml").read_text()
     assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in bridge
@@ -254,7 +296,8 @@ def test_configs_are_accepted_by_the_clis(deployed):
     files = (("ev-cp-e", deployed.etc("A", "evcharging/engine.toml")),
              ("ev-cp-m", deployed.etc("A", "evcharging/monitor.toml")),
              ("ev-central", deployed.etc("central", "evcharging/central.toml")),
-             ("ev-bridge", deployed.etc("central", "evcharging/bridge.toml")))
+             ("ev-bridge", deployed.etc("central", "evcharging/bridge.toml")),
+             ("ev-registry", deployed.etc("central", "evcharging/registry.toml")))
     for command, path in files:
         result = subprocess.run([str(BIN / command), "--config", str(path), "--help"],
                                 capture_output=True, text=True, timeout=30)
@@ -274,6 +317,33 @@ def test_secrets_match_central_registration(deployed):
         secret = deployed.etc(cp, "evcharging/secret").read_text().strip()
         row = next(r for r in store.cps() if r["id"] == cp)
         assert auth.secret_key(secret).hex() == row["secret_key"]
+
+
+def test_registry_certificate_from_the_site_ca_and_no_token_on_the_cps(deployed):
+    """The site CA stays on the control host (key 0600); the registry's certificate names
+    the address the CPs dial; the CPs trust that CA and never keep the enrollment token."""
+    ca = deployed.credentials / "site-ca"
+    assert (ca / "ca.key").stat().st_mode & 0o777 == 0o600
+    etc = deployed.etc("central", "evcharging")
+    assert (etc / "site-ca.crt").read_bytes() == (ca / "ca.crt").read_bytes()
+    for name in ("registry.key", "enroll-token", "registry.toml"):
+        assert (etc / name).stat().st_mode & 0o777 == 0o640
+    token = (deployed.credentials / "enroll-token").read_text().strip()
+    assert (etc / "enroll-token").read_text().strip() == token and len(token) >= 32
+    registry = (etc / "registry.toml").read_text()
+    assert f'listen = "127.0.0.1:{deployed.registry_port}"' in registry
+    assert 'enroll_token_file = "/etc/evcharging/enroll-token"' in registry
+    context = ssl.create_default_context(cafile=str(etc / "site-ca.crt"))
+    with socket.create_connection(("127.0.0.1", deployed.registry_port), timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.getpeercert()  # verified against the site CA, for the name 127.0.0.1
+    for host in ("A", "B"):
+        assert (deployed.etc(host, "evcharging/registry-ca.crt").read_bytes()
+                == (ca / "ca.crt").read_bytes())
+        for path in deployed.prefix[host].rglob("*"):
+            if path.is_file() and not path.is_symlink() and path.suffix != ".whl":
+                assert token.encode() not in path.read_bytes(), path
+    assert not (deployed.credentials / "cp-secrets").exists()  # no CP secret left the CPs
 
 
 def test_second_run_changes_nothing_and_check_mode_works(deployed):

@@ -19,13 +19,20 @@ from pathlib import Path
 import pytest
 
 from sim.brokers import create_topics, kafka_broker
-from tests.integration.test_ansible import ANSIBLE, BIN, ansible_env, build_wheel, recap
+from tests.integration.test_ansible import (
+    ANSIBLE,
+    BIN,
+    ansible_env,
+    build_wheel,
+    recap,
+    require_register_command,
+)
 from tests.pi_container import PiContainer, missing_tools, template
 from tests.support import ROOT, free_port, missing, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-UNITS = ("ev-central", "ev-bridge", "ev-cp-e", "ev-cp-m")
+UNITS = ("ev-central", "ev-bridge", "ev-registry", "ev-cp-e", "ev-cp-m")
 
 
 def _require_container_tools() -> None:
@@ -37,13 +44,14 @@ def _require_container_tools() -> None:
 
 class Site:
     """The container as both hosts of an inventory: central1 (Mosquitto, Central, the
-    bridge) and the charging point cp1 (mock GPIO: its buttons are pressed through the
+    bridge, the registry) and the charging point cp1 (mock GPIO: its buttons are pressed through the
     engine's front panel)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.ports = {name: free_port() for name in
-                      ("ssh", "kafka", "mqtt", "central", "http", "engine", "panel")}
+                      ("ssh", "kafka", "mqtt", "central", "http", "engine", "panel",
+                       "registry")}
         self.pi = PiContainer(tmp, self.ports["ssh"])
         wheel = build_wheel(tmp)
         p = self.ports
@@ -60,6 +68,7 @@ all:
     evcharging_central_address: 127.0.0.1
     evcharging_central_port: {p['central']}
     evcharging_mqtt_port: {p['mqtt']}
+    evcharging_registry_port: {p['registry']}
     evcharging_credentials_dir: {tmp / 'credentials'}
     wheel_path: {wheel}
   children:
@@ -69,6 +78,7 @@ all:
           central_listen: 127.0.0.1:{p['central']}
           central_http: 127.0.0.1:{p['http']}
           central_kafka: 127.0.0.1:{p['kafka']}
+          central_registry_listen: 127.0.0.1:{p['registry']}
           mqtt_bind_address: 127.0.0.1
     edge:
       hosts:
@@ -114,6 +124,7 @@ all:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     _require_container_tools()
+    require_register_command()
     tmp = tmp_path_factory.mktemp("pi")
     logs = ROOT / "test-output" / "pi_container"  # kept after the run
     logs.mkdir(parents=True, exist_ok=True)
