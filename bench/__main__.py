@@ -18,6 +18,7 @@ from bench import (
     data_plane,
     edge_footprint,
     fault_latency,
+    sealing,
 )
 
 SUITES = {
@@ -27,7 +28,8 @@ SUITES = {
     "bridge": "bridge MQTT -> Kafka against a bare MQTT subscriber, zero loss",
     "driver": "driver request -> accepted over Kafka",
     "telemetry": "telemetry -> dashboard, engine to browser event",
-    "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each",
+    "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each (sealed)",
+    "sealing": "what sealing costs per message: Central's opening, the engine's sealing",
 }
 
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         "driver": data_plane.driver_latency,
         "telemetry": data_plane.telemetry_lag,
         "supplying": lambda: central_supplying.run(args.cps, progress=progress),
+        "sealing": sealing.run,
     }
     for suite in args.suites or SUITES:
         print(f"== {suite}: {SUITES[suite]}", flush=True)

@@ -4,7 +4,8 @@ Central runs as a real ``ev-central --kafka`` process beside a real Tansu broker
 CPs are the fleet simulator (control plane: login, heartbeats, each one's supply start
 record); their telemetry, one message per CP per second, is produced into
 ``cp.telemetry`` by this process exactly as the bridge would relay it (the bridge's
-own rate is measured by bench/bridge_throughput.py).  Lag: a probe CP's telemetry
+own rate is measured by bench/bridge_throughput.py), sealed under each CP's key as its
+engine would seal it.  Lag: a probe CP's telemetry
 produced -> ``GET /api/cps/<id>`` shows its kWh.  So that a shortfall shows in every
 run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min``, from
 ``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
@@ -27,10 +28,9 @@ from pathlib import Path
 import psutil
 
 from bench.central_fleet import cpu_and_rss, register
-from bench.fleetsim import connect_fleet
+from bench.fleetsim import connect_fleet, sealed
 from bench.stats import state_counts, summary, supplying_in
 from protocol import data
-from protocol.messages import encode
 from protocol.topics import CP_TELEMETRY
 from runtime.kafka import Producer
 from sim import brokers
@@ -61,7 +61,7 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest:
             if cp.cp_id in probes:
                 sent[(cp.cp_id, figures["kwh"])] = time.perf_counter()
                 latest[cp.cp_id] = figures["kwh"]
-            producer.produce(CP_TELEMETRY, cp.cp_id, encode(message), lambda e, m: None)
+            producer.produce(CP_TELEMETRY, cp.cp_id, sealed(cp.key, message), lambda e, m: None)
             produced += 1
             producer.poll(0)
         producer.flush(5)

@@ -138,6 +138,8 @@ OTHER = seal.Key("k-0000000000cc", bytes(32))
     (sealed(STARTED, OTHER), "key 'k-0000000000cc' is not a key of 'CP1'"),
     (sealed(STARTED, seal.Key(KEY.key_id, bytes(32))), "does not open"),
     (sealed(m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"}), KEY), "not a key of 'CP2'"),
+    (seal.seal(KEY, "CP1", STARTED.TYPE, m.new_id(), m.encode(STARTED), seal.new_nonce()),
+     "does not match its envelope"),
 ])
 def test_a_record_that_does_not_open_is_a_key_problem_of_its_cp(value, reason):
     with pytest.raises(KeyProblem, match=reason) as refused:
