@@ -39,13 +39,13 @@ from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
 from cloud.central.kafka_records import (
     FROM_KAFKA,
-    KeyProblem,
     Refused,
+    Replayed,
     deadletter_record,
     decode_record,
+    report,
 )
 from protocol import driver as d
-from protocol import seal
 from protocol.errors import ProtocolError
 from protocol.topics import (
     CP_EVENTS,
@@ -130,12 +130,13 @@ class KafkaIO:
         except KafkaException as error:
             log.warning("cannot send to %s for %s: %s", topic, key, error)
 
-    def _deadletter(self, record: Any, reason: str) -> None:
-        log.warning("dead-lettered %s[%d]@%d: %s", record.topic(), record.partition(),
-                    record.offset(), reason)
+    def _refuse(self, record: Any, error: Exception, source: str) -> None:
+        """To ``deadletter`` with the reason, counted, and audited (kafka_records.report)."""
+        log.warning("dead-lettered %s: %s", source, error)
         self.fleet.count("deadlettered")
-        self._send(DEADLETTER, record.key(), deadletter_record(record, reason))
+        self._send(DEADLETTER, record.key(), deadletter_record(record, str(error)))
         self._deadlettered = True
+        report(self.fleet, record, source, error)
 
     # -- the loop ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -285,29 +286,23 @@ class KafkaIO:
         try:
             message = decode_record(topic, record.key(), record.value(), self.fleet.data_key)
         except ProtocolError as error:
-            self._deadletter(record, str(error))
-            if isinstance(error, KeyProblem):
-                self.fleet.on_key_mismatch(error.cp_id, source, str(error),
-                                           "data", seal.summary(record.value()))
+            self._refuse(record, error, source)
             return
         if message.id in self._seen:
             if topic != DRIVER_REQUESTS:  # a CP's message applied already: a replay
-                self._deadletter(record, f"replayed: {message.TYPE} {message.id} was "
-                                         "applied already")
-                self.fleet.on_replay(message.cp_id, source, message.TYPE,
-                                     message.id)
+                self._refuse(record, Replayed(message), source)
             return
         try:
             self._dispatch(topic, message)
         except Refused as refusal:
-            self._deadletter(record, str(refusal))
+            self._refuse(record, refusal, source)
         except Exception as error:
             self._tries[where] += 1
             if self._tries[where] < TRIES:
                 log.warning("could not handle %s[%d]@%d (%s): reading it again", *where, error)
                 raise _Reread from error
             log.exception("could not handle %s[%d]@%d; dead-lettering it", *where)
-            self._deadletter(record, f"Central could not handle it: {error}")
+            self._refuse(record, RuntimeError(f"Central could not handle it: {error}"), source)
         self._tries.pop(where, None)
         self._seen.add(message.id)
 

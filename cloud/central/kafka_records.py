@@ -21,7 +21,7 @@ from typing import Any
 from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
-from protocol.errors import FormatViolation
+from protocol.errors import FormatViolation, ProtocolError
 from protocol.topics import CP_TELEMETRY, DRIVER_REQUESTS
 from runtime.routing import Routes
 
@@ -41,6 +41,32 @@ class KeyProblem(FormatViolation):
 
 class Refused(Exception):
     """A well-formed record Central will not take (for example from an unknown CP)."""
+
+
+class Replayed(Refused):
+    """A CP's message whose id was applied already."""
+
+    def __init__(self, message: m.Message) -> None:
+        super().__init__(f"replayed: {message.TYPE} {message.id} was applied already")
+        self.message = message
+
+
+def report(fleet, record: Any, source: str, error: Exception) -> None:
+    """Tell the fleet (its counters, audit trail and tiles) why ``record`` was refused:
+    a key problem, a replay, input refused, or Central's own failure."""
+    topic, key = record.topic(), record.key()
+    if isinstance(error, KeyProblem):
+        fleet.on_key_mismatch(error.cp_id, source, str(error), "data",
+                              seal.summary(record.value() or b""))
+    elif isinstance(error, Replayed):
+        message = error.message
+        fleet.on_replay(message.cp_id, source, message.TYPE, message.id)
+    elif isinstance(error, ProtocolError | Refused):
+        actor = "driver" if topic == DRIVER_REQUESTS else "cp"
+        owner = key.decode("utf-8", "replace")[:64] if key and actor == "cp" else None
+        fleet.on_refused_input(owner, source, str(error), actor)
+    else:
+        fleet.on_failure(source, str(error))
 
 
 def decode_record(topic: str, key: bytes | None, value: bytes | None,

@@ -207,6 +207,18 @@ def test_what_central_cannot_take_is_dead_lettered(io, topic, value, reason):
     assert io.fleet.metrics()["deadlettered_total"] == 1
 
 
+@pytest.mark.parametrize(("topic", "key", "value", "actor", "cp_id"), [
+    (DRIVER_REQUESTS, b"D1", lambda io: b"nonsense", "driver", None),
+    (CP_TELEMETRY, b"CP1", lambda io: sealed(STARTED, io.keys["CP1"]), "cp", "CP1"),
+])
+def test_refused_input_is_audited_with_where_it_was(io, topic, key, value, actor, cp_id):
+    io._handle(Record(topic, value(io), key, 41))
+    [row] = audit(io, "refused input")
+    assert (row["actor"], row["cp_id"], row["source"], row["outcome"]) == (
+        actor, cp_id, f"kafka {topic}[0]@41", "refused")
+    assert row["params"]["reason"] == json.loads(io.producer.on(DEADLETTER)[0])["reason"]
+
+
 def audit(io, action: str) -> list[dict]:
     return io.fleet.store.audit_log(action=action)
 
@@ -268,6 +280,10 @@ def test_a_failing_record_is_read_again_then_dead_lettered(io, monkeypatch):
     io._handle(record)
     [letter] = io.producer.on(DEADLETTER)
     assert "disk full" in json.loads(letter)["reason"]
+    [row] = audit(io, "error")
+    assert (row["actor"], row["source"], row["outcome"]) == (
+        "service", f"kafka {DRIVER_REQUESTS}[0]@5", "failed")
+    assert "disk full" in row["params"]["what"]
 
 
 class Metadata:
