@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,6 +147,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             with urllib.request.urlopen(f"{url}/api/cps", timeout=30) as response:
                 states = state_counts(json.load(response))
             dropped = sum(cp.closed for cp in fleet)
+            why = Counter(cp.close_reason for cp in fleet if cp.closed).most_common(3)
             stop.set()
             producing.join(10)
             watcher.join(5)
@@ -155,7 +157,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             network.stop()
             kafka.stop()
     return {"cps": count, "supplying_min": min(counts, default=None), "states": states,
-            "links_dropped": dropped,
+            "links_dropped": dropped, "why_dropped": dict(why),
             "cpu_percent": round(cpu, 1),
             "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
             **summary("telemetry -> REST", lags)}

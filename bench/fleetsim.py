@@ -27,6 +27,7 @@ class SimulatedCP(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.welcomed = asyncio.Event()
         self.closed = False
+        self.close_reason = ""
         self.engine = "OK"
         self.session_id: str | None = None
         self.key: seal.Key | None = None
@@ -46,6 +47,7 @@ class SimulatedCP(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self.closed = True
+        self.close_reason = self.close_reason or f"connection lost: {exc}"
 
     # behaviour
     def send(self, message: m.Message) -> None:
@@ -99,6 +101,7 @@ class SimulatedCP(asyncio.Protocol):
                 self._handle(event.message)
             elif isinstance(event, Closed):
                 self.closed = True
+                self.close_reason = self.close_reason or event.reason
                 if self.transport:
                     self.transport.close()
         if self._timer:
