@@ -45,6 +45,7 @@ from cloud.central.kafka_records import (
     decode_record,
     report,
 )
+from protocol import data
 from protocol import driver as d
 from protocol.errors import ProtocolError
 from protocol.topics import (
@@ -289,8 +290,8 @@ class KafkaIO:
             self._refuse(record, error, source)
             return
         if message.id in self._seen:
-            if topic != DRIVER_REQUESTS:  # a CP's message applied already: a replay
-                self._refuse(record, Replayed(message), source)
+            if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):
+                self._refuse(record, Replayed(message), source)  # (a status is retained)
             return
         try:
             self._dispatch(topic, message)

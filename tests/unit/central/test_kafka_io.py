@@ -260,6 +260,13 @@ def test_a_replayed_record_is_refused_and_audited_once_applied(io):
     assert (row["cp_id"], row["params"]) == ("CP1", {"type": "supply_started", "id": STARTED.id})
 
 
+def test_a_retained_status_delivered_again_is_no_replay(io):
+    record = cp_record(io, CP_EVENTS, data.CpStatus(cp_id="CP1", status="online"))
+    for offset in range(2):  # MQTT delivers a retained message at each subscription
+        io._handle(Record(CP_EVENTS, record.value(), b"CP1", offset))
+    assert io.producer.on(DEADLETTER) == [] and audit(io, "replayed") == []
+
+
 def test_a_record_sealed_before_the_last_login_opens_within_its_grace(io):
     earlier = io.keys["CP1"]
     io.keys["CP1"] = io.fleet.login("CP1", "127.0.0.1:50001").key
