@@ -203,8 +203,9 @@ class Store:
             return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def set_last_auth(self, cp_id: str, at: str) -> None:
-        with self._lock:
-            self.db["cps"].update(cp_id, {"last_auth_at": at})
+        """A CP logged in at ``at`` (Central, at each successful authentication)."""
+        with self._lock, self.db.conn:
+            self.db.execute("UPDATE cps SET last_auth_at = ? WHERE id = ?", [at, cp_id])
 
     def set_location(self, cp_id: str, location: str) -> None:
         with self._lock:
