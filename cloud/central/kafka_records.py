@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from cloud.central.link_sealing import Contexts
 from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
@@ -70,7 +71,7 @@ def report(fleet, record: Any, source: str, error: Exception) -> None:
 
 
 def decode_record(topic: str, key: bytes | None, value: bytes | None,
-                  keys: KeyLookup) -> Any:
+                  keys: KeyLookup, contexts: Contexts | None = None) -> Any:
     """A consumed record as its message; raises ProtocolError with the reason
     (:class:`KeyProblem` for a CP's record that does not open)."""
     if value is None:
@@ -79,7 +80,7 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
         message = d.decode_request(value)
         owner = message.driver_id
     else:
-        message = open_record(key, value, keys)
+        message = open_record(key, value, keys, contexts)
         if topic == CP_TELEMETRY:
             data.check_kind(message, "telemetry")
         elif message.TYPE not in data.KIND_TYPES["status"]:
@@ -90,8 +91,11 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
     return message
 
 
-def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
-    """The data-plane message sealed in ``value``; KeyProblem if it does not open."""
+def open_record(key: bytes | None, value: bytes, keys: KeyLookup,
+                contexts: Contexts | None = None) -> m.Message:
+    """The data-plane message sealed in ``value``; KeyProblem if it does not open
+    (``contexts``: the AES-GCM contexts the caller's thread keeps)."""
+    contexts = contexts or Contexts(1)
     claimed = key.decode("utf-8", "replace") if key is not None else None
     try:
         envelope = seal.parse(value)
@@ -105,13 +109,9 @@ def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
                                          f"{envelope.cp_id[:64]!r} (unknown, revoked or "
                                          "past its grace)")
     try:  # seal.open_message, without parsing the envelope a second time
-        message = DATA_CODEC.decode(seal.open_(sealing_key, envelope))
+        return contexts.open_message(DATA_CODEC, envelope.cp_id, sealing_key, envelope)
     except seal.SealError as error:
         raise KeyProblem(envelope.cp_id, str(error)) from None
-    if (message.cp_id, message.TYPE, message.id) != (envelope.cp_id, envelope.type,
-                                                       envelope.id):
-        raise KeyProblem(envelope.cp_id, "the sealed message does not match its envelope")
-    return message
 
 
 def deadletter_record(record: Any, reason: str) -> bytes:
