@@ -20,17 +20,19 @@ from bench import (
     edge_sealing,
     fault_latency,
     registry_https,
+    sealing,
 )
 
 SUITES = {
     "central": "Central with N CPs at 1 Hz heartbeats: CPU, RSS, fault -> REST lag",
     "fault": "fault button -> dashboard BROKEN, one real engine + monitor",
     "edge": "engine + monitor RSS and idle CPU",
-    "sealing": "seal() per message; engine CPU supplying, every MQTT payload sealed",
+    "engine-sealing": "seal() per message; engine CPU supplying, every MQTT payload sealed",
     "bridge": "bridge MQTT -> Kafka against a bare MQTT subscriber, zero loss",
     "driver": "driver request -> accepted over Kafka",
     "telemetry": "telemetry -> dashboard, engine to browser event",
-    "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each",
+    "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each (sealed)",
+    "sealing": "what sealing costs per message: Central's opening, the engine's sealing",
     "registry": "ev-registry over HTTPS: register, read, update; read with mutual TLS (p50/p99)",
 }
 
@@ -48,11 +50,12 @@ def main(argv: list[str] | None = None) -> None:
         "central": lambda: central_fleet.run(args.cps, progress=progress),
         "fault": fault_latency.run,
         "edge": edge_footprint.run,
-        "sealing": edge_sealing.run,
+        "engine-sealing": edge_sealing.run,
         "bridge": lambda: bridge_throughput.run(30000),
         "driver": data_plane.driver_latency,
         "telemetry": data_plane.telemetry_lag,
         "supplying": lambda: central_supplying.run(args.cps, progress=progress),
+        "sealing": sealing.run,
         "registry": registry_https.run,
     }
     for suite in args.suites or SUITES:

@@ -4,7 +4,8 @@ Central runs as a real ``ev-central --kafka`` process beside a real Tansu broker
 CPs are the fleet simulator (control plane: login, heartbeats, each one's supply start
 record); their telemetry, one message per CP per second, is produced into
 ``cp.telemetry`` by this process exactly as the bridge would relay it (the bridge's
-own rate is measured by bench/bridge_throughput.py).  Lag: a probe CP's telemetry
+own rate is measured by bench/bridge_throughput.py), sealed under each CP's key as its
+engine would seal it.  Lag: a probe CP's telemetry
 produced -> ``GET /api/cps/<id>`` shows its kWh.  So that a shortfall shows in every
 run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min``, from
 ``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
@@ -21,16 +22,16 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import psutil
 
 from bench.central_fleet import cpu_and_rss, register
-from bench.fleetsim import connect_fleet
+from bench.fleetsim import connect_fleet, sealed
 from bench.stats import state_counts, summary, supplying_in
 from protocol import data
-from protocol.messages import encode
 from protocol.topics import CP_TELEMETRY
 from runtime.kafka import Producer
 from sim import brokers
@@ -61,7 +62,7 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest:
             if cp.cp_id in probes:
                 sent[(cp.cp_id, figures["kwh"])] = time.perf_counter()
                 latest[cp.cp_id] = figures["kwh"]
-            producer.produce(CP_TELEMETRY, cp.cp_id, encode(message), lambda e, m: None)
+            producer.produce(CP_TELEMETRY, cp.cp_id, sealed(cp.key, message), lambda e, m: None)
             produced += 1
             producer.poll(0)
         producer.flush(5)
@@ -146,6 +147,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             with urllib.request.urlopen(f"{url}/api/cps", timeout=30) as response:
                 states = state_counts(json.load(response))
             dropped = sum(cp.closed for cp in fleet)
+            why = Counter(cp.close_reason for cp in fleet if cp.closed).most_common(3)
             stop.set()
             producing.join(10)
             watcher.join(5)
@@ -155,7 +157,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
             network.stop()
             kafka.stop()
     return {"cps": count, "supplying_min": min(counts, default=None), "states": states,
-            "links_dropped": dropped,
+            "links_dropped": dropped, "why_dropped": dict(why),
             "cpu_percent": round(cpu, 1),
             "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
             **summary("telemetry -> REST", lags)}

@@ -1,7 +1,9 @@
 """A fleet simulator: N charging points in one asyncio process, real protocol.
 
 Each simulated CP is what a monitor looks like to Central: it opens a framed link,
-answers the HMAC challenge, sends a heartbeat every second, can report a fault and
+answers the HMAC challenge, unwraps the key its Welcome carries and seals every frame
+after it (as a monitor does; :attr:`SimulatedCP.key` also seals its engine's data-plane
+messages, see :func:`sealed`), sends a heartbeat every second, can report a fault and
 run a supply (its start record goes over the control plane, as the engine's does).
 It refuses authorizations, so a CP a driver asked for is free again at once.
 """
@@ -13,7 +15,8 @@ import random
 import time
 
 from protocol import messages as m
-from protocol.auth import proof
+from protocol import seal
+from protocol.auth import proof, secret_key
 from protocol.link import Closed, Link, Received
 
 
@@ -24,8 +27,11 @@ class SimulatedCP(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.welcomed = asyncio.Event()
         self.closed = False
+        self.close_reason = ""
         self.engine = "OK"
         self.session_id: str | None = None
+        self.key: seal.Key | None = None
+        self._wrapping: bytes | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     # asyncio.Protocol
@@ -41,6 +47,7 @@ class SimulatedCP(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self.closed = True
+        self.close_reason = self.close_reason or f"connection lost: {exc}"
 
     # behaviour
     def send(self, message: m.Message) -> None:
@@ -63,9 +70,14 @@ class SimulatedCP(asyncio.Protocol):
             self.send(m.CommandResult(cp_id=self.cp_id, ref=message.id, ok=not refused,
                                       reason="bench: no vehicle" if refused else ""))
         elif isinstance(message, m.Challenge):
+            self._wrapping = seal.wrapping_key(secret_key(self.secret), message.nonce,
+                                               self.cp_id)
             self.send(m.Authenticate(cp_id=self.cp_id, hmac=proof(self.secret, message.nonce,
                                                                     self.cp_id)))
         elif isinstance(message, m.Welcome):
+            self.key = seal.unwrap(message.wrapped_key, message.key_id, self._wrapping,
+                                   self.cp_id)
+            self.link.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)
             self.welcomed.set()
             self.send(m.EngineStatus(cp_id=self.cp_id, engine=self.engine))
             self.loop.call_later(random.random(), self._heartbeat)
@@ -89,6 +101,7 @@ class SimulatedCP(asyncio.Protocol):
                 self._handle(event.message)
             elif isinstance(event, Closed):
                 self.closed = True
+                self.close_reason = self.close_reason or event.reason
                 if self.transport:
                     self.transport.close()
         if self._timer:
@@ -101,6 +114,12 @@ class SimulatedCP(asyncio.Protocol):
         self._timer = None
         self.link.tick(self.loop.time())
         self._flush()
+
+
+def sealed(key: seal.Key, message: m.Message) -> bytes:
+    """A data-plane message as the CP's engine publishes it: sealed under its key."""
+    return seal.seal(key, message.cp_id, message.TYPE, message.id, m.encode(message),
+                     seal.new_nonce())
 
 
 async def connect_fleet(host: str, port: int, credentials: list[tuple[str, str]],

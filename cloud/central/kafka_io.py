@@ -3,16 +3,13 @@ in, ``driver.updates`` and ``deadletter`` out.
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
-already fetched) is handled record by record:
-decoded (:mod:`cloud.central.kafka_records`: a CP's record is opened with its key;
-anything malformed goes to ``deadletter`` with its reason, and what does not open is
-also counted, audited ``key mismatch`` and shown as a key problem of its CP), skipped if
-its ``id`` was handled already (a CP's message again is a replay: dead-lettered and
-audited ``replayed``), then routed by its type
-(``kafka_records.FROM_KAFKA``) to the Fleet or the
-:class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
-return; only then are the batch's offsets committed.  A record whose handling fails is
-read again (three tries, then dead-lettered).
+already fetched) is handled record by record: decoded (:mod:`cloud.central.kafka_records`:
+a CP's record is opened with its key; what is malformed, does not open or is a CP's
+message again goes to ``deadletter`` with the reason, and is audited), skipped if its
+``id`` was handled already, then routed by its type (``kafka_records.FROM_KAFKA``) to the
+Fleet or the :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done
+when they return; only then are the batch's offsets committed.  A record whose handling
+fails is read again (three tries, then dead-lettered).
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
 control plane and the dashboard go on.  When the broker answers again, or when it comes
@@ -39,13 +36,15 @@ from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
 from cloud.central.kafka_records import (
     FROM_KAFKA,
-    KeyProblem,
     Refused,
+    Replayed,
     deadletter_record,
     decode_record,
+    report,
 )
+from cloud.central.link_sealing import Contexts
+from protocol import data
 from protocol import driver as d
-from protocol import seal
 from protocol.errors import ProtocolError
 from protocol.topics import (
     CP_EVENTS,
@@ -97,6 +96,7 @@ class KafkaIO:
         self._failing_since: float | None = None  # the consumer kept failing: degraded
         self._consumer: confluent_kafka.Consumer | None = None
         self._seen = SeenIds()
+        self._contexts = Contexts()  # AES-GCM contexts of the CPs' keys (this thread's)
         self._tries: Counter[tuple[str, int, int]] = Counter()
         self._resend: deque[tuple[str, str, bytes, int]] = deque(maxlen=10000)
         self._errors_since: float | None = None
@@ -130,12 +130,13 @@ class KafkaIO:
         except KafkaException as error:
             log.warning("cannot send to %s for %s: %s", topic, key, error)
 
-    def _deadletter(self, record: Any, reason: str) -> None:
-        log.warning("dead-lettered %s[%d]@%d: %s", record.topic(), record.partition(),
-                    record.offset(), reason)
+    def _refuse(self, record: Any, error: Exception, source: str) -> None:
+        """To ``deadletter`` with the reason, counted, and audited (kafka_records.report)."""
+        log.warning("dead-lettered %s: %s", source, error)
         self.fleet.count("deadlettered")
-        self._send(DEADLETTER, record.key(), deadletter_record(record, reason))
+        self._send(DEADLETTER, record.key(), deadletter_record(record, str(error)))
         self._deadlettered = True
+        report(self.fleet, record, source, error)
 
     # -- the loop ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -283,31 +284,26 @@ class KafkaIO:
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
         try:
-            message = decode_record(topic, record.key(), record.value(), self.fleet.data_key)
+            message = decode_record(topic, record.key(), record.value(), self.fleet.data_key,
+                                    self._contexts)
         except ProtocolError as error:
-            self._deadletter(record, str(error))
-            if isinstance(error, KeyProblem):
-                self.fleet.on_key_mismatch(error.cp_id, source, str(error),
-                                           "data", seal.summary(record.value()))
+            self._refuse(record, error, source)
             return
         if message.id in self._seen:
-            if topic != DRIVER_REQUESTS:  # a CP's message applied already: a replay
-                self._deadletter(record, f"replayed: {message.TYPE} {message.id} was "
-                                         "applied already")
-                self.fleet.on_replay(message.cp_id, source, message.TYPE,
-                                     message.id)
+            if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):
+                self._refuse(record, Replayed(message), source)  # (a status is retained)
             return
         try:
             self._dispatch(topic, message)
         except Refused as refusal:
-            self._deadletter(record, str(refusal))
+            self._refuse(record, refusal, source)
         except Exception as error:
             self._tries[where] += 1
             if self._tries[where] < TRIES:
                 log.warning("could not handle %s[%d]@%d (%s): reading it again", *where, error)
                 raise _Reread from error
             log.exception("could not handle %s[%d]@%d; dead-lettering it", *where)
-            self._deadletter(record, f"Central could not handle it: {error}")
+            self._refuse(record, RuntimeError(f"Central could not handle it: {error}"), source)
         self._tries.pop(where, None)
         self._seen.add(message.id)
 

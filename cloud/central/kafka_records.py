@@ -18,10 +18,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from cloud.central.link_sealing import Contexts
 from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
-from protocol.errors import FormatViolation
+from protocol.errors import FormatViolation, ProtocolError
 from protocol.topics import CP_TELEMETRY, DRIVER_REQUESTS
 from runtime.routing import Routes
 
@@ -43,8 +44,34 @@ class Refused(Exception):
     """A well-formed record Central will not take (for example from an unknown CP)."""
 
 
+class Replayed(Refused):
+    """A CP's message whose id was applied already."""
+
+    def __init__(self, message: m.Message) -> None:
+        super().__init__(f"replayed: {message.TYPE} {message.id} was applied already")
+        self.message = message
+
+
+def report(fleet, record: Any, source: str, error: Exception) -> None:
+    """Tell the fleet (its counters, audit trail and tiles) why ``record`` was refused:
+    a key problem, a replay, input refused, or Central's own failure."""
+    topic, key = record.topic(), record.key()
+    if isinstance(error, KeyProblem):
+        fleet.on_key_mismatch(error.cp_id, source, str(error), "data",
+                              seal.summary(record.value() or b""))
+    elif isinstance(error, Replayed):
+        message = error.message
+        fleet.on_replay(message.cp_id, source, message.TYPE, message.id)
+    elif isinstance(error, ProtocolError | Refused):
+        actor = "driver" if topic == DRIVER_REQUESTS else "cp"
+        owner = key.decode("utf-8", "replace")[:64] if key and actor == "cp" else None
+        fleet.on_refused_input(owner, source, str(error), actor)
+    else:
+        fleet.on_failure(source, str(error))
+
+
 def decode_record(topic: str, key: bytes | None, value: bytes | None,
-                  keys: KeyLookup) -> Any:
+                  keys: KeyLookup, contexts: Contexts | None = None) -> Any:
     """A consumed record as its message; raises ProtocolError with the reason
     (:class:`KeyProblem` for a CP's record that does not open)."""
     if value is None:
@@ -53,7 +80,7 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
         message = d.decode_request(value)
         owner = message.driver_id
     else:
-        message = open_record(key, value, keys)
+        message = open_record(key, value, keys, contexts)
         if topic == CP_TELEMETRY:
             data.check_kind(message, "telemetry")
         elif message.TYPE not in data.KIND_TYPES["status"]:
@@ -64,8 +91,11 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
     return message
 
 
-def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
-    """The data-plane message sealed in ``value``; KeyProblem if it does not open."""
+def open_record(key: bytes | None, value: bytes, keys: KeyLookup,
+                contexts: Contexts | None = None) -> m.Message:
+    """The data-plane message sealed in ``value``; KeyProblem if it does not open
+    (``contexts``: the AES-GCM contexts the caller's thread keeps)."""
+    contexts = contexts or Contexts(1)
     claimed = key.decode("utf-8", "replace") if key is not None else None
     try:
         envelope = seal.parse(value)
@@ -78,8 +108,8 @@ def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
         raise KeyProblem(envelope.cp_id, f"key {envelope.key_id[:40]!r} is not a key of "
                                          f"{envelope.cp_id[:64]!r} (unknown, revoked or "
                                          "past its grace)")
-    try:
-        return seal.open_message(DATA_CODEC, envelope.cp_id, sealing_key, value)
+    try:  # seal.open_message, without parsing the envelope a second time
+        return contexts.open_message(DATA_CODEC, envelope.cp_id, sealing_key, envelope)
     except seal.SealError as error:
         raise KeyProblem(envelope.cp_id, str(error)) from None
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from protocol import seal
 from sim.fleet import SimulatedCP, plan
 from sim.network import Network, free_ports, start_cp, wait_port
 from tests.support import missing, wait_for
@@ -96,19 +95,6 @@ class LiveNetwork:
         ended = [s for s in self.get("/api/sessions") if s["status"] == "ended"]
         return (sum((Decimal(s["kwh"]) for s in ended), Decimal(0)),
                 sum((Decimal(s["eur"]) for s in ended), Decimal(0)), len(ended))
-
-    def opened(self, message: dict) -> dict:
-        """A sealed message (an envelope from MQTT or Kafka) opened with the key Central
-        issued for it, read from Central's database; a plain one as it is."""
-        if "ct" not in message:
-            return message
-        envelope = seal.parse(json.dumps(message).encode())
-        with sqlite3.connect(self.db) as db:
-            row = db.execute("SELECT key FROM cp_keys WHERE key_id = ? AND cp_id = ?",
-                             [envelope.key_id, envelope.cp_id]).fetchone()
-        assert row, f"no key {envelope.key_id} of {envelope.cp_id} in Central's database"
-        return json.loads(seal.open_(seal.Key(envelope.key_id, bytes.fromhex(row[0])),
-                                     envelope))
 
     def keys_hex(self) -> list[str]:
         """Every key Central holds, as hex (to check none of them leaks anywhere)."""

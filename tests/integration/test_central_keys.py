@@ -12,6 +12,9 @@ cent.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -155,3 +158,21 @@ def test_plain_frames_after_login_are_refused(central):
     assert all("heartbeat not sealed" in row["params"]["reason"] for row in rows)
     assert rows[0]["cp_id"] == "CP1" and rows[0]["source"].startswith("127.0.0.1:")
     wait_for(lambda: view(central, "CP1")["state"] == "DISCONNECTED", 3)
+
+
+def test_a_cp_deregistered_by_another_process_is_dropped_within_a_second(central, tmp_path):
+    monitor, other = online(central, "CP1"), online(central, "CP2")
+    db = sqlite3.connect(tmp_path / "central.db")  # what ev-registry does on DELETE
+    with db:
+        db.execute("DELETE FROM cps WHERE id = ?", ["CP2"])
+    db.close()
+    started = time.monotonic()
+    wait_for(lambda: other.closed, 3)
+    assert time.monotonic() - started < 1.5
+    assert call("GET", f"{central['url']}/api/cps/CP2")[0] == 404
+    again = FakeMonitor(central["address"], "CP2")
+    refused = again.login(central["secrets"]["CP2"])
+    assert isinstance(refused, m.Refused) and refused.reason == "CP CP2 is not registered"
+    monitor.heartbeat()
+    assert view(central, "CP1")["state"] == "ACTIVATED"  # other CPs unaffected
+    monitor.close()

@@ -285,3 +285,36 @@ def test_a_tile_says_live_why_a_cp_is_stopped(browser, central, fleet):
     page.wait_for_selector("#cp-CP3 button[data-action='stop']")
     assert page.inner_text("#cp-CP3 .tile-state") == "Out of order: weather alert"
     assert errors == []
+
+
+def test_revoke_key_takes_a_cp_out_of_service_and_a_new_login_brings_it_back(
+        browser, central, fleet, site, output_dir):
+    key = fleet.login("CP1", "10.0.0.9:51000").key
+    page, errors = open_page(browser, central)
+    page.wait_for_selector(f"#cp-CP1 .tile-key >> text={key.key_id}")
+    assert page.is_disabled("#cp-CP3 button[data-revoke-key]")  # CP3 holds no key
+    page.fill("#token-input", TOKEN)
+    page.click("#token-form button[type='submit']")
+    page.wait_for_selector("#audit >> text=key issued")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#cp-CP1 button[data-revoke-key]")
+    page.wait_for_selector("#cp-CP1[data-state='STOPPED']")
+    wait_background(page, "#cp-CP1", ORANGE)
+    assert page.inner_text("#cp-CP1 .tile-state") == "Out of order: key revoked"
+    assert page.inner_text("#cp-CP1 .tile-key") == "revoked"
+    page.wait_for_selector("#audit .audit-action >> text=key revoked")
+    site.disconnect("CP1")  # Central closed its link: still out of order, not grey
+    page.wait_for_selector("#cp-CP1 .tile-auth")
+    time.sleep(0.3)
+    assert page.get_attribute("#cp-CP1", "data-state") == "STOPPED"
+    wait_background(page, "#cp-CP1", ORANGE)
+    page.screenshot(path=str(output_dir / "dashboard-key-revoked.png"), full_page=True)
+
+    fresh = fleet.login("CP1", "10.0.0.9:51001").key  # its monitor re-authenticates
+    site.connect("CP1")
+    page.wait_for_selector("#cp-CP1[data-state='ACTIVATED']")
+    wait_background(page, "#cp-CP1", GREEN)
+    page.wait_for_selector(f"#cp-CP1 .tile-key >> text={fresh.key_id}")
+    assert key.secret.hex() not in page.content() and fresh.secret.hex() not in page.content()
+    assert errors == []

@@ -1,8 +1,10 @@
 """The data plane and drivers under failure, with real brokers and processes.
 
-Engines publish over MQTT (QoS 1, SQLite outbox), the bridge relays into Kafka,
-Central consumes; drivers talk to Central over Kafka.  Each test ends with the
-ledger: what Central billed equals what the engines journaled, to the cent, once.
+Engines publish over MQTT (QoS 1, SQLite outbox) sealed under their CP's key, the bridge
+relays the envelopes into Kafka, Central opens and consumes them (the tests read Kafka
+with the keys Central keeps in its ``cp_keys`` table); drivers talk to Central over
+Kafka.  Each test ends with the ledger: what Central billed equals what the engines
+journaled, to the cent, once.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import json
 import random
 import signal
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
 
+from protocol import seal
 from protocol.topics import CP_EVENTS, CP_TELEMETRY
 from tests.integration.conftest import LiveNetwork
 from tests.support import wait_for
@@ -40,10 +45,26 @@ def data_network(tmp_path, brokers):
     live.stop()
 
 
-def kafka_messages(live: LiveNetwork, topic: str, settle: float = 3.0) -> list[dict]:
+def opener(db: Path):
+    """A record's value as its message (a dict), opened with the key Central keeps."""
+    with sqlite3.connect(db) as conn:
+        keys = {key_id: seal.Key(key_id, bytes.fromhex(key))
+                for key_id, key in conn.execute("SELECT key_id, key FROM cp_keys")}
+
+    def opened(value: bytes) -> dict:
+        envelope = seal.parse(value)
+        if envelope.key_id not in keys:  # past its grace: its clear parts only
+            return {"type": envelope.type, "id": envelope.id, "cp_id": envelope.cp_id}
+        return json.loads(seal.open_(keys[envelope.key_id], envelope))
+    return opened
+
+
+def kafka_messages(bootstrap: str, topic: str, settle: float = 3.0,
+                   db: Path | None = None) -> list[dict]:
     """Every message of ``topic`` from the beginning (new group each time), opened with
-    the keys Central holds (the engines seal what they publish)."""
-    consumer = Consumer({"bootstrap.servers": live.kafka, "group.id": f"check-{time.time()}",
+    the keys of Central's database ``db``."""
+    read = opener(db) if db is not None else json.loads
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.time()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
                          "session.timeout.ms": 2000, "heartbeat.interval.ms": 500,
                          "fetch.wait.max.ms": 20})
@@ -51,19 +72,19 @@ def kafka_messages(live: LiveNetwork, topic: str, settle: float = 3.0) -> list[d
     out = []
     deadline = time.monotonic() + 30
     while not consumer.assignment() and time.monotonic() < deadline:  # group joined
-        out += [json.loads(m.value()) for m in consumer.consume(500, 0.2) if not m.error()]
+        out += [read(m.value()) for m in consumer.consume(500, 0.2) if not m.error()]
     quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < settle and time.monotonic() < deadline:
         batch = [m for m in consumer.consume(500, 0.2) if not m.error()]
         if batch:
             quiet_since = time.monotonic()
-        out += [json.loads(m.value()) for m in batch]
+        out += [read(m.value()) for m in batch]
     consumer.close()
-    return [live.opened(message) for message in out]
+    return out
 
 
 def ended_in_kafka(live: LiveNetwork) -> set[str]:
-    events = kafka_messages(live, CP_EVENTS, settle=1.0)
+    events = kafka_messages(live.kafka, CP_EVENTS, settle=1.0, db=live.db)
     return {e.get("session_id") for e in events if e["type"] == "supply_ended"}
 
 
@@ -139,12 +160,12 @@ def test_bridge_killed_for_30s_loses_nothing_and_bills_once(data_network):
     time.sleep(max(0.0, deadline - time.monotonic()))
     # Mosquitto queues for the bridge's persistent session meanwhile: nothing reached
     # Kafka while the bridge was away
-    assert not {e.get("session_id") for e in kafka_messages(live, CP_EVENTS, 1.0)} \
-        & set(sessions)
+    assert not {e.get("session_id")
+                for e in kafka_messages(live.kafka, CP_EVENTS, 1.0, live.db)} & set(sessions)
     live.start_bridge()
     assert_ledger_balances(live, 40)
     wait_for(lambda: set(sessions) <= ended_in_kafka(live), 40, interval=0.5)
-    telemetry = [t for t in kafka_messages(live, CP_TELEMETRY)
+    telemetry = [t for t in kafka_messages(live.kafka, CP_TELEMETRY, db=live.db)
                  if t["session_id"] in sessions]
     ids = [t["id"] for t in telemetry]
     assert len(set(ids)) >= len(sessions) * (CHARGE_S - 1)

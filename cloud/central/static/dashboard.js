@@ -85,7 +85,8 @@
       el("p", { class: "tile-state" }, cp.state === "STOPPED" && why ? `${label}: ${why}` : label),
       supply,
       note,
-      el("footer", { class: "tile-actions" }, action),
+      ...window.Security.tileFacts(cp, el, clock),
+      el("footer", { class: "tile-actions" }, action, window.Security.revokeButton(cp, el)),
     );
   }
 
@@ -189,21 +190,23 @@
     sessionStorage.setItem(TOKEN_KEY, value);
     $("token-input").value = "";
     showTokenState();
+    audit();
     notify("Admin token kept for this browser tab.", "info");
   });
   $("token-forget").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showTokenState();
+    audit();
   });
 
-  async function admin(path, what) {
+  async function admin(path, what, method = "POST") {
     if (!token()) {
       $("token-input").focus();
-      return notify("Enter the admin token (top right) before stopping or resuming.");
+      return notify("Enter the admin token (top right) before stopping, resuming or revoking.");
     }
     let response;
     try {
-      response = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${token()}` } });
+      response = await fetch(path, { method, headers: { Authorization: `Bearer ${token()}` } });
     } catch (error) {
       return notify(`${what} failed: Central cannot be reached.`);
     }
@@ -214,6 +217,12 @@
   }
 
   document.addEventListener("click", (event) => {
+    const revoke = event.target.closest("button[data-revoke-key]");
+    if (revoke) {
+      const cp = revoke.dataset.revokeKey;
+      if (!window.confirm(`Revoke the key of ${cp}? It goes out of service until its monitor re-authenticates.`)) return;
+      return admin(`/api/cps/${encodeURIComponent(cp)}/key`, `Revoke key of ${cp}`, "DELETE");
+    }
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const cp = button.dataset.cp;
@@ -228,10 +237,12 @@
         return admin("/api/cps/stop", "Stop all");
       case "resume-all":
         return admin("/api/cps/resume", "Resume all");
+
     }
   });
 
   // -- live updates ---------------------------------------------------------
+  const audit = () => window.Security.loadAudit(el, clock);
   const handlers = {
     snapshot(data) {
       renderTiles(data.cps || []);
@@ -239,8 +250,10 @@
       renderMessages(data.messages || []);
       setKafka(data.kafka);
       power.reset(data.power);
+      audit();
     },
     cp: upsertTile,
+    audit,
     power: power.add,
     kafka: setKafka,
     message: addMessage,

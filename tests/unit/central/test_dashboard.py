@@ -327,3 +327,20 @@ def test_a_tile_says_why_a_cp_is_stopped_and_offers_resume_for_the_admin_stop_on
     tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
     assert "Out of order once back: weather alert" in tile
     assert re.findall(r'data-action="([a-z-]+)"', tile) == ["stop"]
+
+
+def test_a_tile_shows_registration_and_key_state_never_the_key(client, fleet):
+    key = fleet.login("CP1", "10.0.0.9:51000").key
+    fleet.on_key_mismatch("CP1", "10.0.0.9:51000", "does not open: tampered", "control")
+    html = client.get("/").get_data(as_text=True)
+    tile = tile_html(html, "CP1")
+    view = fleet.cp("CP1")
+    assert view["registered_at"][:10] in tile and key.key_id in tile
+    assert "Key problem (1): does not open: tampered" in tile
+    assert re.search(r'data-revoke-key="CP1"\s+aria-label="Revoke key of CP1">', tile)
+    assert 'data-revoke-key="CP3"' in tile_html(html, "CP3")  # no key yet: disabled
+    assert re.search(r'Revoke key of CP3" disabled', tile_html(html, "CP3"))
+    assert key.secret.hex() not in html and "Audit trail" in html
+    fleet.revoke_key("CP1", actor="admin@127.0.0.1")
+    tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
+    assert "Out of order: key revoked" in tile and '"tile-key">revoked<' in tile

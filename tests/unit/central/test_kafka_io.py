@@ -138,6 +138,8 @@ OTHER = seal.Key("k-0000000000cc", bytes(32))
     (sealed(STARTED, OTHER), "key 'k-0000000000cc' is not a key of 'CP1'"),
     (sealed(STARTED, seal.Key(KEY.key_id, bytes(32))), "does not open"),
     (sealed(m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"}), KEY), "not a key of 'CP2'"),
+    (seal.seal(KEY, "CP1", STARTED.TYPE, m.new_id(), m.encode(STARTED), seal.new_nonce()),
+     "does not match its envelope"),
 ])
 def test_a_record_that_does_not_open_is_a_key_problem_of_its_cp(value, reason):
     with pytest.raises(KeyProblem, match=reason) as refused:
@@ -205,6 +207,18 @@ def test_what_central_cannot_take_is_dead_lettered(io, topic, value, reason):
     assert io.fleet.metrics()["deadlettered_total"] == 1
 
 
+@pytest.mark.parametrize(("topic", "key", "value", "actor", "cp_id"), [
+    (DRIVER_REQUESTS, b"D1", lambda io: b"nonsense", "driver", None),
+    (CP_TELEMETRY, b"CP1", lambda io: sealed(STARTED, io.keys["CP1"]), "cp", "CP1"),
+])
+def test_refused_input_is_audited_with_where_it_was(io, topic, key, value, actor, cp_id):
+    io._handle(Record(topic, value(io), key, 41))
+    [row] = audit(io, "refused input")
+    assert (row["actor"], row["cp_id"], row["source"], row["outcome"]) == (
+        actor, cp_id, f"kafka {topic}[0]@41", "refused")
+    assert row["params"]["reason"] == json.loads(io.producer.on(DEADLETTER)[0])["reason"]
+
+
 def audit(io, action: str) -> list[dict]:
     return io.fleet.store.audit_log(action=action)
 
@@ -246,6 +260,13 @@ def test_a_replayed_record_is_refused_and_audited_once_applied(io):
     assert (row["cp_id"], row["params"]) == ("CP1", {"type": "supply_started", "id": STARTED.id})
 
 
+def test_a_retained_status_delivered_again_is_no_replay(io):
+    record = cp_record(io, CP_EVENTS, data.CpStatus(cp_id="CP1", status="online"))
+    for offset in range(2):  # MQTT delivers a retained message at each subscription
+        io._handle(Record(CP_EVENTS, record.value(), b"CP1", offset))
+    assert io.producer.on(DEADLETTER) == [] and audit(io, "replayed") == []
+
+
 def test_a_record_sealed_before_the_last_login_opens_within_its_grace(io):
     earlier = io.keys["CP1"]
     io.keys["CP1"] = io.fleet.login("CP1", "127.0.0.1:50001").key
@@ -266,6 +287,10 @@ def test_a_failing_record_is_read_again_then_dead_lettered(io, monkeypatch):
     io._handle(record)
     [letter] = io.producer.on(DEADLETTER)
     assert "disk full" in json.loads(letter)["reason"]
+    [row] = audit(io, "error")
+    assert (row["actor"], row["source"], row["outcome"]) == (
+        "service", f"kafka {DRIVER_REQUESTS}[0]@5", "failed")
+    assert "disk full" in row["params"]["what"]
 
 
 class Metadata:
