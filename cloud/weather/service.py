@@ -25,6 +25,7 @@ from .locations import LocationsFile
 log = logging.getLogger("ev-weather")
 
 SLICE_S = 0.1  # how often the loop looks at the file, the menu and the stop request
+WHOLE_PROVIDER = frozenset({core.UNREACHABLE, core.BAD_KEY, core.NO_KEY, core.RATE_LIMITED})
 
 
 def utc_now() -> datetime:
@@ -89,17 +90,36 @@ class WeatherOffice:
 
     def round(self) -> None:
         now = self.clock()
-        outcomes = [self.provider.read(name, now) for name in list(self.names)]
+        outcomes = self.read_all(now)
         with self.lock:
             self.office, actions = core.observe(self.office, outcomes, now)
         for action in actions:
             self._send(action)
         self._update_status(now)
         report = core.report(self.office, self.status, self.status_since)
+        self.watchdog.kick()
         self._note(self.central.put_weather(report), "PUT /api/weather")
         self.on_round()
 
+    def read_all(self, now: datetime) -> list[core.Reading | core.Failure]:
+        """Every location's reading; once the provider as a whole fails (unreachable, a
+        bad key, its rate limit) the rest share that failure without a request, so that
+        a provider that hangs costs one timeout a round, not one per location."""
+        outcomes: list[core.Reading | core.Failure] = []
+        shared: core.Failure | None = None
+        for name in list(self.names):
+            self.watchdog.kick()
+            if shared is not None:
+                outcomes.append(core.Failure(name, shared.kind, shared.detail))
+                continue
+            outcome = self.provider.read(name, now)
+            if isinstance(outcome, core.Failure) and outcome.kind in WHOLE_PROVIDER:
+                shared = outcome
+            outcomes.append(outcome)
+        return outcomes
+
     def _send(self, action: core.Action) -> None:
+        self.watchdog.kick()
         answer = self.central.send(action)
         what = f"{'PUT' if isinstance(action, core.Raise) else 'DELETE'} alert {action.location}"
         self._note(answer, what)

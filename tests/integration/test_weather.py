@@ -4,7 +4,9 @@ and a fake Central (both real HTTP servers on loopback, see weather_fakes.py).""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -152,6 +154,8 @@ def test_bad_key_is_one_line_and_a_status(place, central, provider, offices):
     assert reported(central, "Madrid")["error"] == "bad API key"
     assert central.calls("PUT") == [] and central.calls("DELETE") == []
     assert office.stop() == 0
+    rounds = len(central.calls("PUT", "/api/weather"))
+    assert len(provider.requests) <= rounds + 1  # one request a round, not one a location
     assert "wrong-key" not in office.log()
 
 
@@ -241,3 +245,28 @@ def test_location_names_are_percent_encoded(place, central, provider, offices):
         raw = list(central.raw_paths)
     assert "/api/alerts/S%C3%A3o%20Paulo%2CBR" in raw
     office.stop()
+
+
+def test_ready_watchdog_and_stopping_on_the_notify_socket(place, central, provider, offices):
+    path = place / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(0.1)
+        office = openweather(place, central, provider, offices, "--every", "2",
+                             NOTIFY_SOCKET=str(path), WATCHDOG_USEC="400000")
+        got: list[str] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and got.count("WATCHDOG=1") < 4:
+            try:
+                got.append(sock.recv(4096).decode())
+            except TimeoutError:
+                assert office.proc.poll() is None, office.log()
+        assert any(text.startswith("READY=1") for text in got), got
+        assert got.count("WATCHDOG=1") >= 4, got  # kicked between rounds 2 s apart
+        assert office.stop() == 0
+        while True:
+            try:
+                got.append(sock.recv(4096).decode())
+            except TimeoutError:
+                break
+    assert any(text.startswith("STOPPING=1") for text in got), got
