@@ -79,3 +79,20 @@ def test_set_bad_input(files, capsys, args, error):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert error in err and err.count("\n") == 1
+
+
+def test_set_finds_the_sim_file_through_the_config_file(files, capsys):
+    config = files / "weather.toml"
+    config.write_text(f'central = "http://127.0.0.1:8000"\nlocations = "{files / "locations"}"\n'
+                      f'every = 2\nthreshold = -1.5\n')
+    assert main(["set", "Oslo", "-7", "--config", str(config)]) == 0
+    assert '"Oslo": "-7"' in (files / "weather-sim.json").read_text()
+
+
+def test_a_config_file_with_an_unknown_setting(files, capsys):
+    config = files / "weather.toml"
+    config.write_text('centrale = "http://127.0.0.1:8000"\n')
+    with pytest.raises(SystemExit) as exit_:
+        main(base(files) + ["--config", str(config)])
+    assert exit_.value.code == 2
+    assert "unknown setting 'centrale'" in capsys.readouterr().err
