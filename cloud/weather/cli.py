@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, token: str, key: str | None) -> int:
         provider = OpenWeather(key, args.provider_url)
         if key is None:
             log.error("no OpenWeather API key: give --api-key-file or set %s", KEY_VARIABLE)
-    stop = StopRequest()
+    stop = _stop_request(live)
     office = WeatherOffice(provider, CentralClient(args.central, token), locations, names,
                            args.every, args.threshold, stop.event)
     office.begin()
@@ -195,7 +195,17 @@ def _logging(live: bool):
     return screen
 
 
+def _stop_request(live: bool) -> StopRequest:
+    """SIGTERM and SIGINT stop the office; on a terminal SIGHUP too (it closed)."""
+    if not live:
+        return StopRequest()
+    from driver_app.cli import stop_on_signals
+
+    return stop_on_signals()
+
+
 def _run_menu(office, screen) -> None:
+    from driver_app.cli import suspend_on_ctrl_z
     from driver_app.keyboard import Keyboard
 
     from .menu import Menu
@@ -203,7 +213,10 @@ def _run_menu(office, screen) -> None:
     menu = Menu(office, screen)
     office.on_round = menu.refresh
     commands: queue.Queue = queue.Queue()
-    with Keyboard(sys.stdin.fileno(), screen, commands) if screen.live else nullcontext():
+    keyboard = Keyboard(sys.stdin.fileno(), screen, commands) if screen.live else None
+    with keyboard or nullcontext():
+        if keyboard is not None:
+            suspend_on_ctrl_z(keyboard, screen)  # the terminal's own modes while stopped
         menu.begin()
         office.run(commands, menu.handle)
 

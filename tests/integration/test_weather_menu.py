@@ -116,3 +116,22 @@ def test_the_menu_changes_locations_without_a_restart(tmp_path, central):
         assert "Traceback" not in term.output
     finally:
         term.close()
+
+
+def test_ctrl_c_stops_the_menu_cleanly(tmp_path, central):
+    (tmp_path / "token").write_text(TOKEN)
+    (tmp_path / "locations").write_text("Madrid\n")
+    term = Terminal(["--central", central.url, "--token-file", str(tmp_path / "token"),
+                     "--locations", str(tmp_path / "locations"), "--provider", "sim",
+                     "--every", "0.2"])
+    try:
+        term.shows("weather: ok | 1 location")
+        term.type("add Lim")
+        term.type("\x03")
+        assert term.process.wait(5) == 0
+        term.read(0.2)
+        assert "stopping on SIGINT" in term.output and "Traceback" not in term.output
+        assert termios.tcgetattr(term.slave) == term.modes
+        assert (tmp_path / "locations").read_text() == "Madrid\n"
+    finally:
+        term.close()
