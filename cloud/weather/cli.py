@@ -43,7 +43,10 @@ KEY_VARIABLE = "EV_OPENWEATHER_KEY"
 def build_parser(prog: str = PROG) -> config.Parser:
     parser = config.Parser(prog=prog, description="The weather office: raises a weather "
                            "alert at Central for each location below the threshold, "
-                           "clears it at or above.")
+                           "clears it at or above.",
+                           epilog="ev-weather set CITY TEMP [--sim-file PATH]: the "
+                           "temperature of CITY for --provider sim (the running office "
+                           "sees it at its next round).")
     parser.add_argument("--central", metavar="URL", help="Central, http://HOST:PORT")
     parser.add_argument("--token-file", metavar="PATH",
                         help="file holding the weather office's service token")

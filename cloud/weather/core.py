@@ -82,6 +82,15 @@ def start(threshold_c: Decimal, locations: list[str], raised: set[str] | None) -
     return Office(threshold_c, watches, orphans)
 
 
+def learn(office: Office, raised: set[str]) -> Office:
+    """Central told what it holds (after a start-up that could not ask): locations not
+    known yet take that belief, and alerts for locations not watched are cleared."""
+    watches = {name: watch if watch.alert is not None else replace(watch, alert=name in raised)
+               for name, watch in office.watches.items()}
+    return replace(office, watches=watches,
+                   orphans=office.orphans | frozenset(raised - set(watches)))
+
+
 def relocate(office: Office, locations: list[str]) -> Office:
     """The watched locations are now ``locations``: new ones start unknown, removed ones
     whose alert may be raised at Central are cleared there (an operator's decision,

@@ -52,6 +52,7 @@ class WeatherOffice:
         self.status_since = clock()
         self._failed_sends: set[tuple[str, int]] = set()
         self._file_trouble = ""
+        self._alerts_known = False
         self.lock = threading.Lock()  # the menu's list reads the office from its thread
 
     # -- start-up -----------------------------------------------------------------------
@@ -64,6 +65,7 @@ class WeatherOffice:
             log.warning("Central's GET /api/alerts is not a list of alerts: "
                         "sending every alert's state once")
         self.office = core.start(self.threshold_c, self.names, raised)
+        self._alerts_known = raised is not None or answer.outcome == OK
         log.info("watching %d location%s: %s", len(self.names),
                  "" if len(self.names) == 1 else "s", ", ".join(self.names) or "none")
 
@@ -89,6 +91,8 @@ class WeatherOffice:
                 return  # the end of the menu's input, or quit
 
     def round(self) -> None:
+        if not self._alerts_known:  # Central was away at start-up: ask again
+            self._learn_alerts()
         now = self.clock()
         outcomes = self.read_all(now)
         with self.lock:
@@ -100,6 +104,15 @@ class WeatherOffice:
         self.watchdog.kick()
         self._note(self.central.put_weather(report), "PUT /api/weather")
         self.on_round()
+
+    def _learn_alerts(self) -> None:
+        answer = self.central.alerts()
+        self._note(answer)
+        raised = raised_locations(answer)
+        if raised is not None:
+            with self.lock:
+                self.office = core.learn(self.office, raised)
+        self._alerts_known = answer.outcome == OK
 
     def read_all(self, now: datetime) -> list[core.Reading | core.Failure]:
         """Every location's reading; once the provider as a whole fails (unreachable, a
@@ -158,7 +171,7 @@ class WeatherOffice:
         if text != "ok":
             log.warning("weather: %s", text)
         elif before:
-            log.info("weather: ok, provider answers again")
+            log.info("weather: ok (was: %s)", before)
         systemd.status(f"weather: {text}")
 
     # -- locations ----------------------------------------------------------------------

@@ -186,3 +186,14 @@ def test_the_report_for_central():
              "alert": True, "error": None},
             {"location": "Atlantis", "temperature_c": None, "observed_at": None,
              "alert": False, "error": "unknown city Atlantis"}]}
+
+
+def test_learning_what_central_holds_after_a_blind_start():
+    office = core.start(ZERO, ["Oslo", "Madrid"], raised=None)
+    office, _ = run(office, [reading("Madrid", "-1")])  # Madrid raised meanwhile
+    office = core.learn(office, {"Oslo", "Gone"})
+    assert office.watches["Oslo"].alert is True
+    assert office.watches["Madrid"].alert is True  # what the office itself sent stands
+    assert office.orphans == {"Gone"}
+    _, actions = run(office, [reading("Oslo", "-2"), reading("Madrid", "-2")])
+    assert actions == [Clear("Gone", "no longer watched")]
