@@ -53,7 +53,7 @@ class WeatherOffice:
         self._failed_sends: set[tuple[str, int]] = set()
         self._file_trouble = ""
         self._alerts_known = False
-        self.lock = threading.Lock()  # the menu's list reads the office from its thread
+        self.lock = threading.Lock()  # around changes to the office state
 
     # -- start-up -----------------------------------------------------------------------
     def begin(self) -> None:
