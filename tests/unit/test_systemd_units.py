@@ -30,9 +30,9 @@ from tests.support import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "systemd"
-NAMES = ["ev-cp-e", "ev-cp-m", "ev-bridge", "ev-central", "ev-registry"]
+NAMES = ["ev-cp-e", "ev-cp-m", "ev-bridge", "ev-central", "ev-registry", "ev-weather"]
 CONFIGS = {"ev-cp-e": "engine", "ev-cp-m": "monitor", "ev-bridge": "bridge",
-           "ev-central": "central", "ev-registry": "registry"}
+           "ev-central": "central", "ev-registry": "registry", "ev-weather": "weather"}
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
