@@ -1,11 +1,13 @@
 """Central's HTTP face: the Flask app factory (flask ``examples/tutorial`` style).
 
 ``create_app(config)`` takes the live :class:`~cloud.central.fleet.Fleet` as ``FLEET``,
-the admin bearer token as ``ADMIN_TOKEN`` and, for information, the database path as
-``DB``.  ``SSE_KEEPALIVE`` (seconds, default 15) sets the ``/events`` keepalive period
-and ``SSE_MAX_CLIENTS`` (default 100) how many event streams may be open at once.
-Blueprints: ``api`` (REST under ``/api``), ``dashboard`` (``/`` and ``/events``) and
-``sessions`` (``/sessions`` and ``/sessions.csv``).
+the admin bearer token as ``ADMIN_TOKEN``, the weather office's service token as
+``WEATHER_TOKEN`` (optional: without it the office's calls are refused) and, for
+information, the database path as ``DB``.  ``SSE_KEEPALIVE`` (seconds, default 15) sets
+the ``/events`` keepalive period and ``SSE_MAX_CLIENTS`` (default 100) how many event
+streams may be open at once.  Blueprints: ``api`` (REST under ``/api``), ``weather_api``
+(alerts and the weather office's report, under ``/api``), ``dashboard`` (``/`` and
+``/events``) and ``sessions`` (``/sessions`` and ``/sessions.csv``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from cloud.central import api, dashboard, sessions_page
+from cloud.central import api, dashboard, sessions_page, weather_api
 from cloud.central.errors import DomainError
 
 METRIC_PREFIX = "evcharging_"
@@ -33,7 +35,11 @@ def create_app(config: dict) -> Flask:
     if not app.config.get("ADMIN_TOKEN"):
         raise ValueError("create_app needs a non-empty config['ADMIN_TOKEN']")
 
+    if app.config.get("WEATHER_TOKEN") and app.config["WEATHER_TOKEN"] == app.config["ADMIN_TOKEN"]:
+        raise ValueError("the weather service token must differ from the admin token")
+
     app.register_blueprint(api.bp)
+    app.register_blueprint(weather_api.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(sessions_page.bp)
     app.register_error_handler(HTTPException, _http_error)

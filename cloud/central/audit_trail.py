@@ -28,6 +28,8 @@ from cloud.central.events import (
     RefusedInput,
     Replay,
     StateChange,
+    WeatherAlertCleared,
+    WeatherAlertRaised,
     log_event,
 )
 
@@ -77,6 +79,13 @@ def record_of(event: DomainEvent) -> Record | None:
         return Record("resume", *split_actor(event.actor), cp_id=event.cp_id,
                       params={"reason": str(event.reason),
                               "remaining": sorted(str(r) for r in event.remaining)})
+    if isinstance(event, WeatherAlertRaised):
+        return Record("weather alert raised", *split_actor(event.actor),
+                      params={"location": event.location, "temperature_c": event.temperature_c,
+                              "threshold_c": event.threshold_c, "cp_ids": list(event.cp_ids)})
+    if isinstance(event, WeatherAlertCleared):
+        return Record("weather alert cleared", *split_actor(event.actor),
+                      params={"location": event.location, "cp_ids": list(event.cp_ids)})
     return None
 
 
@@ -85,7 +94,8 @@ class AuditTrail:
     calls ``after(row)`` (the dashboard's nudge) when given."""
 
     KINDS = (AdminAction, AuthOk, AuthRefused, KeyIssue, KeyRevocation, KeyMismatch, Replay,
-             StateChange, RefusedInput, Failure, CpStopped, CpResumed)
+             StateChange, RefusedInput, Failure, CpStopped, CpResumed, WeatherAlertRaised,
+             WeatherAlertCleared)
 
     def __init__(self, store, after: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.store = store

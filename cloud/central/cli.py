@@ -1,7 +1,7 @@
 """``ev-central``: serve the CP socket and the dashboard, or register CPs and drivers.
 
     ev-central [--listen HOST:PORT] [--http HOST:PORT] [--kafka HOST:PORT] [--db PATH]
-               [--admin-token T]
+               [--admin-token T] [--weather-token-file F]
     ev-central cp add ID --location L --price EUR_PER_KWH [--db PATH]
     ev-central cp list [--db PATH]
     ev-central driver add ID [--db PATH]
@@ -45,6 +45,9 @@ def build_parser() -> config.Parser:
     parser.add_argument("--db", default="./central.db", metavar="PATH", help="SQLite file")
     parser.add_argument("--admin-token", metavar="TOKEN",
                         help="bearer token for admin calls (generated and printed when absent)")
+    parser.add_argument("--weather-token-file", metavar="PATH",
+                        help="file holding the weather office's service token (alerts; "
+                             "the office's calls are refused without it)")
     parser.add_argument("--kafka", type=_address, metavar="HOST:PORT",
                         help="Kafka bootstrap server: CP telemetry and records, driver "
                              "requests and updates (none when absent)")
@@ -138,6 +141,12 @@ def serve(args: argparse.Namespace, store) -> int:
 
     (cp_host, cp_port), (http_host, http_port) = args.listen, args.http
     token = args.admin_token or secrets.token_urlsafe(24)
+    weather_token = None
+    if args.weather_token_file:
+        weather_token = config.read_secret_file(args.weather_token_file,
+                                                "weather token file", PROG)
+        if weather_token == token:
+            config.fail("the weather service token must differ from the admin token", PROG)
     fleet = Fleet(store)
     try:
         http_socket = _bind(http_host, http_port)
@@ -152,7 +161,8 @@ def serve(args: argparse.Namespace, store) -> int:
     try:
         from cloud.central.app import create_app
 
-        app = create_app({"FLEET": fleet, "ADMIN_TOKEN": token, "DB": store.path})
+        app = create_app({"FLEET": fleet, "ADMIN_TOKEN": token, "WEATHER_TOKEN": weather_token,
+                          "DB": store.path})
         httpd = make_server(http_host, http_port, app, threaded=True,
                             fd=http_socket.fileno())
     except Exception as error:

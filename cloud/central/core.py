@@ -1,6 +1,8 @@
 """The fleet's pure core: :class:`~cloud.central.core_table.TableCore` (the CP table,
 stop reasons, links, state derivation), :class:`~cloud.central.core_keys.KeysCore`
-(logins, revoked keys, key problems, deregistrations) plus the supply decisions.
+(logins, revoked keys, key problems, deregistrations),
+:class:`~cloud.central.core_weather.WeatherCore` (weather alerts) plus the supply
+decisions.
 
 Facts in, effects out, time passed in; no lock, no store, no I/O.  Supply records
 arrive on either plane (the control plane's copy from the CP server, the data plane's
@@ -17,8 +19,8 @@ from typing import Any
 
 from cloud.central import cpstate
 from cloud.central import effects as fx
-from cloud.central.core_keys import KeysCore
 from cloud.central.core_table import AUTHORIZATION_TIMEOUT, Effects
+from cloud.central.core_weather import WeatherCore
 from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import SessionEvent, Step
 from protocol import messages as m
@@ -33,7 +35,7 @@ class Denial:
     reason: str
 
 
-class Core(KeysCore):
+class Core(WeatherCore):
     # -- views -----------------------------------------------------------------------
     def driver_session(self, driver_id: str) -> dict[str, Any] | None:
         """The session under way for ``driver_id`` (authorized or supplying), or None."""
@@ -143,6 +145,7 @@ class Core(KeysCore):
             if cp.engine_state in (EngineState.SUPPLYING, EngineState.AUTHORIZED):
                 cp.engine_state = EngineState.AVAILABLE
             cp.session_id = cp.driver_id = cp.started_at = None
+            effects += self._stop_after_supply(cp)
         if cp is not None and cp.live and cp.live[0] == record.session_id:
             cp.live = None
         if new:

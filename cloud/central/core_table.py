@@ -95,8 +95,21 @@ class TableCore:
         if cp.connected:
             text = (f"stopped by {actor}" if reason == StopReason.ADMIN
                     else f"out of order: {cpstate.REASON_TEXT[reason]}")
-            effects.append(fx.Stop(cp_id, text))
+            if (cp.engine_state == EngineState.SUPPLYING
+                    and cp.stop_reasons <= cpstate.AFTER_SUPPLY):
+                cp.stop_after_supply = text  # the supply finishes first
+                effects.append(fx.Note("warning", cp_id, f"{text} once its supply ends"))
+            else:
+                cp.stop_after_supply = None
+                effects.append(fx.Stop(cp_id, text))
         return effects + self._refresh(cp, now)
+
+    def _stop_after_supply(self, cp: CpRecord) -> Effects:
+        """The supply a stop waited for has ended: the CP is told now."""
+        text, cp.stop_after_supply = cp.stop_after_supply, None
+        if not text or not cp.connected or not cp.stop_reasons:
+            return []
+        return [fx.Stop(cp.id, text)]
 
     def lift(self, cp_id: str, reason: StopReason, actor: str, now: Moment) -> Effects:
         """Lift ``reason`` alone; the CP is back in service once it has none left."""
@@ -105,7 +118,10 @@ class TableCore:
         effects: Effects = [fx.SaveStopReasons(cp_id, cp.stop_reasons),
                             fx.Announce(CpResumed(cp_id, reason, actor, cp.stop_reasons))]
         if cp.connected and not cp.stop_reasons:
-            effects.append(fx.Resume(cp_id, f"resumed by {actor}"))
+            if cp.stop_after_supply:  # never told: its supply goes on
+                cp.stop_after_supply = None
+            else:
+                effects.append(fx.Resume(cp_id, f"resumed by {actor}"))
         return effects + self._refresh(cp, now)
 
     # -- the CP's link ---------------------------------------------------------------
@@ -119,6 +135,7 @@ class TableCore:
             effects.append(fx.SaveLocation(cp_id, location))
             cp.location = location
         cp.price, cp.connected, cp.resume_sent = price, True, False
+        cp.stop_after_supply = None
         cp.lose_engine()
         effects.append(fx.Note("info", cp_id, "connection replaced" if replaced else "connected"))
         if cp.stop_reasons:
@@ -155,6 +172,8 @@ class TableCore:
             cp.driver_id = beat.driver_id or cp.driver_id
         elif state is not None:
             cp.session_id = cp.driver_id = cp.started_at = None
+        if cp.stop_after_supply and state not in (None, EngineState.SUPPLYING):
+            effects += self._stop_after_supply(cp)  # its end record may come later
         if not cp.stop_reasons and state == EngineState.STOPPED and not cp.resume_sent:
             cp.resume_sent = True
             effects.append(fx.Resume(cp.id, "enabled at Central"))

@@ -36,6 +36,11 @@ REASON_TEXT = {  # how the dashboard says it: "Out of order: stopped by admin"
 }
 
 
+# Reasons that let a supply under way finish first: the CP takes no new supply and is
+# STOPPED once it ends (a weather alert); the others end the supply at once.
+AFTER_SUPPLY = frozenset({StopReason.WEATHER})
+
+
 def stop_reasons(values: Iterable[str]) -> frozenset[StopReason]:
     """Stop reasons from their names; raises ValueError for an unknown one."""
     return frozenset(StopReason(value) for value in values)
@@ -62,6 +67,12 @@ def _disconnected(facts: Facts, now: float) -> bool:
             or now - facts.last_heartbeat > HEARTBEAT_TIMEOUT)
 
 
+def _stopped(facts: Facts) -> bool:
+    """Out of service, unless every reason waits for the supply under way to end."""
+    return bool(facts.stop_reasons) and not (
+        facts.session == EngineState.SUPPLYING and facts.stop_reasons <= AFTER_SUPPLY)
+
+
 @dataclass(frozen=True)
 class Rule:
     """One row of the precedence table."""
@@ -84,9 +95,10 @@ PRECEDENCE: tuple[Rule, ...] = (
     Rule(CpState.BROKEN, "engine KO (fault button) or not answering", 'red "Broken down"',
          "Broken down", "red", lambda facts, now: facts.engine != Health.OK),
     Rule(CpState.STOPPED, "a stop reason: stopped from the dashboard, a weather alert, a "
-         "revoked key (each persists across restarts until lifted)",
+         "revoked key (each persists across restarts until lifted; a weather alert lets "
+         "the supply under way finish first)",
          'orange "Out of order: stopped by admin" (or its other reasons)', "Out of order",
-         "amber", lambda facts, now: bool(facts.stop_reasons)),
+         "amber", lambda facts, now: _stopped(facts)),
     Rule(CpState.SUPPLYING, "energy flowing", "green + driver, start time", "Supplying",
          "blue", lambda facts, now: facts.session == EngineState.SUPPLYING),
     Rule(CpState.AUTHORIZED, "supply authorized, waiting for the vehicle",

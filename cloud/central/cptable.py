@@ -53,6 +53,7 @@ class CpRecord:
     started_at: str | None = None
     ended_session: str | None = None  # so a stale heartbeat cannot revive it
     resume_sent: bool = False
+    stop_after_supply: str | None = None  # a stop's text, sent once the supply ends
     live: tuple[str, str, str, str] | None = None  # session_id, kW, kWh, EUR (telemetry)
     registered_at: str | None = None
     last_auth_at: str | None = None

@@ -100,6 +100,18 @@ class SaveLocation:
     location: str
 
 
+@dataclass(frozen=True)
+class SaveAlert:
+    """A weather alert raised (or its reading updated): kept in the store."""
+
+    alert: Any  # cloud.central.alerts.Alert
+
+
+@dataclass(frozen=True)
+class DropAlert:
+    location: str
+
+
 # -- the dashboard ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Publish:
@@ -126,5 +138,6 @@ class Announce:
 
 
 Command = Authorize | Stop | Resume | EndSupply | RevokeKey | Disconnect
-StoreWrite = RecordAuthorized | RecordDenied | ExpireSession | SaveStopReasons | SaveLocation
+StoreWrite = (RecordAuthorized | RecordDenied | ExpireSession | SaveStopReasons | SaveLocation
+              | SaveAlert | DropAlert)
 Effect = Command | StoreWrite | Publish | Note | Announce

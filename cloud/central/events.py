@@ -138,6 +138,24 @@ class CpResumed:
     remaining: frozenset[StopReason] = frozenset()
 
 
+@dataclass(frozen=True)
+class WeatherAlertRaised:
+    """The weather office raised an alert for ``location`` (the CPs there follow)."""
+
+    location: str
+    temperature_c: str
+    threshold_c: str
+    actor: str
+    cp_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeatherAlertCleared:
+    location: str
+    actor: str
+    cp_ids: tuple[str, ...] = ()
+
+
 class Step(StrEnum):
     """What happened to a session (see :mod:`cloud.central.drivers`)."""
 
@@ -160,7 +178,7 @@ class SessionEvent:
 
 DomainEvent = (AdminAction | AuthOk | AuthRefused | KeyIssue | KeyRevocation | KeyMismatch
                | Replay | StateChange | RefusedInput | Failure | CpStopped | CpResumed
-               | SessionEvent)
+               | WeatherAlertRaised | WeatherAlertCleared | SessionEvent)
 Listener = Callable[[DomainEvent], None]
 
 
@@ -216,6 +234,11 @@ class HubNotes:
                           f"still out of order: {reasons_text(event.remaining)}")
             else:
                 self.note("info", event.cp_id, f"resumed by {event.actor}")
+        elif isinstance(event, WeatherAlertRaised):
+            self.note("warning", None, f"weather alert for {event.location}: "
+                      f"{event.temperature_c} °C (below {event.threshold_c} °C)")
+        elif isinstance(event, WeatherAlertCleared):
+            self.note("info", None, f"weather alert for {event.location} cleared")
         elif isinstance(event, AuthRefused) and event.actor == "cp":
             self.note("warning", event.cp_id,
                       f"refused connection from {event.peer}: {event.reason}")

@@ -95,6 +95,14 @@ class Executor:
     def _save_location(self, e: fx.SaveLocation) -> None:
         self.store.set_location(e.cp_id, e.location)
 
+    @EXECUTE.on(fx.SaveAlert)
+    def _save_alert(self, e: fx.SaveAlert) -> None:
+        self.store.save_alert(e.alert)
+
+    @EXECUTE.on(fx.DropAlert)
+    def _drop_alert(self, e: fx.DropAlert) -> None:
+        self.store.drop_alert(e.location)
+
     @EXECUTE.on(fx.Publish)
     def _publish(self, e: fx.Publish) -> None:
         self.hub.publish(e.event, e.data)

@@ -27,6 +27,7 @@ from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import Listener
 from cloud.central.executor import Executor
 from cloud.central.fleet_security import Security
+from cloud.central.fleet_weather import WeatherDesk
 from cloud.central.hub import QUEUE_SIZE, Hub
 from cloud.central.keys import Keys
 from cloud.central.ports import CpPort
@@ -44,7 +45,7 @@ COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
             "replays", *KAFKA_COUNTERS)
 
 
-class Fleet(Security):
+class Fleet(Security, WeatherDesk):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
@@ -61,6 +62,7 @@ class Fleet(Security):
         self._ports = self._executor.ports
         self.keys = Keys(store.db.conn, store.lock, self._epoch)
         self._last_rowid = 0
+        self._core.load_alerts(store.alerts())
         self._notice_registrations(self._now())
         for row in store.sessions_with_status(SessionStatus.AUTHORIZED):
             store.expire(row["id"], "Central restarted", wallclock())

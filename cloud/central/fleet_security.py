@@ -93,6 +93,11 @@ class Security:
         with self._lock:
             self.events.emit(AuthRefused(None, peer, reason, "admin", request))
 
+    def on_service_refused(self, peer: str, request: str, reason: str) -> None:
+        """A weather office's call without its service token (audited, never the token)."""
+        with self._lock:
+            self.events.emit(AuthRefused(None, peer, reason, "service", request))
+
     def on_frame_rejected(self, cp_id: str | None, reason: str, peer: str = "") -> None:
         """A frame NAKed (bad LRC, JSON, size, type...): counted and audited."""
         with self._lock:

@@ -9,7 +9,8 @@ through the :class:`~cloud.central.ports.Registry` methods (``knows``, ``secret_
 A CP's stop reasons are kept as one comma-separated column (``stop_reasons``; a
 database from before them, with ``enabled``, is migrated when opened: a stopped CP
 gets the admin reason).  What the registry changes in a CP's row, and its last
-authentication, are in :mod:`cloud.central.store_cps`.
+authentication, are in :mod:`cloud.central.store_cps`; weather alerts in
+:mod:`cloud.central.store_alerts`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sqlite_utils
 from cloud.central import audit
 from cloud.central.cpstate import StopReason, stop_reasons
 from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken, DriverIdTaken
+from cloud.central.store_alerts import AlertRecords
 from cloud.central.store_cps import CpRecords
 from protocol import auth
 from protocol.messages import CP_ID, DRIVER_ID, MAX_TEXT, new_id, utc_now
@@ -86,7 +88,7 @@ def _session_filter(
     return " and ".join(where) or None, args
 
 
-class Store(CpRecords):
+class Store(CpRecords, AlertRecords):
     def __init__(self, path: str) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
@@ -115,6 +117,7 @@ class Store(CpRecords):
             self.db["sessions"].create_index(["cp_id"], if_not_exists=True)
             self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
             audit.ensure_table(self.db.conn)
+            self._create_alerts()
 
     def _migrate_enabled(self) -> None:
         """A database from before stop reasons: ``enabled = 0`` becomes {admin}."""
