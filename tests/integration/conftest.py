@@ -29,6 +29,7 @@ class LiveNetwork:
         self.kafka, self.mqtt = kafka, mqtt
         self.engine_args = list(engine_args) + (["--mqtt", mqtt] if mqtt else [])
         self.env = {"EV_KAFKA_SESSION_MS": "2000"}
+        self.central_args: list[str] = []  # more flags for ev-central
         self.net = Network(workdir)
         self.ports = free_ports()
         self.db = workdir / "central.db"
@@ -51,7 +52,8 @@ class LiveNetwork:
         kafka = ["--kafka", self.kafka] if self.kafka else []
         process = self.net.start("central", [
             "ev-central", "--listen", self.central, "--http", f"127.0.0.1:{self.http_port}",
-            "--db", str(self.db), f"--admin-token={self.token}", *kafka], **self.env)
+            "--db", str(self.db), f"--admin-token={self.token}", *kafka, *self.central_args],
+            **self.env)
         wait_port(self.http_port, 30, "Central", process, self.net.logs / "central.log")
 
     def start_bridge(self) -> None:
