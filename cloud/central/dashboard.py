@@ -2,9 +2,11 @@
 
 ``/events`` subscribes to the Fleet *before* taking the snapshot, so no change falls
 between the two: the first event is ``snapshot`` ({cps, requests, messages, kafka,
-power}), then every Fleet event ({"event": "cp"|"message"|"requests"|"kafka"|"power",
-"data": ...}) as it happens (``kafka`` is ``{up, address, text}``: the degraded banner's
-text; ``power`` one sample ``{t, kw}`` of the fleet's total kW, every few seconds), with a
+power, alerts, weather}), then every Fleet event ({"event": "cp"|"message"|"requests"|
+"kafka"|"power"|"alerts"|"weather", "data": ...}) as it happens (``kafka`` is ``{up,
+address, text}``: the degraded banner's text; ``power`` one sample ``{t, kw}`` of the
+fleet's total kW, every few seconds; ``alerts`` the weather alerts raised; ``weather`` the
+weather office's last report, with ``received_at``), with a
 ``: keepalive`` comment whenever the stream has been quiet for ``SSE_KEEPALIVE`` seconds.
 A client that goes away makes the next write fail; the WSGI server then closes the
 generator and the ``finally`` clause unsubscribes it.  Beyond ``SSE_MAX_CLIENTS`` open
@@ -135,6 +137,8 @@ def event_stream(fleet, dumps: Callable[[object], str], keepalive: float) -> Ite
             "messages": fleet.messages(limit=50),
             "kafka": fleet.kafka(),
             "power": fleet.power(),
+            "alerts": fleet.alerts(),
+            "weather": fleet.weather(),
         }
         yield f"retry: {RECONNECT_MS}\n" + sse("snapshot", snapshot, dumps)
         while True:

@@ -40,6 +40,8 @@
     return Number.isNaN(moment.getTime()) ? String(iso) : moment.toISOString().slice(11, 19);
   }
 
+  const weather = window.Weather.create(el, clock);
+
   // -- charging point tiles -------------------------------------------------
   function renderTile(cp) {
     const fact = (label, cls, text) => el("div", {}, el("dt", {}, label), el("dd", { class: cls }, text));
@@ -82,6 +84,7 @@
         el("span", { class: "tile-price" }, `${dash(cp.price_eur_kwh)} €/kWh`),
       ),
       el("p", { class: "tile-location" }, dash(cp.location)),
+      weather.tileWeather(cp),
       el("p", { class: "tile-state" }, cp.state === "STOPPED" && why ? `${label}: ${why}` : label),
       supply,
       note,
@@ -250,8 +253,12 @@
       renderMessages(data.messages || []);
       setKafka(data.kafka);
       power.reset(data.power);
+      weather.setAlerts(data.alerts || []);
+      weather.setReport(data.weather);
       audit();
     },
+    alerts: weather.setAlerts,
+    weather: weather.setReport,
     cp: upsertTile,
     audit,
     power: power.add,
