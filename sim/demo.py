@@ -20,6 +20,7 @@ from protocol.messages import driver_or_ad_hoc
 from sim.fleet import driver_files, plan
 from sim.network import BIN, Network, port_free, start_cp, wait_port
 from sim.site import REGISTRY_PORT, Site
+from sim.weather import DemoWeather
 
 PERSON_DRIVER = "DRV-YOU"
 HAND_ENGINE_PORT, HAND_PANEL_PORT, HAND_CONTROL_PORT = 6000, 6100, 6200
@@ -69,6 +70,7 @@ class Demo:
         self.hand_control = f"127.0.0.1:{self._prefer(HAND_CONTROL_PORT)}"
         self.site = Site(network.workdir / "site", self._prefer(REGISTRY_PORT))
         self.simulated = cps[1:]
+        self.weather = DemoWeather(network.workdir / "weather", [self.hand, *self.simulated])
         self.rng = random.Random(args.seed)
         self.drivers: list[str] = []  # the simulated ones
         self.rounds: dict[str, int] = {}
@@ -90,10 +92,14 @@ class Demo:
         for driver_id in [*self.drivers, PERSON_DRIVER]:
             self._register_driver(driver_id)
         say(f"starting Central on {self.central} (CP socket) and {self.url}")
+        self.weather.create()
         process = self.network.start("central", [
             "ev-central", "--listen", self.central, "--http", f"{self.http[0]}:{self.http[1]}",
-            "--db", str(self.db), f"--admin-token={self.token}", "--kafka", self.kafka])
+            "--db", str(self.db), f"--admin-token={self.token}", "--kafka", self.kafka,
+            *self.weather.central_flags()])
         wait_port(self.http[1], 30, "Central", process, self.network.logs / "central.log")
+        say("starting the weather office (ev-weather, simulated provider)")
+        self.weather.start(self.network, self.url)
         say("starting the bridge (MQTT -> Kafka)")
         self.network.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
                                       "--client-id", "bridge-sim"])
@@ -190,6 +196,8 @@ class Demo:
             f"{self.url}api/cps/{hand.cp_id}/key",
             "Re-authenticate it: a new key, and it is back in service:",
             f"  {shown('ev-cp-m')} reauth --control {self.hand_control}",
+            "",
+            *self.weather.guide(shown("ev-weather")),
             "",
             f"One more CP by hand (Central's CP socket is {self.central}):",
             f"  {shown('ev-cp-m')} register {' '.join(self.site.flags())} --cp-id NEW-01 "

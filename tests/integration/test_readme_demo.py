@@ -176,3 +176,20 @@ def test_the_drivers_menu_works_as_written_with_the_demos_driver(demo):
     finally:
         driver.kill()
         os.close(main)
+
+
+def test_the_weather_block_freezes_and_thaws_madrid_as_written(demo):
+    here, out = demo
+    text = out.read_text()
+    sim_file = re.search(r"weather sim file +(\S+)", text).group(1)
+    assert f"ev-weather set Madrid -3 --sim-file {sim_file}" in text  # the printout says how
+    set_sim, freeze, thaw = block_with("ev-weather set Madrid -3 --sim-file $SIM")
+    assert set_sim.startswith("SIM=")
+    for command, alerts, wanted in ((freeze, ["Madrid"], "STOPPED"), (thaw, [], "ACTIVATED")):
+        done = subprocess.run(command, shell=True, cwd=here, capture_output=True, text=True,
+                              timeout=30, env={**os.environ, "SIM": sim_file})
+        assert done.returncode == 0, done.stderr
+        wait_for(lambda a=alerts: [x["location"] for x in get("/alerts")] == a, 15)
+        wait_for(lambda w=wanted: state("MAD-01") == w, 5)
+    assert get("/cps/MAD-01")["stop_reasons"] == []
+    assert get("/weather")["status"] == "ok"
