@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
 BIN = Path(sys.executable).parent
 UNITS = ("ev-cp-e.service", "ev-cp-m.service", "ev-central.service", "ev-bridge.service",
-         "ev-registry.service")
+         "ev-registry.service", "ev-weather.service")
+OPENWEATHER_KEY = "0penweather-test-key-0123456789abcdef"
 PLACEHOLDER_UNIT = """[Unit]
 Description=placeholder for {name} (test only)
 
@@ -124,6 +125,7 @@ all:
     evcharging_mqtt_tls_port: {self.mqtt_tls_port}
     evcharging_mqtt_ca: {self.tls['ca']}
     evcharging_registry_port: {self.registry_port}
+    evcharging_openweather_key: {OPENWEATHER_KEY}
     wheel_path: {self.wheel}
     project_root: {_project_root(tmp)}
     # the roles' mechanics, not pip's: the wheel alone in each venv, and this venv's
@@ -278,7 +280,8 @@ def test_first_run_installs_everything(deployed):
     a_engine = deployed.etc("A", "evcharging/engine.toml").read_text()
     assert ('pins = "amber=27,blue=23,fault=5,green=17,plug=6,red=22,relay=25,request=13"'
             in a_engine)
-    for unit in ("ev-central.service", "ev-bridge.service", "ev-registry.service"):
+    for unit in ("ev-central.service", "ev-bridge.service", "ev-registry.service",
+                 "ev-weather.service"):
         assert _enabled(deployed.etc("central", "systemd/system"), unit)
     bridge = deployed.etc("central", "evcharging/bridge.toml").read_text()
     assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in bridge
@@ -297,7 +300,8 @@ def test_configs_are_accepted_by_the_clis(deployed):
              ("ev-cp-m", deployed.etc("A", "evcharging/monitor.toml")),
              ("ev-central", deployed.etc("central", "evcharging/central.toml")),
              ("ev-bridge", deployed.etc("central", "evcharging/bridge.toml")),
-             ("ev-registry", deployed.etc("central", "evcharging/registry.toml")))
+             ("ev-registry", deployed.etc("central", "evcharging/registry.toml")),
+             ("ev-weather", deployed.etc("central", "evcharging/weather.toml")))
     for command, path in files:
         result = subprocess.run([str(BIN / command), "--config", str(path), "--help"],
                                 capture_output=True, text=True, timeout=30)
@@ -344,6 +348,32 @@ def test_registry_certificate_from_the_site_ca_and_no_token_on_the_cps(deployed)
             if path.is_file() and not path.is_symlink() and path.suffix != ".whl":
                 assert token.encode() not in path.read_bytes(), path
     assert not (deployed.credentials / "cp-secrets").exists()  # no CP secret left the CPs
+
+
+def test_the_weather_office_gets_its_service_token_key_file_and_locations(deployed):
+    etc = deployed.etc("central", "evcharging")
+    token = (deployed.credentials / "weather-token").read_text().strip()
+    assert (etc / "weather-token").read_text().strip() == token and len(token) >= 32
+    assert token != (deployed.credentials / "admin-token").read_text().strip()
+    key = (etc / "openweather.key").read_text().strip()
+    assert key == OPENWEATHER_KEY
+    for name in ("weather-token", "openweather.key", "weather.toml"):
+        assert (etc / name).stat().st_mode & 0o777 == 0o640
+    assert 'weather_token_file = "/etc/evcharging/weather-token"' in (
+        etc / "central.toml").read_text()
+    weather = (etc / "weather.toml").read_text()
+    for line in ('central = "http://127.0.0.1:8000"',
+                 'token_file = "/etc/evcharging/weather-token"',
+                 'api_key_file = "/etc/evcharging/openweather.key"',
+                 'locations = "/var/lib/evcharging/weather-locations"'):
+        assert line in weather
+    assert token not in weather and key not in weather
+    locations = deployed.prefix["central"] / "var/lib/evcharging/weather-locations"
+    assert [line for line in locations.read_text().splitlines()
+            if not line.startswith("#")] == ["Bay A", "Bay B"]
+    for host in ("A", "B"):  # the token and the key stay on the central host
+        assert not deployed.etc(host, "evcharging/weather-token").exists()
+        assert not deployed.etc(host, "evcharging/openweather.key").exists()
 
 
 def test_second_run_changes_nothing_and_check_mode_works(deployed):
