@@ -95,10 +95,11 @@ class TableCore:
         if cp.connected:
             text = (f"stopped by {actor}" if reason == StopReason.ADMIN
                     else f"out of order: {cpstate.REASON_TEXT[reason]}")
-            if (cp.engine_state == EngineState.SUPPLYING
+            if (cp.engine_state in (EngineState.SUPPLYING, None)
                     and cp.stop_reasons <= cpstate.AFTER_SUPPLY):
-                cp.stop_after_supply = text  # the supply finishes first
-                effects.append(fx.Note("warning", cp_id, f"{text} once its supply ends"))
+                cp.stop_after_supply = text  # the supply (if any: a heartbeat says) first
+                if cp.engine_state == EngineState.SUPPLYING:
+                    effects.append(fx.Note("warning", cp_id, f"{text} once its supply ends"))
             else:
                 cp.stop_after_supply = None
                 effects.append(fx.Stop(cp_id, text))
@@ -138,7 +139,10 @@ class TableCore:
         cp.stop_after_supply = None
         cp.lose_engine()
         effects.append(fx.Note("info", cp_id, "connection replaced" if replaced else "connected"))
-        if cp.stop_reasons:
+        if cp.stop_reasons <= cpstate.AFTER_SUPPLY and cp.stop_reasons:
+            # a supply under way (its first heartbeat says) finishes first
+            cp.stop_after_supply = f"out of order: {cpstate.reasons_text(cp.stop_reasons)}"
+        elif cp.stop_reasons:
             effects.append(fx.Stop(cp_id, "stopped by Central"))
         return effects + self._refresh(cp, now)
 
@@ -172,7 +176,9 @@ class TableCore:
             cp.driver_id = beat.driver_id or cp.driver_id
         elif state is not None:
             cp.session_id = cp.driver_id = cp.started_at = None
-        if cp.stop_after_supply and state not in (None, EngineState.SUPPLYING):
+        if cp.stop_after_supply and state == EngineState.STOPPED:
+            cp.stop_after_supply = None  # stopped already
+        elif cp.stop_after_supply and state not in (None, EngineState.SUPPLYING):
             effects += self._stop_after_supply(cp)  # its end record may come later
         if not cp.stop_reasons and state == EngineState.STOPPED and not cp.resume_sent:
             cp.resume_sent = True

@@ -8,6 +8,7 @@ import pytest
 from cloud.central.cli import main
 from cloud.central.cpstate import StopReason
 from cloud.central.store import Store
+from tests.support import free_port
 
 
 def test_registrations_are_audited_and_listed_with_their_stop_reasons(tmp_path, capsys):
@@ -49,3 +50,21 @@ def test_a_refused_registration_is_one_line_and_exit_2(tmp_path, capsys, args, r
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and reason in err[0]
     assert len(Store(db).audit_log()) == audited
+
+
+@pytest.mark.parametrize(("token", "reason"), [
+    (None, "cannot read weather token file"),
+    ("", "is empty"),
+    ("admin-token-1234", "the weather service token must differ from the admin token"),
+])
+def test_a_bad_weather_token_file_is_one_line_and_exit_2(tmp_path, capsys, token, reason):
+    path = tmp_path / "weather-token"
+    if token is not None:
+        path.write_text(token + "\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(tmp_path / "central.db"), "--admin-token", "admin-token-1234",
+              "--http", f"127.0.0.1:{free_port()}", "--listen", f"127.0.0.1:{free_port()}",
+              "--weather-token-file", str(path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and reason in err[0]

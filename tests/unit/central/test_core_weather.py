@@ -168,7 +168,11 @@ def test_a_cp_registered_or_moved_to_a_location_under_alert_gets_it():
     assert core.view("MAD-03")["stop_reasons"] == ["weather"]
     effects = core.connected("SEV-01", "Madrid", "0.35", at(3))  # moved
     assert core.view("SEV-01")["stop_reasons"] == ["weather"]
-    assert fx.SaveLocation("SEV-01", "Madrid") in effects and of(effects, fx.Stop)
+    assert fx.SaveLocation("SEV-01", "Madrid") in effects
+    assert of(effects, fx.Stop) == []  # its first heartbeat says whether it is supplying
+    effects = core.heartbeat(m.Heartbeat(cp_id="SEV-01", engine="OK", state="available"),
+                             at(3.5))
+    assert of(effects, fx.Stop) == [fx.Stop("SEV-01", "out of order: weather alert")]
     core.connected("SEV-01", "Sevilla", "0.35", at(4))  # and back
     assert core.view("SEV-01")["stop_reasons"] == []
 
@@ -179,3 +183,21 @@ def test_alerts_loaded_from_the_store_apply_to_cps_registered_after():
     core.register("MAD-01", "Madrid", "0.35", frozenset(), at(0))
     assert core.view("MAD-01")["stop_reasons"] == ["weather"]
     assert core.alert_at("madrid").temperature_c == "-1"
+
+
+def test_a_cp_reconnecting_mid_supply_under_an_alert_finishes_it_first():
+    """Central restarted (or the link was replaced) while the CP supplies: the weather's
+    stop waits for the end of the supply, an admin stop does not."""
+    core = site()
+    core.raise_alert("Madrid", COLD, "service", at(1))
+    core.connected("MAD-01", None, "0.35", at(2))
+    beat = m.Heartbeat(cp_id="MAD-01", engine="OK", state="supplying", session_id="S-OLD",
+                       driver_id="D1")
+    assert of(core.heartbeat(beat, at(2.5)), fx.Stop) == []
+    assert core.view("MAD-01")["state"] == "SUPPLYING"
+    effects = core.heartbeat(m.Heartbeat(cp_id="MAD-01", engine="OK", state="available"),
+                             at(3))
+    assert of(effects, fx.Stop) == [fx.Stop("MAD-01", "out of order: weather alert")]
+    core.stop("MAD-02", StopReason.ADMIN, "alice", at(3))
+    assert of(core.connected("MAD-02", None, "0.35", at(4)), fx.Stop) == [
+        fx.Stop("MAD-02", "stopped by Central")]
