@@ -21,10 +21,12 @@ from cloud.central.session_report import (
     parse_count,
     parse_filter,
 )
+from cloud.central.store import STATUSES
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_MESSAGES = 500
+MAX_PAGE = 10**6  # rows in one page of a list held in memory (CPs, drivers, ...)
 
 
 def _fleet():
@@ -50,7 +52,17 @@ def admin_required(view):
 
 @bp.get("/cps")
 def list_cps():
-    return jsonify(_fleet().cps())
+    return paged(_fleet().cps())
+
+
+def paged(rows: list):
+    """One page of a whole list: ``limit`` (1 to 10**6, default all) rows from
+    ``offset``; ``X-Total-Count`` counts the whole list."""
+    limit = _count("limit", MAX_PAGE, 1, MAX_PAGE)
+    offset = _count("offset", 0, 0, 10**9)
+    response = jsonify(rows[offset:offset + limit])
+    response.headers["X-Total-Count"] = str(len(rows))
+    return response
 
 
 @bp.get("/cps/<cp_id>")
@@ -97,20 +109,29 @@ def resume_all(actor: str):
 def sessions():
     """Sessions newest first, filtered by ``cp_id``, ``driver_id`` and ``day`` (UTC
     ``YYYY-MM-DD``), ``limit`` (1 to 1000, default 1000) from ``offset``; the
-    ``X-Total-Count`` header counts the whole filtered set."""
-    where = _filter()
+    ``X-Total-Count`` header counts the whole filtered set.  ``status=supplying``: the
+    supplies under way (any session status may be asked for)."""
+    where = {**_filter().store_args(), "status": _status()}
     limit = _count("limit", MAX_LIMIT, 1, MAX_LIMIT)
     offset = _count("offset", 0, 0, 10**9)
     fleet = _fleet()
-    response = jsonify(fleet.sessions(**where.store_args(), limit=limit, offset=offset))
-    response.headers["X-Total-Count"] = str(fleet.session_totals(**where.store_args()).count)
+    response = jsonify(fleet.sessions(**where, limit=limit, offset=offset))
+    response.headers["X-Total-Count"] = str(fleet.session_totals(**where).count)
     return response
 
 
 @bp.get("/sessions/totals")
 def session_totals():
     """``{count, kwh, eur}`` of every session the same filter selects, summed exactly."""
-    return jsonify(_fleet().session_totals(**_filter().store_args()).as_json())
+    where = {**_filter().store_args(), "status": _status()}
+    return jsonify(_fleet().session_totals(**where).as_json())
+
+
+def _status() -> str | None:
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        abort(400, description=f"status must be one of: {', '.join(STATUSES)}")
+    return status
 
 
 def _filter() -> SessionFilter:
@@ -157,12 +178,12 @@ def power():
 
 @bp.get("/drivers")
 def drivers():
-    return jsonify(_fleet().drivers())
+    return paged(_fleet().drivers())
 
 
 @bp.get("/requests")
 def requests_under_way():
-    return jsonify(_fleet().requests())
+    return paged(_fleet().requests())
 
 
 @bp.get("/messages")

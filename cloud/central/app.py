@@ -19,7 +19,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from cloud.central import api, dashboard, sessions_page, weather_api
+from cloud.central import api, dashboard, openapi, registry_api, sessions_page, weather_api
 from cloud.central.errors import DomainError
 
 METRIC_PREFIX = "evcharging_"
@@ -39,7 +39,9 @@ def create_app(config: dict) -> Flask:
         raise ValueError("the weather service token must differ from the admin token")
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(registry_api.bp)
     app.register_blueprint(weather_api.bp)
+    app.add_url_rule("/api/openapi.json", "openapi", openapi.serve)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(sessions_page.bp)
     app.register_error_handler(HTTPException, _http_error)

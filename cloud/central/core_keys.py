@@ -61,6 +61,15 @@ class KeysCore(TableCore):
         cp.key_problem = {"reason": reason, "at": now.wall}
         return self._refresh(cp, now)
 
+    def changed(self, cp_id: str, location: str, price: str, now: Moment) -> Effects:
+        """The registry changed the CP's location or price: the next authorization
+        charges the new price (a supply under way keeps its own)."""
+        cp = self.cps.get(cp_id)
+        if cp is None:
+            return []
+        cp.location, cp.price = location, price
+        return self._refresh(cp, now)
+
     def deregistered(self, cp_id: str, now: Moment) -> Effects:
         """The registry deregistered the CP: it leaves the table and its link is
         dropped at once."""

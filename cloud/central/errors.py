@@ -24,6 +24,16 @@ class UnknownCp(DomainError, KeyError):
         self.cp_id = cp_id
 
 
+class UnknownDriver(DomainError, KeyError):
+    """No driver with that id is registered."""
+
+    status = 404
+
+    def __init__(self, driver_id: object) -> None:
+        super().__init__(f"unknown driver {str(driver_id)[:70]!r}")
+        self.driver_id = driver_id
+
+
 class CpIdTaken(DomainError, ValueError):
     status = 409
 

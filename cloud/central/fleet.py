@@ -26,6 +26,7 @@ from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import Listener
 from cloud.central.executor import Executor
+from cloud.central.fleet_registry import RegistryDesk
 from cloud.central.fleet_security import Security
 from cloud.central.fleet_weather import WeatherDesk
 from cloud.central.hub import QUEUE_SIZE, Hub
@@ -45,7 +46,7 @@ COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
             "replays", *KAFKA_COUNTERS)
 
 
-class Fleet(Security, WeatherDesk):
+class Fleet(Security, WeatherDesk, RegistryDesk):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
@@ -97,14 +98,16 @@ class Fleet(Security, WeatherDesk):
             return self._core.driver_session(driver_id)
 
     def sessions(self, cp_id: str | None = None, driver_id: str | None = None,
-                 day: str | None = None, limit: int | None = 1000, offset: int = 0) -> list[dict]:
+                 day: str | None = None, limit: int | None = 1000, offset: int = 0,
+                 status: str | None = None) -> list[dict]:
         return self.store.sessions(cp_id=cp_id, driver_id=driver_id, day=day, limit=limit,
-                                   offset=offset)
+                                   offset=offset, status=status)
 
     def session_totals(self, cp_id: str | None = None, driver_id: str | None = None,
-                       day: str | None = None) -> session_report.Totals:
+                       day: str | None = None, status: str | None = None
+                       ) -> session_report.Totals:
         """Count, kWh and EUR of every session the filter selects (exact, unpaged)."""
-        return session_report.totals(self.store.session_amounts(cp_id, driver_id, day))
+        return session_report.totals(self.store.session_amounts(cp_id, driver_id, day, status))
 
     def drivers(self) -> list[dict[str, Any]]:
         return self.store.drivers()

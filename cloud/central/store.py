@@ -72,13 +72,13 @@ def price(value: object) -> Decimal:
 
 
 def _session_filter(
-    cp_id: str | None, driver_id: str | None, day: str | None
+    cp_id: str | None, driver_id: str | None, day: str | None, status: str | None = None
 ) -> tuple[str | None, list[str]]:
     """The where clause of a sessions query.  A session's day is the UTC date on which
     it started (or was asked for, when no supply started); SQLite's date() converts any
     offset a timestamp carries to UTC."""
     where, args = [], []
-    for column, value in (("cp_id", cp_id), ("driver_id", driver_id)):
+    for column, value in (("cp_id", cp_id), ("driver_id", driver_id), ("status", status)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
@@ -227,6 +227,11 @@ class Store(CpRecords, AlertRecords):
         with self._lock:
             return list(self.db["drivers"].rows_where(order_by="id"))
 
+    def remove_driver(self, driver_id: str) -> bool:
+        """Remove a driver (its sessions stay); False if there was none."""
+        with self._lock, self.db.conn:
+            return self.db.execute("DELETE FROM drivers WHERE id = ?", [driver_id]).rowcount == 1
+
     # -- sessions --------------------------------------------------------------
     def session(self, session_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -234,10 +239,11 @@ class Store(CpRecords, AlertRecords):
 
     def sessions(
         self, cp_id: str | None = None, driver_id: str | None = None, limit: int | None = 1000,
-        day: str | None = None, offset: int = 0,
+        day: str | None = None, offset: int = 0, status: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Sessions newest first, filtered by CP, driver and UTC day (``YYYY-MM-DD``)."""
-        where, args = _session_filter(cp_id, driver_id, day)
+        """Sessions newest first, filtered by CP, driver, UTC day (``YYYY-MM-DD``) and
+        status."""
+        where, args = _session_filter(cp_id, driver_id, day, status)
         order = "coalesce(ended_at, started_at, authorized_at) desc, id"
         with self._lock:
             return list(self.db["sessions"].rows_where(
@@ -245,9 +251,10 @@ class Store(CpRecords, AlertRecords):
 
     def session_amounts(
         self, cp_id: str | None = None, driver_id: str | None = None, day: str | None = None,
+        status: str | None = None,
     ) -> list[tuple[str | None, str | None]]:
         """``(kwh, eur)`` of every session the same filter selects, unpaged."""
-        where, args = _session_filter(cp_id, driver_id, day)
+        where, args = _session_filter(cp_id, driver_id, day, status)
         with self._lock:
             rows = self.db["sessions"].rows_where(where, args, select="kwh, eur")
             return [(row["kwh"], row["eur"]) for row in rows]

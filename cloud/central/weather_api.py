@@ -21,6 +21,7 @@ import hmac
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from cloud.central.alerts import BadAlert, location_name, reading, weather_report
+from cloud.central.api import paged
 from protocol.messages import utc_now
 
 bp = Blueprint("weather_api", __name__, url_prefix="/api")
@@ -75,7 +76,7 @@ def _checked(parse, *args):
 
 @bp.get("/alerts")
 def list_alerts():
-    return jsonify(_fleet().alerts())
+    return paged(_fleet().alerts())
 
 
 @bp.put("/alerts/<path:location>")
