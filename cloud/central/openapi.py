@@ -14,6 +14,7 @@ from typing import Any
 from flask import jsonify
 
 from cloud.central.openapi_schemas import SCHEMAS, listed, ref, text
+from protocol import rules
 
 ERRORS = {400: "bad input", 401: "bearer token missing or wrong", 403: "wrong token",
           404: "not found", 409: "conflict", 413: "body too large", 429: "too many requests"}
@@ -61,8 +62,8 @@ def _page(limit_max: int, *extra: dict[str, Any]) -> list[dict[str, Any]]:
             _param("offset", type="integer", minimum=0, maximum=10**9), *extra]
 
 
-CP_ID = _param("cp_id", "path", type="string", pattern=r"^[A-Za-z0-9._-]{1,64}$")
-DRIVER_ID = _param("driver_id", "path", type="string", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+CP_ID = _param("cp_id", "path", type="string", pattern=rules.CP_ID.pattern)
+DRIVER_ID = _param("driver_id", "path", type="string", pattern=rules.DRIVER_ID.pattern)
 LOCATION = _param("location", "path", type="string", minLength=1, maxLength=100)
 FILTER = [_param("cp_id"), _param("driver_id"), _param("day", format="date"),
           _param("status", enum=["authorized", "supplying", "ended", "denied", "expired"])]
