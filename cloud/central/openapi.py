@@ -133,6 +133,10 @@ PATHS: dict[str, dict[str, Any]] = {
         "text/plain": {"schema": text()}}})},
 }
 
+for _path, _item in PATHS.items():  # a path Flask's routing cannot match is a 404 too
+    for _operation in (x for key, x in _item.items() if key != "parameters" and "{" in _path):
+        _operation["responses"].setdefault("404", _json(ref("Error"), ERRORS[404]))
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "evcharging Central", "version": "1",
