@@ -12,6 +12,7 @@ import json
 import sys
 
 from bench import (
+    api_lists,
     bridge_throughput,
     central_fleet,
     central_supplying,
@@ -34,6 +35,7 @@ SUITES = {
     "supplying": "Central with N CPs supplying at once, 1 Hz telemetry each (sealed)",
     "sealing": "what sealing costs per message: Central's opening, the engine's sealing",
     "registry": "ev-registry over HTTPS: register, read, update; read with mutual TLS (p50/p99)",
+    "api": "Central's REST list endpoints with 10,000 CPs registered (p50/p99)",
 }
 
 
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         "supplying": lambda: central_supplying.run(args.cps, progress=progress),
         "sealing": sealing.run,
         "registry": registry_https.run,
+        "api": lambda: api_lists.run(progress=progress),
     }
     for suite in args.suites or SUITES:
         print(f"== {suite}: {SUITES[suite]}", flush=True)
