@@ -116,7 +116,7 @@ def sessions():
     offset = _count("offset", 0, 0, 10**9)
     fleet = _fleet()
     response = jsonify(fleet.sessions(**where, limit=limit, offset=offset))
-    response.headers["X-Total-Count"] = str(fleet.session_totals(**where).count)
+    response.headers["X-Total-Count"] = str(fleet.store.session_count(**where))
     return response
 
 

@@ -126,7 +126,8 @@ PATHS: dict[str, dict[str, Any]] = {
                    _json({**ref("WeatherReport"), "nullable": True})),
         "put": _op("the weather office's report", _json(ref("WeatherReport")),
                    body="WeatherReport", security=WEATHER)},
-    "/api/openapi.json": {"get": _op("this document", _json({"type": "object"}))},
+    "/api/openapi.json": {"get": _op("the OpenAPI document of this API",
+                                     _json({"type": "object"}))},
     "/healthz": {"get": _op("liveness (degraded while Kafka is unreachable)",
                             _json(ref("Health")))},
     "/metrics": {"get": _op("Prometheus metrics", {"description": "OK", "content": {

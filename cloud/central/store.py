@@ -249,6 +249,13 @@ class Store(CpRecords, AlertRecords):
             return list(self.db["sessions"].rows_where(
                 where, args, order_by=order, limit=limit, offset=offset or None))
 
+    def session_count(self, cp_id: str | None = None, driver_id: str | None = None,
+                      day: str | None = None, status: str | None = None) -> int:
+        """How many sessions the same filter selects."""
+        where, args = _session_filter(cp_id, driver_id, day, status)
+        with self._lock:
+            return self.db["sessions"].count_where(where or "1", args)
+
     def session_amounts(
         self, cp_id: str | None = None, driver_id: str | None = None, day: str | None = None,
         status: str | None = None,

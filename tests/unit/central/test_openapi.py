@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,12 @@ def test_sessions_under_way(client, sessions):
 def test_admin_token_needed_for_the_audit(client):
     assert client.get("/api/audit").status_code == 401
     assert client.get("/api/audit", headers=AUTH).status_code == 200
+
+
+def test_the_readme_lists_every_operation():
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    section = readme[readme.index("## REST API"):]
+    section = section[:section.index("\n## ", 1)]
+    listed = set(re.findall(r"^\| `([A-Z]+) (/\S+)` \|", section, re.M))
+    assert listed == {(method.upper(), path) for method, path in document_operations(DOCUMENT)}
+    assert "/api/openapi.json" in section

@@ -219,3 +219,23 @@ def test_a_supply_record_is_one_statement(store):
     store.db.conn.set_trace_callback(None)
     writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
     assert len(writes) == 4, statements
+
+
+def test_sessions_by_status_and_their_count(store):
+    store.record_ended("e1", "CP1", "D1", "0.35", "2026-01-02T10:00:00Z",
+                       "2026-01-02T11:00:00Z", "2", "0.70", "unplugged")
+    store.record_started("s1", "CP2", "D1", "0.35", "2026-01-02T10:30:00Z")
+    store.record_started("s2", "CP3", "D2", "0.35", "2026-01-02T10:40:00Z")
+    assert [row["id"] for row in store.sessions(status="supplying")] == ["s2", "s1"]
+    assert store.session_count(status="supplying") == 2
+    assert store.session_count(driver_id="D1", status="supplying") == 1
+    assert store.session_count() == 3
+    assert store.session_amounts(status="ended") == [("2", "0.70")]
+
+
+def test_a_removed_driver_is_gone_and_its_sessions_stay(store):
+    store.add_driver("D1")
+    store.record_started("s1", "CP2", "D1", "0.35", "2026-01-02T10:30:00Z")
+    assert store.remove_driver("D1") is True
+    assert store.remove_driver("D1") is False
+    assert store.driver("D1") is None and store.session("s1")["driver_id"] == "D1"
