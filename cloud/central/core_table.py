@@ -53,8 +53,10 @@ class TableCore:
         cp = self.cps.get(cp_id)
         return dict(cp.view) if cp is not None else None
 
-    def views(self) -> list[dict[str, Any]]:
-        return [dict(cp.view) for _, cp in sorted(self.cps.items())]
+    def views(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """CPs by id, ``limit`` of them (all when None) from ``offset``."""
+        ids = sorted(self.cps)[offset:None if limit is None else offset + limit]
+        return [dict(self.cps[cp_id].view) for cp_id in ids]
 
     def requests(self) -> list[dict[str, Any]]:
         return [a.as_request()

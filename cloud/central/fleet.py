@@ -81,9 +81,13 @@ class Fleet(Security, WeatherDesk, RegistryDesk):
             self._executor.run(effects)
 
     # -- views -------------------------------------------------------------------
-    def cps(self) -> list[dict[str, Any]]:
+    def cps(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """CPs by id: ``limit`` of them (all when None) from ``offset``."""
         with self._lock:
-            return self._core.views()
+            return self._core.views(offset, limit)
+
+    def cp_count(self) -> int:
+        return len(self._core.cps)
 
     def cp(self, cp_id: str) -> dict[str, Any] | None:
         with self._lock:
