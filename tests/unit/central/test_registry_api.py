@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cloud.central.store import Store
 from tests.unit.central.conftest import AUTH
 
 ADMIN_CALLS = [("put", "/api/cps/CP3", {"price_eur_kwh": "0.50"}), ("delete", "/api/cps/CP3", None),
@@ -28,6 +29,15 @@ def test_put_cp_changes_price_and_location_and_is_audited(client, fleet, site):
     record = audit_of(fleet, "registered")[0]
     assert (record["actor"], record["cp_id"]) == ("admin", "CP3")
     assert record["params"] == {"new": False, "location": "Muelle 4", "price_eur_kwh": "0.55"}
+
+
+def test_put_cp_registered_elsewhere_a_moment_ago(client, fleet):
+    other = Store(fleet.store.path)  # ev-central cp add, another process
+    other.add_cp("CP9", "Puerto", "0.30")
+    response = client.put("/api/cps/CP9", json={"location": "Puerto 2"}, headers=AUTH)
+    assert response.status_code == 200
+    assert (response.get_json()["id"], response.get_json()["location"]) == ("CP9", "Puerto 2")
+    other.close()
 
 
 def test_put_cp_price_alone_keeps_the_location(client, fleet):
