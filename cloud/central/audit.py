@@ -171,16 +171,26 @@ def split_actor(text: str) -> tuple[str, str]:
 def append(conn: sqlite3.Connection, record: Record, ts: str | None = None) -> dict[str, Any]:
     """Write ``record`` (committed) and log it as one JSON line; returns the row with its
     ``id``.  The caller serialises access to ``conn`` (one thread at a time)."""
-    row = record.row(ts or utc_now())
+    return append_many(conn, [(record, ts or utc_now())])[0]
+
+
+def append_many(conn: sqlite3.Connection,
+                records: list[tuple[Record, str]]) -> list[dict[str, Any]]:
+    """Write ``(record, ts)`` pairs in order in one transaction, then log each as one
+    JSON line; returns their rows with their ``id``.  One thread at a time."""
+    rows = []
     with conn:
-        cursor = conn.execute(
-            "INSERT INTO audit (ts, actor, source, action, cp_id, params, outcome) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (row["ts"], row["actor"], row["source"], row["action"], row["cp_id"],
-             json_line(row["params"]), row["outcome"]))
-    row = {"id": cursor.lastrowid, **row}
-    log.info("%s", json_line(row))
-    return row
+        for record, ts in records:
+            row = record.row(ts)
+            cursor = conn.execute(
+                "INSERT INTO audit (ts, actor, source, action, cp_id, params, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (row["ts"], row["actor"], row["source"], row["action"], row["cp_id"],
+                 json_line(row["params"]), row["outcome"]))
+            rows.append({"id": cursor.lastrowid, **row})
+    for row in rows:
+        log.info("%s", json_line(row))
+    return rows
 
 
 @dataclass(frozen=True)

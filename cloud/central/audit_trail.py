@@ -97,13 +97,18 @@ class AuditTrail:
              StateChange, RefusedInput, Failure, CpStopped, CpResumed, WeatherAlertRaised,
              WeatherAlertCleared)
 
-    def __init__(self, store, after: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, store, after: Callable[[dict[str, Any]], None] | None = None,
+                 queued: bool = False) -> None:
         self.store = store
         self.after = after
+        self.queued = queued
 
     def __call__(self, event: DomainEvent) -> None:
         record = record_of(event)
         if record is None:
+            return
+        if self.queued:  # by the store's audit writer, then after(row)
+            self.store.queue_audit(record, self.after)
             return
         row = self.store.append_audit(record)
         if self.after is not None:
@@ -111,11 +116,14 @@ class AuditTrail:
 
 
 def standard_stream(store, note: Callable[[str, str | None, str], None] | None = None,
-                    audited: Callable[[dict[str, Any]], None] | None = None) -> EventStream:
-    """The listeners every Central has: the audit trail, the dashboard's notes (when
-    there is a dashboard) and the log."""
+                    audited: Callable[[dict[str, Any]], None] | None = None,
+                    queued: bool = False) -> EventStream:
+    """The listeners every Central has: the audit trail (``queued``: appended by the
+    store's writer thread, as a running Central does; else at once, as the command
+    line does before it exits), the dashboard's notes (when there is a dashboard) and
+    the log."""
     events = EventStream()
-    events.listen(AuditTrail(store, audited), *AuditTrail.KINDS)
+    events.listen(AuditTrail(store, audited, queued), *AuditTrail.KINDS)
     if note is not None:
         events.listen(HubNotes(note))
     events.listen(log_event)

@@ -58,7 +58,7 @@ class Fleet(Security, WeatherDesk, RegistryDesk):
         self._lock = threading.RLock()
         self._core = Core()
         self._hub = Hub(wallclock)
-        self.events = standard_stream(store, self._hub.note, self._audited)
+        self.events = standard_stream(store, self._hub.note, self._audited, queued=True)
         self._executor = Executor(store, self._hub, self.events, self._core.counters)
         self._ports = self._executor.ports
         self.keys = Keys(store.db.conn, store.lock, self._epoch)

@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from cloud.central import audit
+from cloud.central.audit_writer import AuditWriter
 from cloud.central.cpstate import StopReason, stop_reasons
 from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken, DriverIdTaken
 from cloud.central.store_alerts import AlertRecords
@@ -118,6 +119,7 @@ class Store(CpRecords, AlertRecords):
             self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
             audit.ensure_table(self.db.conn)
             self._create_alerts()
+        self.audit_writer = AuditWriter(self.db.conn, self._lock)
 
     def _migrate_enabled(self) -> None:
         """A database from before stop reasons: ``enabled = 0`` becomes {admin}."""
@@ -137,6 +139,7 @@ class Store(CpRecords, AlertRecords):
         return self._lock
 
     def close(self) -> None:
+        self.audit_writer.close()
         with self._lock:
             self.db.close()
 
@@ -330,9 +333,16 @@ class Store(CpRecords, AlertRecords):
 
     # -- audit trail ---------------------------------------------------------
     def append_audit(self, record: audit.Record) -> dict[str, Any]:
-        """Append one record to the audit trail (and its JSON line to the log)."""
+        """Append one record to the audit trail (and its JSON line to the log), after
+        those queued before it."""
         with self._lock:
+            self.audit_writer.flush()
             return audit.append(self.db.conn, record)
+
+    def queue_audit(self, record: audit.Record, after=None) -> None:
+        """Append ``record`` from the audit writer's thread (in order, in a batch), then
+        call ``after(row)``: what a loop that must not wait for SQLite appends."""
+        self.audit_writer.append(record, after)
 
     def audit_log(self, limit: int = 100, cp_id: str | None = None, action: str | None = None,
                   since: str | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -341,6 +351,8 @@ class Store(CpRecords, AlertRecords):
 
     def audit_page(self, where: audit.Query, limit: int = 100,
                    offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """One page of the audit trail newest first, and how many rows match in all."""
+        """One page of the audit trail newest first, and how many rows match in all
+        (every record queued before included)."""
         with self._lock:
+            self.audit_writer.flush()
             return audit.query(self.db.conn, where, limit, offset)

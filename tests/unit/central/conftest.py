@@ -124,6 +124,7 @@ def populate(db: Path, clock: Clock | None = None) -> tuple[ObservedFleet, Site,
     sessions["CP1/D7"] = site.start("CP1", "D7")
     site.end("CP1", sessions["CP1/D7"], "D7", kwh="1.000")
     sessions["CP2/D7"] = site.start("CP2", "D7")
+    store.audit_writer.flush()  # its audit records written (and announced) by now
     return fleet, site, sessions
 
 

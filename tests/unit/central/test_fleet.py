@@ -313,6 +313,7 @@ def test_subscribers_get_cp_message_and_requests_events(live):
     subscription = live.subscribe()
     connect(live)
     live.on_supply_request(request())
+    live.store.audit_writer.flush()  # the audit writer's nudge comes once it wrote the row
     events = drain(subscription)
     kinds = {e["event"] for e in events}
     assert kinds == {"cp", "message", "requests", "audit"}  # audit: a state change
@@ -329,7 +330,9 @@ def test_a_slow_subscriber_loses_its_oldest_events_and_never_blocks(live):
     subscription = live.subscribe(maxsize=3)
     for _ in range(10):
         connect(live)
+        live.store.audit_writer.flush()  # each audit nudge once its row is written
         live.on_disconnected("CP1", "gone")
+        live.store.audit_writer.flush()
     events = drain(subscription)
     assert len(events) == 3
     assert [e["event"] for e in events] == ["message", "cp", "audit"]

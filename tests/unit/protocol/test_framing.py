@@ -114,3 +114,21 @@ def test_round_trip_in_any_chunking(payloads, size):
     data = b"".join(encode_frame(p) for p in payloads)
     chunks = [data[i : i + size] for i in range(0, len(data), size)]
     assert decode(*chunks) == [Frame(p) for p in payloads]
+
+
+@given(st.binary(max_size=3000))
+def test_lrc_is_the_xor_of_every_byte_at_any_length(payload):
+    """Long payloads take the folding path; it must agree with XOR byte by byte."""
+    check = 0
+    for byte in payload:
+        check ^= byte
+    assert lrc(payload) == check
+
+
+@pytest.mark.parametrize("size", [47, 48, 49, 64, 451, 4097, MAX_PAYLOAD])
+def test_lrc_folds_every_length_around_the_switch_and_the_largest(size):
+    payload = bytes((n * 37 + 11) % 256 for n in range(size))
+    check = 0
+    for byte in payload:
+        check ^= byte
+    assert lrc(payload) == check

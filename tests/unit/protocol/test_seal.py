@@ -115,3 +115,38 @@ def test_keys_and_secrets_never_show_in_a_repr_or_a_reason():
         seal.open_(OTHER, seal.parse(VECTOR))
     except seal.SealError as error:
         assert OTHER.secret.hex() not in str(error) and KEY.secret.hex() not in str(error)
+
+
+def test_a_key_keeps_its_aes_gcm_context_and_is_compared_without_it():
+    again = seal.Key("k1", bytes(range(32)))
+    assert KEY.aead is KEY.aead  # built once, kept with the key
+    assert again == KEY and hash(again) == hash(KEY) and repr(again) == repr(KEY)
+    assert seal.open_(again, seal.parse(sealed(key=KEY))) == m.encode(HEARTBEAT)
+
+
+@pytest.mark.parametrize("variant", [
+    b"  " + VECTOR + b"\n",  # space around: not the fast path, the same envelope
+    VECTOR.replace(b'"v":1,', b'"v":1.0,'),
+    VECTOR.replace(b'"nonce":"AAAAAAAAAAAAAAAA"', b'"nonce":"AAAAAAAAAAAAAAAA=="'),
+    json.dumps(json.loads(VECTOR), indent=1).encode(),
+    json.dumps(json.loads(VECTOR)).encode("utf-16"),  # json.loads detects UTF-16
+])
+def test_an_envelope_parses_the_same_on_and_off_the_fast_path(variant):
+    assert seal.parse(variant) == seal.parse(VECTOR)
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (VECTOR + b"}", "invalid JSON"), (VECTOR[:-2] + b"}", "invalid JSON"),
+    (b"{}", "unknown envelope version None"),
+    (VECTOR.replace(b'"v":1,', b'"v":true,'), None),  # json.loads: True == 1, as before
+    (VECTOR.replace(b'"key_id":"k1"', b'"key_id":""'), "field 'key_id' missing or not text"),
+    (VECTOR.replace(b'"key_id":"k1"', b'"key_id":1'), "field 'key_id' missing or not text"),
+    (VECTOR.replace(b'"ct":"', b'"ct":"\xc3\xa9'), "ct is not base64url"),
+    (VECTOR.replace(b'"nonce":"AAAAAAAAAAAAAAAA"', b'"nonce":"AAAAA"'), "nonce is not base64url"),
+])
+def test_the_fast_path_refuses_what_the_checks_refuse_for_the_same_reason(data, reason):
+    if reason is None:
+        assert seal.parse(data) == seal.parse(VECTOR)
+        return
+    with pytest.raises(seal.SealError, match=reason):
+        seal.parse(data)
