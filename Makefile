@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra --durations=25
 
 # The fleet of INVENTORY: a fresh wheel in dist/, then the playbook (ansible/README in
 # the main README: "Deploying a fleet with Ansible").
