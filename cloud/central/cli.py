@@ -13,7 +13,6 @@ import argparse
 import logging
 import secrets
 import signal
-import socket
 import sys
 import threading
 
@@ -22,7 +21,7 @@ from cloud.central.errors import DomainError
 from cloud.central.events import EventStream
 from cloud.central.registration import register_cp, register_driver
 from protocol.transport import parse_address
-from runtime import config, logs, systemd
+from runtime import config, listening, logs, systemd
 from runtime.entry import console_script
 
 log = logging.getLogger("cloud.central")
@@ -120,17 +119,6 @@ def _why(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def serve(args: argparse.Namespace, store) -> int:
@@ -149,7 +137,7 @@ def serve(args: argparse.Namespace, store) -> int:
             config.fail("the weather service token must differ from the admin token", PROG)
     fleet = Fleet(store)
     try:
-        http_socket = _bind(http_host, http_port)
+        http_socket = listening.bind(http_host, http_port)
     except OSError as error:
         config.fail(f"cannot listen on {http_host}:{http_port} (--http): {_why(error)}", PROG)
     server = CpServer(fleet, cp_host, cp_port)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import socket
 import ssl
 import sys
 import threading
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from protocol.transport import parse_address
-from runtime import config, logs, systemd
+from runtime import config, listening, logs, systemd
 from runtime.entry import console_script
 
 log = logging.getLogger("cloud.registry")
@@ -140,17 +139,6 @@ def _credentials(args: argparse.Namespace) -> tuple[ssl.SSLContext, str | None]:
         config.fail(f"{which} unusable: {getattr(error, 'reason', None) or error}", PROG)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -166,16 +154,16 @@ def serve(args: argparse.Namespace) -> int:
     except Exception as error:  # sqlite3 errors: unreadable file, not a database...
         config.fail(f"cannot open database {args.db}: {error}", PROG)
     try:
-        listening = _bind(host, port)
+        listener = listening.bind(host, port)
     except OSError as error:
         store.close()
         config.fail(f"cannot listen on {host}:{port} (--listen): "
                     f"{error.strerror or error}", PROG)
     app = create_app({"STORE": store, "ENROLL_TOKEN": token})
-    httpd = RegistryServer(listening, app, context,
+    httpd = RegistryServer(listener, app, context,
                            lambda source, reason: untrusted_certificate(app, source, reason),
                            systemd.Watchdog())
-    listening.close()  # the server holds its own duplicate
+    listener.close()  # the server holds its own duplicate
     _on_signals(lambda: threading.Thread(target=httpd.shutdown, daemon=True).start())
     ways = " and ".join(w for w, on in (("enrollment token", token),
                                          ("client certificates", args.client_ca)) if on)
