@@ -147,8 +147,7 @@ def stop_on_signals():
     stop = StopRequest()
 
     def hang_up(signum: int, frame: object) -> None:
-        stop.name = stop.name or "SIGHUP"
-        stop.event.set()
+        stop.request("SIGHUP")
 
     signal.signal(signal.SIGHUP, hang_up)
     return stop

@@ -17,5 +17,11 @@ class StopRequest:
         signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        self.name = self.name or signal.Signals(signum).name
-        self.event.set()
+        self.request(signal.Signals(signum).name)
+
+    def request(self, name: str) -> None:
+        """Ask to stop, from a signal handler.  The event is set from another thread: a
+        handler runs in the main thread, which may be inside ``event.wait()`` holding
+        the event's (non-reentrant) lock, and setting it there would deadlock."""
+        self.name = self.name or name
+        threading.Thread(target=self.event.set, name="stop-request", daemon=True).start()
