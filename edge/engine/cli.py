@@ -118,8 +118,8 @@ def _parse(argv: list[str]):
 
 def _run(args, status: StatusLine) -> int:
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGINT):  # set from another thread: see StopRequest
+        signal.signal(signum, lambda *_: threading.Thread(target=stop.set, daemon=True).start())
     try:
         devices = hardware.build(args.pins, args.pin_factory)
     except hardware.NoGpio as error:
