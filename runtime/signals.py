@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 
@@ -25,3 +26,15 @@ class StopRequest:
         the event's (non-reentrant) lock, and setting it there would deadlock."""
         self.name = self.name or name
         threading.Thread(target=self.event.set, name="stop-request", daemon=True).start()
+
+
+def shut_down_on_signals(server, log: logging.Logger) -> None:
+    """SIGTERM and SIGINT shut ``server`` (a socketserver serving forever in the main
+    thread) down, with one log line; ``shutdown()`` waits for ``serve_forever`` to
+    return, so it runs in another thread."""
+    def handler(signum: int, frame: object) -> None:
+        log.info("%s received, shutting down", signal.Signals(signum).name)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

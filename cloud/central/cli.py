@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
-import signal
 import sys
-import threading
 
 from cloud.central.audit_trail import standard_stream
 from cloud.central.errors import DomainError
 from cloud.central.events import EventStream
 from cloud.central.registration import register_cp, register_driver
 from protocol.transport import parse_address
-from runtime import config, listening, logs, systemd
+from runtime import config, listening, logs, signals, systemd
 from runtime.entry import console_script
 
 log = logging.getLogger("cloud.central")
@@ -162,7 +160,7 @@ def serve(args: argparse.Namespace, store) -> int:
         from cloud.central.kafka_io import KafkaIO
 
         kafka = KafkaIO(fleet, _bootstrap(*args.kafka)).start()
-    _on_signals(lambda: threading.Thread(target=httpd.shutdown, daemon=True).start())
+    signals.shut_down_on_signals(httpd, log)
     shown = token if not args.admin_token else "(as configured)"
     print(f"dashboard: http://{http_host}:{http_port}/  admin token: {shown}", flush=True)
     log.info("Central up: CPs on %s:%s, HTTP on %s:%s%s", cp_host, cp_port, http_host, http_port,
@@ -183,15 +181,6 @@ def serve(args: argparse.Namespace, store) -> int:
 
 def _bootstrap(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _on_signals(stop) -> None:
-    def handler(signum, frame) -> None:
-        log.info("%s received, shutting down", signal.Signals(signum).name)
-        stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 if __name__ == "__main__":

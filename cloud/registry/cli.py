@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import ssl
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from protocol.transport import parse_address
-from runtime import config, listening, logs, systemd
+from runtime import config, listening, logs, signals, systemd
 from runtime.entry import console_script
 
 log = logging.getLogger("cloud.registry")
@@ -164,7 +162,7 @@ def serve(args: argparse.Namespace) -> int:
                            lambda source, reason: untrusted_certificate(app, source, reason),
                            systemd.Watchdog())
     listener.close()  # the server holds its own duplicate
-    _on_signals(lambda: threading.Thread(target=httpd.shutdown, daemon=True).start())
+    signals.shut_down_on_signals(httpd, log)
     ways = " and ".join(w for w, on in (("enrollment token", token),
                                          ("client certificates", args.client_ca)) if on)
     log.info("registry up: https://%s:%s/api/v1/cps/<cp_id> (%s), database %s", host, port,
@@ -179,15 +177,6 @@ def serve(args: argparse.Namespace) -> int:
         store.close()
         log.info("registry stopped")
     return 0
-
-
-def _on_signals(stop) -> None:
-    def handler(signum, frame) -> None:
-        log.info("%s received, shutting down", signal.Signals(signum).name)
-        stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 if __name__ == "__main__":
