@@ -184,6 +184,27 @@ def browser():
 
 
 @pytest.fixture
+def populated(tmp_path):
+    """A Central fleet in process over a populated store, and its site (the dashboard's
+    browser tests)."""
+    from tests.unit.central.conftest import populate
+
+    fleet, site, _ = populate(tmp_path / "central.db")
+    yield fleet, site
+    fleet.store.close()
+
+
+@pytest.fixture
+def fleet(populated):
+    return populated[0]
+
+
+@pytest.fixture
+def site(populated):
+    return populated[1]
+
+
+@pytest.fixture
 def network(tmp_path_factory):
     """Central and one CP, all ACTIVATED; fresh for each test."""
     live = _network(tmp_path_factory, 1)

@@ -15,7 +15,7 @@ from cloud.central.app import create_app
 from cloud.central.fleet import Fleet
 from cloud.central.store import Store
 from tests.support import free_port, wait_port
-from tests.unit.central.conftest import CPS, TOKEN, populate
+from tests.unit.central.conftest import CPS, TOKEN
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -23,23 +23,6 @@ RED = "rgb(185, 28, 28)"
 GREEN = "rgb(21, 128, 61)"
 ORANGE = "rgb(194, 65, 12)"
 GREY = "rgb(75, 85, 99)"
-
-
-@pytest.fixture
-def populated(tmp_path):
-    fleet, site, _ = populate(tmp_path / "central.db")
-    yield fleet, site
-    fleet.store.close()
-
-
-@pytest.fixture
-def fleet(populated):
-    return populated[0]
-
-
-@pytest.fixture
-def site(populated):
-    return populated[1]
 
 
 @pytest.fixture

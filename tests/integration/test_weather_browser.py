@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from cloud.central.app import create_app
 from tests.support import free_port
-from tests.unit.central.conftest import TOKEN, populate
+from tests.unit.central.conftest import TOKEN
 
 from .test_dashboard_browser import GREEN, ORANGE, open_page, wait_background
 
@@ -21,23 +21,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 SERVICE = "weather-office-service-token"
 COLD = {"temperature_c": "-3.2", "threshold_c": "0", "observed_at": "2026-01-02T09:59:58Z"}
-
-
-@pytest.fixture
-def populated(tmp_path):
-    fleet, site, _ = populate(tmp_path / "central.db")
-    yield fleet, site
-    fleet.store.close()
-
-
-@pytest.fixture
-def fleet(populated):
-    return populated[0]
-
-
-@pytest.fixture
-def site(populated):
-    return populated[1]
 
 
 @pytest.fixture
