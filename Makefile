@@ -24,7 +24,12 @@ demo: $(STAMP)
 	@sh scripts/system-deps.sh demo
 	$(VENV)/bin/ev-sim --cps $(CPS)
 
-test: $(STAMP) system-deps
+INTEROP := tests/interop/node_modules/.installed
+
+$(INTEROP): tests/interop/package-lock.json
+	@sh scripts/interop-deps.sh
+
+test: $(STAMP) system-deps $(INTEROP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -ra --durations=25
 
@@ -42,4 +47,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) test-output .pytest_cache
+	rm -rf $(VENV) test-output .pytest_cache tests/interop/node_modules
