@@ -10,6 +10,12 @@ produced -> ``GET /api/cps/<id>`` shows its kWh.  So that a shortfall shows in e
 run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min``, from
 ``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
 how many links the simulated CPs lost (``links_dropped``; they do not reconnect).
+
+What sealing costs: :func:`compare` runs the same fleet against Central without its
+sealing layer (``bench.plain_central``; the CPs then send plain) and against Central as it
+is, alternately, ``rounds`` times each in the same run, and reports Central's CPU for each
+and the ratio of the means.  The same traffic at ``ratio`` times the CPU per message is a
+throughput of ``1 / ratio``: ``throughput_cost_percent``.
 """
 
 from __future__ import annotations
@@ -29,13 +35,15 @@ from pathlib import Path
 import psutil
 
 from bench.central_fleet import cpu_and_rss, register
-from bench.fleetsim import connect_fleet, sealed
+from bench.fleetsim import connect_fleet, published
 from bench.stats import state_counts, summary, supplying_in
 from protocol import data
 from protocol.topics import CP_TELEMETRY
 from runtime.kafka import Producer
 from sim import brokers
 from sim.network import Network, free_ports, wait_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def kwh_of(url: str, cp_id: str) -> str | None:
@@ -62,7 +70,7 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest:
             if cp.cp_id in probes:
                 sent[(cp.cp_id, figures["kwh"])] = time.perf_counter()
                 latest[cp.cp_id] = figures["kwh"]
-            producer.produce(CP_TELEMETRY, cp.cp_id, sealed(cp.key, message), lambda e, m: None)
+            producer.produce(CP_TELEMETRY, cp.cp_id, published(cp, message), lambda e, m: None)
             produced += 1
             producer.poll(0)
         producer.flush(5)
@@ -103,7 +111,7 @@ def watch_probes(url: str, probes: list[str], sent: dict, latest: dict, lags: li
         time.sleep(0.005)
 
 
-def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
+def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool = True) -> dict:
     ports = free_ports()
     with tempfile.TemporaryDirectory(prefix="ev-bench-") as tmp:
         workdir = Path(tmp)
@@ -115,17 +123,18 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
         http, listen = next(ports), next(ports)
         try:
             brokers.create_topics(kafka.address)
+            central = ["ev-central"] if sealing else ["python", "-m", "bench.plain_central"]
             process = network.start("central", [
-                "ev-central", "--listen", f"127.0.0.1:{listen}", "--http", f"127.0.0.1:{http}",
+                *central, "--listen", f"127.0.0.1:{listen}", "--http", f"127.0.0.1:{http}",
                 "--db", str(db), f"--admin-token={secrets.token_urlsafe(12)}",
-                "--kafka", kafka.address])
+                "--kafka", kafka.address], PYTHONPATH=str(ROOT))
             wait_port(http, 15, "Central")
             # HTTP listens before the CP server does: the fleet needs the CP port
             wait_port(listen, 15, "Central's CP server", process, network.logs / "central.log")
             url = f"http://127.0.0.1:{http}"
             loop = asyncio.new_event_loop()
-            fleet = loop.run_until_complete(connect_fleet("127.0.0.1", listen, credentials,
-                                                          progress=progress))
+            fleet = loop.run_until_complete(connect_fleet(
+                "127.0.0.1", listen, credentials, progress=progress, sealing=sealing))
             for cp in fleet:  # the loop is not running yet: no other thread touches it
                 cp.start_supply(str(uuid.uuid4()))
             threading.Thread(target=loop.run_forever, daemon=True).start()
@@ -156,8 +165,25 @@ def run(count: int = 2000, window: float = 20.0, progress=print) -> dict:
         finally:
             network.stop()
             kafka.stop()
-    return {"cps": count, "supplying_min": min(counts, default=None), "states": states,
+    return {"sealing": sealing, "cps": count, "supplying_min": min(counts, default=None),
+            "states": states,
             "links_dropped": dropped, "why_dropped": dict(why),
             "cpu_percent": round(cpu, 1),
             "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
             **summary("telemetry -> REST", lags)}
+
+
+def compare(count: int = 2000, window: float = 20.0, rounds: int = 2, progress=print) -> dict:
+    """The same fleet against Central without and with sealing, alternately."""
+    runs: dict[bool, list[dict]] = {False: [], True: []}
+    for n in range(rounds):
+        for sealing in (False, True):
+            progress(f"  round {n + 1}/{rounds}: Central {'with' if sealing else 'without'}"
+                     " sealing")
+            runs[sealing].append(run(count, window, progress, sealing))
+    cpu = {sealing: [r["cpu_percent"] for r in done] for sealing, done in runs.items()}
+    ratio = (sum(cpu[True]) / len(cpu[True])) / (sum(cpu[False]) / len(cpu[False]))
+    return {"sealed": runs[True], "plain": runs[False],
+            "cpu_percent_plain": cpu[False], "cpu_percent_sealed": cpu[True],
+            "cpu_ratio": round(ratio, 3),
+            "throughput_cost_percent": round(100 * (1 - 1 / ratio), 1)}

@@ -6,6 +6,8 @@ after it (as a monitor does; :attr:`SimulatedCP.key` also seals its engine's dat
 messages, see :func:`sealed`), sends a heartbeat every second, can report a fault and
 run a supply (its start record goes over the control plane, as the engine's does).
 It refuses authorizations, so a CP a driver asked for is free again at once.
+With ``sealing=False`` it keeps speaking plain after login, for a Central whose
+sealing layer is left out (``bench.plain_central``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from protocol.link import Closed, Link, Received
 
 
 class SimulatedCP(asyncio.Protocol):
-    def __init__(self, cp_id: str, secret: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.cp_id, self.secret, self.loop = cp_id, secret, loop
+    def __init__(self, cp_id: str, secret: str, loop: asyncio.AbstractEventLoop,
+                 sealing: bool = True) -> None:
+        self.cp_id, self.secret, self.loop, self.sealing = cp_id, secret, loop, sealing
         self.link = Link(m.CONTROL_CODEC)
         self.transport: asyncio.Transport | None = None
         self.welcomed = asyncio.Event()
@@ -77,7 +80,8 @@ class SimulatedCP(asyncio.Protocol):
         elif isinstance(message, m.Welcome):
             self.key = seal.unwrap(message.wrapped_key, message.key_id, self._wrapping,
                                    self.cp_id)
-            self.link.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)
+            if self.sealing:
+                self.link.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)
             self.welcomed.set()
             self.send(m.EngineStatus(cp_id=self.cp_id, engine=self.engine))
             self.loop.call_later(random.random(), self._heartbeat)
@@ -116,20 +120,24 @@ class SimulatedCP(asyncio.Protocol):
         self._flush()
 
 
-def sealed(key: seal.Key, message: m.Message) -> bytes:
-    """A data-plane message as the CP's engine publishes it: sealed under its key."""
-    return seal.seal(key, message.cp_id, message.TYPE, message.id, m.encode(message),
+def published(cp: SimulatedCP, message: m.Message) -> bytes:
+    """A data-plane message as the CP's engine publishes it: sealed under its key (plain
+    for a fleet that does not seal)."""
+    if not cp.sealing:
+        return m.encode(message)
+    return seal.seal(cp.key, message.cp_id, message.TYPE, message.id, m.encode(message),
                      seal.new_nonce())
 
 
 async def connect_fleet(host: str, port: int, credentials: list[tuple[str, str]],
-                        rate: float = 500.0, progress=print) -> list[SimulatedCP]:
+                        rate: float = 500.0, progress=print,
+                        sealing: bool = True) -> list[SimulatedCP]:
     """Connect every CP (``rate`` per second) and wait until all are welcomed."""
     loop = asyncio.get_running_loop()
     fleet = []
     started = time.monotonic()
     for n, (cp_id, secret) in enumerate(credentials, 1):
-        cp = SimulatedCP(cp_id, secret, loop)
+        cp = SimulatedCP(cp_id, secret, loop, sealing)
         await loop.create_connection(lambda cp=cp: cp, host, port)
         fleet.append(cp)
         if n % 250 == 0:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cloud.central.kafka_records import decode_record
 from cloud.central.keys import Keys
-from cloud.central.link_sealing import Contexts, CpSealing
+from cloud.central.link_sealing import CpSealing
 from protocol import data, seal
 from protocol import messages as m
 from protocol.topics import CP_TELEMETRY
@@ -61,8 +61,6 @@ def run(count: int = 20000) -> dict:
                                                   msg.id, value, seal.new_nonce()))
                   for msg, (_, value) in zip(messages, plain, strict=True)]
 
-        contexts = Contexts()  # as kafka_io keeps them
-
         def before(record):
             message = data.decode(record[1])
             data.check_kind(message, "telemetry")
@@ -70,8 +68,8 @@ def run(count: int = 20000) -> dict:
 
         central_data = compare(
             "Central: cp.telemetry record -> message", per_message_us(before, plain),
-            per_message_us(lambda r: decode_record(CP_TELEMETRY, r[0], r[1], keys.for_data,
-                                                   contexts), sealed))
+            per_message_us(lambda r: decode_record(CP_TELEMETRY, r[0], r[1], keys.for_data),
+                           sealed))
         key = issued[cps[0]]
         beats = [m.Heartbeat(cp_id=cps[0], engine="OK", state="supplying") for _ in range(count)]
         codec = seal.SealingCodec(m.CONTROL_CODEC, cps[0], key)

@@ -21,6 +21,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -99,48 +100,42 @@ def seal(key: Key, cp_id: str, kind: str, message_id: str, plaintext: bytes,
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps' output, the encoder kept
-_FIELDS = frozenset(("v", "cp_id", "key_id", "type", "id", "nonce", "ct"))
+
 
 
 def parse(data: bytes) -> Envelope:
     """The envelope's clear parts, checked (version, fields, sizes); SealError if not."""
     if len(data) > MAX_ENVELOPE:
         raise SealError(f"envelope larger than {MAX_ENVELOPE} bytes")
+    exact = _EXACT.fullmatch(data) if type(data) is bytes else None
+    if exact is not None:  # as seal() writes it: no JSON parser needed
+        cp_id, key_id, kind, id_, nonce, ct = exact.groups()
+        try:
+            raw = binascii.a2b_base64((nonce + ct + b"=" * (-len(ct) % 4)).translate(_URLSAFE))
+            return _ENVELOPE(Envelope, (_text(cp_id), _text(key_id), _text(kind), _text(id_),
+                                        raw[:NONCE_BYTES], raw[NONCE_BYTES:], VERSION))
+        except ValueError:  # not UTF-8, or a ct of impossible length: the checks say which
+            pass
     try:
-        body = _json(data)
+        body = json.loads(data)
     except (UnicodeDecodeError, ValueError):
         raise SealError("not a sealed envelope: invalid JSON") from None
-    # The fast path: exactly the fields, every text a non-empty str (no str parsed from
-    # at most MAX_ENVELOPE bytes is longer than that), a 12-byte nonce.  Anything else
-    # takes the checks below, which say why.
-    if type(body) is dict and body.keys() == _FIELDS and body["v"] == VERSION:
-        cp_id, key_id, kind, id_ = body["cp_id"], body["key_id"], body["type"], body["id"]
-        nonce, ct = body["nonce"], body["ct"]
-        if (type(cp_id) is str and type(key_id) is str and type(kind) is str
-                and type(id_) is str and type(nonce) is str and type(ct) is str
-                and cp_id and key_id and kind and id_ and nonce and ct):
-            raw_nonce = _unb64(nonce, "nonce")
-            if len(raw_nonce) == NONCE_BYTES:
-                return Envelope(cp_id, key_id, kind, id_, raw_nonce, _unb64(ct, "ct"))
     return _checked(body)
 
 
-_SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads ends in
+# An envelope exactly as seal() writes it (fields in its order, no space), each text a
+# JSON string without escapes or control characters, so its bytes are its UTF-8 text;
+# the nonce 16 characters of base64url (12 bytes, no padding), so nonce and ct decode as
+# one.  json.loads would give the same values; anything else goes through it.
+_TEXT = rb'"([^"\\\x00-\x1f]+)"'
+_EXACT = re.compile(rb'\{"v":1,"cp_id":%s,"key_id":%s,"type":%s,"id":%s,'
+                    rb'"nonce":"([A-Za-z0-9_-]{16})","ct":"([A-Za-z0-9_-]+)"\}'
+                    % (_TEXT, _TEXT, _TEXT, _TEXT))
+_ENVELOPE = tuple.__new__  # an Envelope from a tuple, past NamedTuple's generated __new__
 
 
-def _json(data: bytes) -> Any:
-    """``json.loads(data)``; an object in UTF-8 without surrounding space (every
-    envelope a CP seals) goes straight to the scanner, past the encoding detection and
-    the checks for leading and trailing space."""
-    if type(data) is bytes and data[:1] == b"{" and data[-1:] == b"}":
-        text = data.decode("utf-8", "surrogatepass")  # as json.loads decodes UTF-8
-        try:
-            body, end = _SCAN(text, 0)
-        except StopIteration:
-            body, end = None, -1
-        if end == len(text):
-            return body
-    return json.loads(data)
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogatepass")  # as json.loads decodes UTF-8
 
 
 def _checked(body: Any) -> Envelope:
@@ -237,9 +232,13 @@ class SealingCodec:
 def open_message(inner: Any, cp_id: str, key: Key, payload: bytes) -> Any:
     """The message sealed in ``payload`` by ``cp_id`` under ``key``, decoded by ``inner``;
     SealError (or the decoder's ProtocolError) if it is not exactly that."""
-    envelope = parse(payload)
+    return open_envelope(inner, cp_id, key, parse(payload))
+
+
+def open_envelope(inner: Any, cp_id: str, key: Key, envelope: Envelope) -> Any:
+    """:func:`open_message` of an envelope parsed already."""
     if envelope.cp_id != cp_id:
-        raise SealError(f"sealed by {envelope.cp_id!r}, not by {cp_id!r}")
+        raise SealError(f"sealed by {envelope.cp_id[:64]!r}, not by {cp_id!r}")
     message = inner.decode(open_(key, envelope))
     if (message.cp_id, message.TYPE, message.id) != (envelope.cp_id, envelope.type,
                                                        envelope.id):

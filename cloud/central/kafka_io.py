@@ -42,7 +42,6 @@ from cloud.central.kafka_records import (
     decode_record,
     report,
 )
-from cloud.central.link_sealing import Contexts
 from protocol import data
 from protocol import driver as d
 from protocol.errors import ProtocolError
@@ -96,7 +95,6 @@ class KafkaIO:
         self._failing_since: float | None = None  # the consumer kept failing: degraded
         self._consumer: confluent_kafka.Consumer | None = None
         self._seen = SeenIds()
-        self._contexts = Contexts()  # AES-GCM contexts of the CPs' keys (this thread's)
         self._tries: Counter[tuple[str, int, int]] = Counter()
         self._resend: deque[tuple[str, str, bytes, int]] = deque(maxlen=10000)
         self._errors_since: float | None = None
@@ -284,8 +282,7 @@ class KafkaIO:
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
         try:
-            message = decode_record(topic, record.key(), record.value(), self.fleet.data_key,
-                                    self._contexts)
+            message = decode_record(topic, record.key(), record.value(), self.fleet.data_key)
         except ProtocolError as error:
             self._refuse(record, error, source)
             return

@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from cloud.central.link_sealing import Contexts
 from protocol import data, seal
 from protocol import driver as d
 from protocol import messages as m
@@ -71,7 +70,7 @@ def report(fleet, record: Any, source: str, error: Exception) -> None:
 
 
 def decode_record(topic: str, key: bytes | None, value: bytes | None,
-                  keys: KeyLookup, contexts: Contexts | None = None) -> Any:
+                  keys: KeyLookup) -> Any:
     """A consumed record as its message; raises ProtocolError with the reason
     (:class:`KeyProblem` for a CP's record that does not open)."""
     if value is None:
@@ -80,7 +79,7 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
         message = d.decode_request(value)
         owner = message.driver_id
     else:
-        message = open_record(key, value, keys, contexts)
+        message = open_record(key, value, keys)
         if topic == CP_TELEMETRY:
             data.check_kind(message, "telemetry")
         elif message.TYPE not in data.KIND_TYPES["status"]:
@@ -91,11 +90,8 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
     return message
 
 
-def open_record(key: bytes | None, value: bytes, keys: KeyLookup,
-                contexts: Contexts | None = None) -> m.Message:
-    """The data-plane message sealed in ``value``; KeyProblem if it does not open
-    (``contexts``: the AES-GCM contexts the caller's thread keeps)."""
-    contexts = contexts or Contexts(1)
+def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
+    """The data-plane message sealed in ``value``; KeyProblem if it does not open."""
     claimed = key.decode("utf-8", "replace") if key is not None else None
     try:
         envelope = seal.parse(value)
@@ -108,8 +104,8 @@ def open_record(key: bytes | None, value: bytes, keys: KeyLookup,
         raise KeyProblem(envelope.cp_id, f"key {envelope.key_id[:40]!r} is not a key of "
                                          f"{envelope.cp_id[:64]!r} (unknown, revoked or "
                                          "past its grace)")
-    try:  # seal.open_message, without parsing the envelope a second time
-        return contexts.open_message(DATA_CODEC, envelope.cp_id, sealing_key, envelope)
+    try:
+        return seal.open_envelope(DATA_CODEC, envelope.cp_id, sealing_key, envelope)
     except seal.SealError as error:
         raise KeyProblem(envelope.cp_id, str(error)) from None
 

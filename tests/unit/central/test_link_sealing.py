@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cloud.central.link_sealing import REVOKED, Contexts, CpSealing, wrap_for
+from cloud.central.link_sealing import REVOKED, CpSealing, wrap_for
 from protocol import auth, seal
 from protocol import messages as m
 
@@ -63,17 +63,3 @@ def test_the_welcome_key_unwraps_with_the_secret_and_the_challenge_only():
             seal.unwrap(wrapped, KEY.key_id, other, "CP1")
     m.Welcome(cp_id="CP1", enabled=True, price_eur_kwh="0.35", key_id=KEY.key_id,
               wrapped_key=wrapped)  # fits the message's rules
-
-
-def test_kept_contexts_open_as_seal_does_and_never_with_other_bytes_under_the_same_id():
-    contexts = Contexts(size=1)
-    for key in (KEY, OTHER, KEY):  # the oldest is let go, and built again
-        assert contexts.open_message(m.CONTROL_CODEC, "CP1", key,
-                                     seal.parse(sealed(key=key))) == BEAT
-    impostor = seal.Key(KEY.key_id, bytes(32))  # same id, other bytes
-    with pytest.raises(seal.SealError, match="does not open"):
-        contexts.open_message(m.CONTROL_CODEC, "CP1", impostor, seal.parse(sealed()))
-    with pytest.raises(seal.SealError, match="not the current one"):
-        contexts.open_(OTHER, seal.parse(sealed()))
-    with pytest.raises(seal.SealError, match="not by 'CP2'"):
-        contexts.open_message(m.CONTROL_CODEC, "CP2", KEY, seal.parse(sealed()))

@@ -1,0 +1,38 @@
+"""``ev-central`` with its sealing layer swapped for the plain codecs: the "without" of
+the supplying benchmark, run in the same ``make bench`` as the sealed Central.
+
+Benchmarks only (``python -m bench.plain_central <ev-central flags>``): Central itself
+has no switch that turns sealing off.  Everything else (the CP server, the key issued
+and wrapped at every login, the replay window, the fleet, the store) is the code Central
+runs; only opening the envelopes is left out, on the control plane (a CP's frames after
+login) and on the data plane (``cp.*`` records), so the difference between the two runs
+is what sealing costs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from cloud.central import cli, cp_connection, kafka_records
+from cloud.central.link_sealing import CpSealing
+
+
+class PlainLink(CpSealing):
+    """The logged-in link's codec without the envelopes (still a ``CpSealing``, so that
+    revocation takes the same path)."""
+
+    def encode(self, message):
+        return self.inner.encode(message)
+
+    def decode(self, payload: bytes):
+        return self.inner.decode(payload)
+
+
+def plain_record(key, value, keys, contexts=None):
+    return kafka_records.DATA_CODEC.decode(value)
+
+
+if __name__ == "__main__":
+    cp_connection.CpSealing = PlainLink
+    kafka_records.open_record = plain_record
+    sys.exit(cli.main())
