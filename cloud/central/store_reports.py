@@ -24,16 +24,19 @@ class ReportQueries:
             return network_errors.query(self.db.conn, since, limit, offset)
 
     def last_tickets(self, driver_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Each driver's last ended session (the latest ``ended_at``), by driver id."""
+        """Each driver's last ended session (the latest ``ended_at``; of two ended at
+        the same time, the one recorded last), by driver id."""
         found: dict[str, dict[str, Any]] = {}
         with self._lock:
             for start in range(0, len(driver_ids), 500):
                 chunk = driver_ids[start:start + 500]
                 marks = ", ".join("?" * len(chunk))
                 for row in self.db.query(
-                        "SELECT id, cp_id, driver_id, started_at, kwh, eur, reason, "
-                        f"max(ended_at) AS ended_at FROM sessions WHERE status = 'ended' "
-                        f"AND driver_id IN ({marks}) GROUP BY driver_id", chunk):
+                        "SELECT * FROM (SELECT id, cp_id, driver_id, started_at, ended_at, "
+                        "kwh, eur, reason, row_number() OVER (PARTITION BY driver_id "
+                        "ORDER BY ended_at DESC, rowid DESC) AS n FROM sessions "
+                        f"WHERE status = 'ended' AND driver_id IN ({marks})) WHERE n = 1",
+                        chunk):
                     found[row["driver_id"]] = row
         return found
 
