@@ -405,3 +405,53 @@ def test_tiles_come_a_page_at_a_time_filtered_and_stay_live(browser, paged_centr
     page.wait_for_function("() => !document.querySelector('#cp-CP3')")
     assert tile_ids(page) == ["CP1"]
     assert errors == []
+
+
+@pytest.fixture
+def big_central(tmp_path):
+    """Central's HTTP side over 10,000 registered CPs (one connected: CP00007)."""
+    from protocol import auth
+    from tests.unit.central.conftest import Site
+
+    store = Store(str(tmp_path / "central.db"))
+    key = auth.secret_key("a secret nobody uses").hex()
+    store.db["cps"].insert_all(
+        {"id": f"CP{n:05}", "location": f"Town {n % 100}", "price_eur_kwh": "0.30",
+         "secret_key": key, "stop_reasons": "", "created_at": "2026-01-01T00:00:00Z"}
+        for n in range(10000))
+    fleet = Fleet(store)
+    site = Site(fleet)
+    site.connect("CP00007")
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 1.0})
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", site
+    server.shutdown()
+    thread.join(5)
+    store.close()
+
+
+def test_ten_thousand_cps_are_one_page_of_tiles_and_stay_live(browser, big_central,
+                                                              output_dir):
+    url, site = big_central
+    started = time.monotonic()
+    page, errors = open_page(browser, url)
+    page.wait_for_selector("#cp-page >> text=1–48 of 10000")
+    assert time.monotonic() - started < 5
+    assert page.locator("#tiles .tile").count() == 48
+    assert page.inner_text("#summary") == "10000 charging points · 9999 disconnected"
+
+    site.break_down("CP00007")  # on the page shown: its tile follows
+    page.wait_for_selector("#cp-CP00007[data-state='BROKEN']")
+    page.wait_for_selector("#summary >> text=1 broken down")
+    page.click("#cp-next")
+    page.wait_for_selector("#cp-page >> text=49–96 of 10000")
+    assert tile_ids(page)[0] == "CP00048"
+    page.fill("#cp-filter", "cp09999")
+    page.wait_for_selector("#cp-page >> text=1–1 of 1")
+    assert tile_ids(page) == ["CP09999"]
+    page.fill("#cp-filter", "town 7")  # a location: Town 7, 70..79 -> 1,100 CPs
+    page.wait_for_selector("#cp-page >> text=1–48 of 1100")
+    page.screenshot(path=str(output_dir / "dashboard-10000.png"))
+    assert errors == []
