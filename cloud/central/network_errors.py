@@ -32,6 +32,7 @@ MAX_NAMED = 10  # CPs named in one line of ongoing problems
 
 WHERE = ("(outcome != 'ok' OR (action = 'state change' "
          "AND json_extract(params, '$.to') = 'BROKEN'))")
+INDEX = f"CREATE INDEX IF NOT EXISTS audit_errors ON audit (id, ts) WHERE {WHERE}"
 
 
 def query(conn: sqlite3.Connection, since: str | None = None, limit: int = 50,

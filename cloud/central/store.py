@@ -120,6 +120,7 @@ class Store(CpRecords, AlertRecords, ReportQueries):
             self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
             audit.ensure_table(self.db.conn)
             self._create_alerts()
+            self._create_error_index()
         self.audit_writer = AuditWriter(self.db.conn, self._lock)
 
     def _migrate_enabled(self) -> None:

@@ -15,6 +15,12 @@ class ReportQueries:
     """Mixed into Store, which provides ``db`` (sqlite-utils), ``_lock`` and
     ``audit_writer``."""
 
+    def _create_error_index(self) -> None:
+        """The errors' rows of the audit trail, indexed apart (a partial index): a page
+        and its count read them alone, however long the trail."""
+        with self.db.conn:
+            self.db.execute(network_errors.INDEX)
+
     def error_page(self, since: str | None, limit: int = 50,
                    offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """One page of the network's errors newest first (:mod:`network_errors`: a view
