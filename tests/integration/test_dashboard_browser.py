@@ -404,6 +404,13 @@ def test_tiles_come_a_page_at_a_time_filtered_and_stay_live(browser, paged_centr
     site.connect("CP3")  # one leaving it goes
     page.wait_for_function("() => !document.querySelector('#cp-CP3')")
     assert tile_ids(page) == ["CP1"]
+
+    page.select_option("#cp-state", "")
+    page.wait_for_selector("#cp-page >> text=1–2 of 3")
+    fleet.deregister_cp("CP1", "admin@test")  # deregistered: its tile goes, CP3 moves up
+    page.wait_for_selector("#cp-page >> text=1–2 of 2")
+    assert tile_ids(page) == ["CP2", "CP3"]
+    page.wait_for_selector("#summary >> text=2 charging points")
     assert errors == []
 
 

@@ -138,7 +138,17 @@ window.CpPages = (() => {
       }
     }
 
-    return { snapshot, upsertTile };
+    // A CP deregistered: its tile goes, and the page fills up again.
+    function removeTile(cp) {
+      const old = document.getElementById(`cp-${cp.id}`);
+      if (old) {
+        old.remove();
+        reloadSoon();
+      }
+      summarySoon();
+    }
+
+    return { snapshot, upsertTile, removeTile };
   }
 
   return { create };

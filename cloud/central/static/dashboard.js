@@ -228,6 +228,7 @@
     alerts: weather.setAlerts,
     weather: weather.setReport,
     cp: pages.upsertTile,
+    cp_removed: pages.removeTile,
     audit,
     power: power.add,
     kafka: setKafka,
