@@ -127,7 +127,12 @@ window.Front = (() => {
       if (!response.ok) return;
       renderErrors(await response.json(), Number(response.headers.get("X-Total-Count")) || 0);
     });
-    setInterval(loadErrors, 30000); // a weather office gone quiet shows without an event
+    // Without an event: a weather office gone quiet, a driver registered by another
+    // process (ev-central driver add writes to the database only).
+    setInterval(() => {
+      loadErrors();
+      loadDrivers();
+    }, 30000);
 
     // What each server-sent event may change.
     const AFFECTS = {
