@@ -2,9 +2,16 @@
 the validation of what ``PUT /api/alerts/<location>`` and ``PUT /api/weather`` carry.
 Pure: no Flask, no store.
 
-A location is matched to CPs' locations by :func:`place`: its city (the part before a
-comma: ``Paris,FR`` is Paris), without surrounding blanks, case folded.  An alert keeps
-the location as the office wrote it, which ``GET /api/alerts`` gives back.
+A location is ``City[,State][,CC]`` as OpenWeather's ``q=`` takes it: its city is the
+part before the first comma (:func:`place`: without surrounding blanks, case folded), and
+its last part, when it is two ASCII letters, its ISO 3166 country code (:func:`country`:
+``Paris,FR`` is Paris in FR, ``Paris`` and ``Campus, parking B`` name no country).  An
+alert's location matches a CP's (:func:`matches`) when the cities are the same and the
+countries do not differ: ``Paris,FR`` matches CPs at ``Paris, fr`` and at ``Paris`` (a
+location without a country cannot be told apart), never ``Paris,US``; ``Paris`` matches
+every Paris.  Alerts are kept by :func:`alert_key` (``paris,fr``), so ``Paris,FR`` and
+``Paris,US`` are two alerts.  An alert keeps the location as the office wrote it, which
+``GET /api/alerts`` gives back.
 """
 
 from __future__ import annotations
@@ -37,8 +44,31 @@ class Alert:
 
 
 def place(location: str) -> str:
-    """What a location is matched on: its city, case folded (``Paris,FR`` -> ``paris``)."""
+    """A location's city, case folded (``Paris,FR`` -> ``paris``)."""
     return str(location).split(",", 1)[0].strip().casefold()
+
+
+def country(location: str) -> str | None:
+    """A location's country code, upper case (``Paris, fr`` -> ``FR``); None without one
+    (its last part after a comma is not two ASCII letters)."""
+    parts = str(location).split(",")
+    code = parts[-1].strip() if len(parts) > 1 else ""
+    return code.upper() if len(code) == 2 and code.isascii() and code.isalpha() else None
+
+
+def alert_key(location: str) -> str:
+    """What an alert is kept by: its city and country (``Paris,FR`` -> ``paris,FR``)."""
+    code = country(location)
+    return place(location) if code is None else f"{place(location)},{code}"
+
+
+def matches(alert_location: str, cp_location: str) -> bool:
+    """Whether an alert for ``alert_location`` applies to a CP at ``cp_location``: the
+    same city, and no two different countries."""
+    if place(alert_location) != place(cp_location):
+        return False
+    wanted, there = country(alert_location), country(cp_location)
+    return wanted is None or there is None or wanted == there
 
 
 def location_name(text: str) -> str:

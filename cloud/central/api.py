@@ -12,7 +12,7 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from cloud.central import audit
+from cloud.central import audit, network_errors
 from cloud.central.errors import UnknownCp
 from cloud.central.session_report import (
     MAX_LIMIT,
@@ -22,11 +22,14 @@ from cloud.central.session_report import (
     parse_filter,
 )
 from cloud.central.store import STATUSES
+from protocol.states import CpState
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_MESSAGES = 500
 MAX_PAGE = 10**6  # rows in one page of a list held in memory (CPs, drivers, ...)
+MAX_QUERY = 100  # characters of a CP filter's text
+CP_STATES = tuple(str(state) for state in CpState)
 
 
 def _fleet():
@@ -52,11 +55,44 @@ def admin_required(view):
 
 @bp.get("/cps")
 def list_cps():
-    """CPs by id; only the page asked for is copied (10,000 CPs are a few MB of JSON)."""
+    """CPs by id; only the page asked for is copied (10,000 CPs are a few MB of JSON).
+    ``q``: only CPs with this text in their id or location; ``state``: only CPs in it.
+    ``X-Total-Count`` counts the CPs the filter selects."""
     limit, offset = _page()
-    fleet = _fleet()
-    response = jsonify(fleet.cps(offset, limit))
-    response.headers["X-Total-Count"] = str(fleet.cp_count())
+    text = request.args.get("q", "").strip()
+    if len(text) > MAX_QUERY:
+        abort(400, description=f"q must be at most {MAX_QUERY} characters")
+    state = request.args.get("state") or None
+    if state is not None and state not in CP_STATES:
+        abort(400, description=f"state must be one of: {', '.join(CP_STATES)}")
+    rows, total = _fleet().cp_page(offset, limit, text, state)
+    response = jsonify(rows)
+    response.headers["X-Total-Count"] = str(total)
+    return response
+
+
+@bp.get("/summary")
+def summary():
+    """How many CPs there are, and how many in each state."""
+    return jsonify(_fleet().summary())
+
+
+@bp.get("/errors")
+def errors():
+    """Errors from every part of the network: ``ongoing`` (what is wrong now) and
+    ``errors`` (the audit trail's refusals, failures and breakdowns, newest first, since
+    ``since``, ``limit`` (1 to 1000, default 50) from ``offset``); ``X-Total-Count``
+    counts the errors recorded since ``since``.  Open: no address, no parameter but
+    the reason."""
+    since = request.args.get("since") or None
+    try:
+        since = audit.parse_since(since) if since is not None else None
+    except ValueError as error:
+        abort(400, description=str(error))
+    body, total = _fleet().errors(since, _count("limit", 50, 1, network_errors.MAX_LIMIT),
+                                  _count("offset", 0, 0, 10**9))
+    response = jsonify(body)
+    response.headers["X-Total-Count"] = str(total)
     return response
 
 
@@ -186,7 +222,13 @@ def power():
 
 @bp.get("/drivers")
 def drivers():
-    return paged(_fleet().drivers())
+    """Drivers by id, each with its supply under way (``session``: where) and its last
+    ticket (``last_ticket``); ``limit`` and ``offset`` as every list."""
+    limit, offset = _page()
+    rows, total = _fleet().driver_board(offset, limit)
+    response = jsonify(rows)
+    response.headers["X-Total-Count"] = str(total)
+    return response
 
 
 @bp.get("/requests")

@@ -57,6 +57,26 @@ class Core(WeatherCore):
                         "kw": None, "kwh": None, "eur": None}
         return None
 
+    def sessions_by_driver(self) -> dict[str, dict[str, Any]]:
+        """Every driver's session under way, in one pass: ``{driver_id: {cp_id, location,
+        session_id, status}}`` (a supply at a CP first, then an authorization)."""
+        found: dict[str, dict[str, Any]] = {}
+        for authorization in self.authorizations.values():
+            if authorization.driver_id and authorization.cp_id in self.cps:
+                found[authorization.driver_id] = {
+                    "cp_id": authorization.cp_id,
+                    "location": self.cps[authorization.cp_id].location,
+                    "session_id": authorization.session_id,
+                    "status": str(SessionStatus.AUTHORIZED)}
+        for cp in self.cps.values():
+            if cp.driver_id and cp.session_id:
+                supplying = cp.engine_state == EngineState.SUPPLYING
+                found[cp.driver_id] = {
+                    "cp_id": cp.id, "location": cp.location, "session_id": cp.session_id,
+                    "status": str(SessionStatus.SUPPLYING if supplying
+                                  else SessionStatus.AUTHORIZED)}
+        return found
+
     # -- decisions -------------------------------------------------------------------
     def charge(self, cp_id: str, driver_id: str | None, driver_known: bool, source: str,
                now: Moment) -> tuple[Authorization | Denial, Effects]:

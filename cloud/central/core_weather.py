@@ -6,7 +6,9 @@ An alert puts every CP at its location out of service with the stop reason ``wea
 (a supply under way finishes first: see :meth:`TableCore.stop`); clearing it lifts
 ``weather`` alone, so an administrator's stop stays, and vice versa.  A CP registered
 at, or moved to, a location under alert gets the reason too; one moved from a location
-under alert to one without loses it.
+under alert to one without loses it.  Which alert applies to which CP is
+:func:`~cloud.central.alerts.matches` (a country code in the alert's location narrows
+it); a CP under two alerts (``Paris`` and ``Paris,FR``) is back when both are cleared.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cloud.central import effects as fx
-from cloud.central.alerts import Alert, Reading, place
+from cloud.central.alerts import Alert, Reading, alert_key, matches
 from cloud.central.core_keys import KeysCore
 from cloud.central.core_table import Effects
 from cloud.central.cpstate import StopReason
@@ -29,26 +31,28 @@ WEATHER = StopReason.WEATHER
 class WeatherCore(KeysCore):
     def __init__(self, new_id: Callable[[], str] = m.new_id) -> None:
         super().__init__(new_id)
-        self.alerts: dict[str, Alert] = {}  # by place()
+        self.alerts: dict[str, Alert] = {}  # by alert_key()
 
     # -- views -----------------------------------------------------------------------
     def alert_views(self) -> list[dict[str, Any]]:
         return [alert.as_json() for _, alert in sorted(self.alerts.items())]
 
     def alert_at(self, location: str) -> Alert | None:
-        return self.alerts.get(place(location))
+        """The alert that applies to a CP at ``location`` (the first by key), or None."""
+        return next((alert for _, alert in sorted(self.alerts.items())
+                     if matches(alert.location, location)), None)
 
     def load_alerts(self, alerts: Iterable[Alert]) -> None:
         """The alerts the store kept (at start, before the CPs are registered)."""
         for alert in alerts:
-            self.alerts[place(alert.location)] = alert
+            self.alerts[alert_key(alert.location)] = alert
 
     # -- the weather office's calls ----------------------------------------------------
     def raise_alert(self, location: str, reading: Reading, actor: str,
                     now: Moment) -> tuple[Alert, bool, Effects]:
         """Raise (or update the reading of) the alert for ``location``: the alert, True
         if it is new, and the effects."""
-        key = place(location)
+        key = alert_key(location)
         before = self.alerts.get(key)
         alert = Alert(before.location if before else location, reading.temperature_c,
                       reading.threshold_c, reading.observed_at,
@@ -56,7 +60,7 @@ class WeatherCore(KeysCore):
         self.alerts[key] = alert
         effects: Effects = [fx.SaveAlert(alert)]
         if before is None:
-            cp_ids = self._at(key)
+            cp_ids = self._at(alert.location)
             for cp_id in cp_ids:
                 if WEATHER not in self.cps[cp_id].stop_reasons:
                     effects += self.stop(cp_id, WEATHER, actor, now)
@@ -68,15 +72,15 @@ class WeatherCore(KeysCore):
                     now: Moment) -> tuple[Alert | None, Effects]:
         """Clear the alert for ``location`` (None, no effects, if there is none): its
         CPs lose the ``weather`` reason, and no other."""
-        key = place(location)
-        alert = self.alerts.pop(key, None)
+        alert = self.alerts.pop(alert_key(location), None)
         if alert is None:
             return None, []
-        cp_ids = self._at(key)
+        cp_ids = self._at(alert.location)
         effects: Effects = [fx.DropAlert(alert.location),
                             fx.Announce(WeatherAlertCleared(alert.location, actor, cp_ids))]
         for cp_id in cp_ids:
-            if WEATHER in self.cps[cp_id].stop_reasons:
+            still = self.alert_at(self.cps[cp_id].location)  # another alert there
+            if WEATHER in self.cps[cp_id].stop_reasons and still is None:
                 effects += self.lift(cp_id, WEATHER, actor, now)
         return alert, effects + [self._alerts_changed()]
 
@@ -99,17 +103,18 @@ class WeatherCore(KeysCore):
         """A CP at a location under alert gets ``weather``; one moved away from a
         location under alert to one without loses it."""
         cp = self.cps[cp_id]
-        alert = self.alerts.get(place(cp.location))
+        alert = self.alert_at(cp.location)
         if alert is not None and WEATHER not in cp.stop_reasons:
             return self.stop(cp_id, WEATHER, alert.raised_by, now)
         if (alert is None and WEATHER in cp.stop_reasons and moved_from is not None
-                and place(moved_from) != place(cp.location)
-                and place(moved_from) in self.alerts):
+                and self.alert_at(moved_from) is not None):
             return self.lift(cp_id, WEATHER, "central", now)
         return []
 
-    def _at(self, key: str) -> tuple[str, ...]:
-        return tuple(sorted(cp.id for cp in self.cps.values() if place(cp.location) == key))
+    def _at(self, location: str) -> tuple[str, ...]:
+        """The CPs an alert for ``location`` applies to."""
+        return tuple(sorted(cp.id for cp in self.cps.values()
+                            if matches(location, cp.location)))
 
     def _alerts_changed(self) -> fx.Publish:
         return fx.Publish("alerts", self.alert_views())

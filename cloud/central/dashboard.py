@@ -1,8 +1,11 @@
 """Operator dashboard: one page (``/``) kept live by server-sent events (``/events``).
 
 ``/events`` subscribes to the Fleet *before* taking the snapshot, so no change falls
-between the two: the first event is ``snapshot`` ({cps, requests, messages, kafka,
-power, alerts, weather}), then every Fleet event ({"event": "cp"|"message"|"requests"|
+between the two: the first event is ``snapshot`` ({cps, summary, requests, messages,
+kafka, power, alerts, weather}: ``cps`` is the first page of tiles, ``DASHBOARD_PAGE``
+CPs by id, and ``summary`` counts them all, so 10,000 CPs are one page, not 10,000
+tiles; the page's script fetches other pages, filtered, from ``/api/cps``), then
+every Fleet event ({"event": "cp"|"message"|"requests"|
 "kafka"|"power"|"alerts"|"weather", "data": ...}) as it happens (``kafka`` is ``{up,
 address, text}``: the degraded banner's text; ``power`` one sample ``{t, kw}`` of the
 fleet's total kW, every few seconds; ``alerts`` the weather alerts raised; ``weather`` the
@@ -32,6 +35,11 @@ STATE_LABELS = cpstate.LABELS
 # Why a CP is stopped, in the tile's words ("Out of order: stopped by admin").
 REASON_TEXT = {str(reason): text for reason, text in cpstate.REASON_TEXT.items()}
 RECONNECT_MS = 2000
+PAGE_SIZE = 48  # tiles on one page of the dashboard (DASHBOARD_PAGE)
+
+
+def _page_size(app) -> int:
+    return int(app.config.get("DASHBOARD_PAGE") or PAGE_SIZE)
 
 
 @bp.get("/")
@@ -39,7 +47,9 @@ def index():
     fleet = current_app.config["FLEET"]
     return render_template(
         "dashboard.html",
-        cps=fleet.cps(),
+        cps=fleet.cps(0, _page_size(current_app)),
+        summary=fleet.summary(),
+        page_size=_page_size(current_app),
         requests=fleet.requests(),
         messages=fleet.messages(limit=50),
         kafka=fleet.kafka(),
@@ -117,7 +127,8 @@ def events():
     streams: StreamLimit = app.extensions["sse_streams"]
     if not streams.acquire():
         abort(503, description="too many live dashboards open; retry later")
-    stream = event_stream(app.config["FLEET"], app.json.dumps, float(app.config["SSE_KEEPALIVE"]))
+    stream = event_stream(app.config["FLEET"], app.json.dumps, float(app.config["SSE_KEEPALIVE"]),
+                          _page_size(app))
     response = Response(
         stream,
         content_type="text/event-stream; charset=utf-8",
@@ -127,12 +138,14 @@ def events():
     return response
 
 
-def event_stream(fleet, dumps: Callable[[object], str], keepalive: float) -> Iterator[str]:
+def event_stream(fleet, dumps: Callable[[object], str], keepalive: float,
+                 page_size: int = PAGE_SIZE) -> Iterator[str]:
     """Snapshot first, then Fleet events, keepalives in between; unsubscribe on close."""
     subscription = fleet.subscribe()
     try:
         snapshot = {
-            "cps": fleet.cps(),
+            "cps": fleet.cps(0, page_size),
+            "summary": fleet.summary(),
             "requests": fleet.requests(),
             "messages": fleet.messages(limit=50),
             "kafka": fleet.kafka(),

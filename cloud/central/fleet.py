@@ -26,6 +26,7 @@ from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import Listener
 from cloud.central.executor import Executor
+from cloud.central.fleet_front import FrontDesk
 from cloud.central.fleet_registry import RegistryDesk
 from cloud.central.fleet_security import Security
 from cloud.central.fleet_weather import WeatherDesk
@@ -43,10 +44,10 @@ log = logging.getLogger(__name__)
 KAFKA_COUNTERS = ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered")
 COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
             "supplies_started", "supplies_ended", "supplies_denied", "key_mismatches",
-            "replays", *KAFKA_COUNTERS)
+            "replays", "bridge_deadletters", *KAFKA_COUNTERS)
 
 
-class Fleet(Security, WeatherDesk, RegistryDesk):
+class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,

@@ -52,19 +52,20 @@ class RegistryDesk:
             return {"cp_id": cp_id, "deregistered": True}
 
     def driver(self, driver_id: str) -> dict[str, Any]:
+        """The driver, its supply under way and its last ticket (as on the board)."""
         row = self.store.driver(driver_id)
         if row is None:
             raise UnknownDriver(driver_id)
-        return row
+        return self.driver_on_board(row)
 
     def put_driver(self, driver_id: str, actor: str) -> tuple[dict[str, Any], bool]:
         """Register a driver, or confirm one registered already: (its row, new?)."""
         with self._lock:
             row = self.store.driver(driver_id)
             if row is not None:
-                return row, False
+                return self.driver_on_board(row), False
             self.add_driver(driver_id, actor)
-            return self.store.driver(driver_id), True
+            return self.driver_on_board(self.store.driver(driver_id)), True
 
     def remove_driver(self, driver_id: str, actor: str) -> dict[str, Any]:
         """Remove a driver (its sessions stay, as history)."""

@@ -44,7 +44,8 @@ class WeatherDesk:
 
     def set_weather(self, report: dict[str, Any]) -> None:
         with self._lock:
-            self._weather = report
+            before, self._weather = self._weather, report
+            self._weather_problems(before, report)  # audited: the Errors panel's
             self._hub.publish("weather", report)
 
     def temperatures(self) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,7 @@
 """Central's thin Kafka adapter: ``cp.events``, ``cp.telemetry`` and ``driver.requests``
-in, ``driver.updates`` and ``deadletter`` out.
+in, ``driver.updates`` and ``deadletter`` out; ``deadletter`` in too, for what the bridge
+refused (counted, and audited as input refused with the bridge's reason: the Errors
+panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
@@ -38,6 +40,7 @@ from cloud.central.kafka_records import (
     FROM_KAFKA,
     Refused,
     Replayed,
+    bridge_deadletter,
     deadletter_record,
     decode_record,
     report,
@@ -63,7 +66,7 @@ RDKAFKA_LOG = logging.getLogger("cloud.central.rdkafka")
 RDKAFKA_LOG.setLevel(logging.CRITICAL)
 
 GROUP = "central"
-TOPICS_IN = (CP_EVENTS, CP_TELEMETRY, DRIVER_REQUESTS)
+TOPICS_IN = (CP_EVENTS, CP_TELEMETRY, DRIVER_REQUESTS, DEADLETTER)
 BATCH, BATCH_WAIT = 500, 0.1
 PROBE_EVERY, PROBE_TIMEOUT = 1.0, 1.0
 STUCK_AFTER = 10.0  # consumer errors this long while the broker answers: rebuild it
@@ -278,6 +281,9 @@ class KafkaIO:
     # -- one record ------------------------------------------------------------------
     def _handle(self, record: Any) -> None:
         topic = record.topic()
+        if topic == DEADLETTER:
+            self._bridge_deadletter(record)
+            return
         self.fleet.count(COUNTERS.get(topic, "events_consumed"))
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
@@ -303,6 +309,16 @@ class KafkaIO:
             self._refuse(record, RuntimeError(f"Central could not handle it: {error}"), source)
         self._tries.pop(where, None)
         self._seen.add(message.id)
+
+    def _bridge_deadletter(self, record: Any) -> None:
+        """A dead letter the bridge wrote: counted and audited once per position."""
+        position = f"{record.partition()}@{record.offset()}"
+        dead = bridge_deadletter(record.key(), record.value())
+        if dead is None or f"deadletter {position}" in self._seen:
+            return
+        self.fleet.count("bridge_deadletters")
+        self.fleet.on_refused_input(dead.cp_id, dead.source(), dead.reason)
+        self._seen.add(f"deadletter {position}")
 
     def _dispatch(self, topic: str, message: Any) -> None:
         FROM_KAFKA.handler(type(message))(self.fleet, self.desk, message)

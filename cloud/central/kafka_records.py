@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from protocol import data, seal
@@ -119,6 +120,39 @@ def deadletter_record(record: Any, reason: str) -> bytes:
             "key": key.decode("utf-8", "replace") if key is not None else None,
             "payload": value[:65536].decode("utf-8", "replace")}
     return json.dumps(body, ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class BridgeDeadLetter:
+    """What the bridge dead-lettered: the CP its MQTT topic names, where, and why."""
+
+    cp_id: str | None
+    mqtt_topic: str
+    reason: str
+
+    def source(self) -> str:
+        return f"bridge {self.mqtt_topic}"[:200]
+
+
+def bridge_deadletter(key: bytes | None, value: bytes | None) -> BridgeDeadLetter | None:
+    """A ``deadletter`` record the bridge wrote (``source: mqtt``), or None for one
+    Central wrote itself (``by: central``: audited when it was refused) or one it
+    cannot read (then its reason is unknown; ``bridge_deadletters`` counts it anyway)."""
+    try:
+        body = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return BridgeDeadLetter(_text(key), "?", "unreadable dead letter")
+    if body.get("by") == "central":
+        return None
+    reason = body.get("reason") if isinstance(body.get("reason"), str) else "no reason given"
+    topic = body.get("mqtt_topic") if isinstance(body.get("mqtt_topic"), str) else "?"
+    return BridgeDeadLetter(_text(key), topic[:150], reason[:300])
+
+
+def _text(key: bytes | None) -> str | None:
+    return key.decode("utf-8", "replace")[:64] if key else None
 
 
 @FROM_KAFKA.on(*d.REQUEST_TYPES.values())

@@ -15,6 +15,9 @@ from flask import jsonify
 
 from cloud.central.openapi_schemas import SCHEMAS, listed, ref, text
 from protocol import rules
+from protocol.states import CpState
+
+CP_STATES = [str(state) for state in CpState]
 
 ERRORS = {400: "bad input", 401: "bearer token missing or wrong", 403: "wrong token",
           404: "not found", 409: "conflict", 413: "body too large", 429: "too many requests"}
@@ -71,8 +74,16 @@ CP = _json(ref("Cp"))
 CPS = _json(listed("Cp"))
 
 PATHS: dict[str, dict[str, Any]] = {
-    "/api/cps": {"get": _op("every CP, by id", _json(listed("Cp"), headers=TOTAL),
-                            (400,), _page(10**6))},
+    "/api/cps": {"get": _op("every CP, by id; q: with this text in its id or location, "
+                            "state: in this state", _json(listed("Cp"), headers=TOTAL),
+                            (400,), _page(10**6, _param("q", maxLength=100),
+                                          _param("state", enum=list(CP_STATES))))},
+    "/api/summary": {"get": _op("how many CPs, and how many in each state",
+                                _json(ref("Summary")))},
+    "/api/errors": {"get": _op(
+        "errors from every part of the network: what is wrong now, and the errors "
+        "recorded newest first", _json(ref("Errors"), headers=TOTAL), (400,),
+        _page(1000, _param("since")))},
     "/api/cps/{cp_id}": {
         "parameters": [CP_ID],
         "get": _op("one CP", CP, (404,)),
@@ -94,7 +105,8 @@ PATHS: dict[str, dict[str, Any]] = {
         _json(listed("Session"), headers=TOTAL), (400,), _page(1000, *FILTER))},
     "/api/sessions/totals": {"get": _op("count, kWh and EUR of the filtered sessions",
                                         _json(ref("Totals")), (400,), FILTER)},
-    "/api/drivers": {"get": _op("every driver, by id", _json(listed("Driver"), headers=TOTAL),
+    "/api/drivers": {"get": _op("every driver, by id, with its supply under way and "
+                                "its last ticket", _json(listed("Driver"), headers=TOTAL),
                                 (400,), _page(10**6))},
     "/api/drivers/{driver_id}": {
         "parameters": [DRIVER_ID],

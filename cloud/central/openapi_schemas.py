@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloud.central.network_errors import PARTS
+
 
 def text(**extra: Any) -> dict[str, Any]:
     return {"type": "string", **extra}
@@ -58,7 +60,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                      "expired"])),
     "Totals": obj(("count", "kwh", "eur"), count={"type": "integer"}, kwh=DECIMAL,
                   eur=DECIMAL),
-    "Driver": obj(("id",), id=text(), created_at=maybe(INSTANT)),
+    "Driver": obj(("id",), id=text(), created_at=maybe(INSTANT),
+                  session=maybe(obj(("cp_id", "session_id", "status"), cp_id=text(),
+                                    location=maybe(text()), session_id=text(),
+                                    status=text(enum=["authorized", "supplying"]))),
+                  last_ticket=maybe(obj(("session_id", "cp_id"), session_id=text(),
+                                        cp_id=text(), started_at=maybe(INSTANT),
+                                        ended_at=maybe(INSTANT), kwh=maybe(DECIMAL),
+                                        eur=maybe(DECIMAL), reason=maybe(text())))),
+    "Summary": obj(("cps", "states"), cps={"type": "integer"},
+                   states={"type": "object", "additionalProperties": {"type": "integer"}}),
+    "Errors": obj(("ongoing", "errors"),
+                  ongoing={"type": "array", "items": obj(
+                      ("part", "text"), part=text(enum=list(PARTS)), text=text(),
+                      since=maybe(INSTANT))},
+                  errors={"type": "array", "items": obj(
+                      ("id", "ts", "part", "action", "text"), id={"type": "integer"},
+                      ts=INSTANT, part=text(enum=list(PARTS)), cp_id=maybe(text()),
+                      action=text(), text=text())}),
     "Request": obj(("session_id", "cp_id"), session_id=text(), cp_id=text(),
                    driver_id=maybe(text()), source=maybe(text()), since=maybe(INSTANT)),
     "Message": obj(("ts", "level", "text"), ts=INSTANT, level=text(), cp_id=maybe(text()),

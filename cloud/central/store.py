@@ -28,6 +28,7 @@ from cloud.central.cpstate import StopReason, stop_reasons
 from cloud.central.errors import BadPrice, BadRegistration, CpIdTaken, DriverIdTaken
 from cloud.central.store_alerts import AlertRecords
 from cloud.central.store_cps import CpRecords
+from cloud.central.store_reports import ReportQueries
 from protocol import auth
 from protocol.messages import CP_ID, DRIVER_ID, MAX_TEXT, new_id, utc_now
 from protocol.states import SessionStatus
@@ -89,7 +90,7 @@ def _session_filter(
     return " and ".join(where) or None, args
 
 
-class Store(CpRecords, AlertRecords):
+class Store(CpRecords, AlertRecords, ReportQueries):
     def __init__(self, path: str) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
@@ -119,6 +120,7 @@ class Store(CpRecords, AlertRecords):
             self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
             audit.ensure_table(self.db.conn)
             self._create_alerts()
+            self._create_error_index()
         self.audit_writer = AuditWriter(self.db.conn, self._lock)
 
     def _migrate_enabled(self) -> None:

@@ -136,7 +136,7 @@ def ev_central(*args: str, db) -> str:
 
 @pytest.fixture
 def central(brokers, tmp_path, output_dir):
-    kafka, _ = brokers
+    kafka, mqtt = brokers
     db = tmp_path / "central.db"
     secrets = {cp: ev_central("cp", "add", cp, "--location", f"street {cp}", "--price", "0.30",
                               db=db) for cp in ("CP1", "CP2")}
@@ -154,7 +154,7 @@ def central(brokers, tmp_path, output_dir):
         url = f"http://127.0.0.1:{http}"
         monitor = Monitor(f"127.0.0.1:{listen}", "CP1", secrets["CP1"])
         wait_for(lambda: get(url + "/api/cps/CP1")["state"] == "ACTIVATED", 5)
-        yield {"kafka": kafka, "url": url, "monitor": monitor, "process": process,
+        yield {"kafka": kafka, "mqtt": mqtt, "url": url, "monitor": monitor, "process": process,
                "secrets": secrets, "address": f"127.0.0.1:{listen}"}
         monitor.close()
     finally:
@@ -344,3 +344,32 @@ def test_tampered_replayed_and_foreign_payloads_are_dead_lettered_and_audited(ce
         assert seal._b64(key.secret) not in text and key.secret.hex() not in text
     reader.close()
     other.close()
+
+
+def test_what_the_bridge_dead_letters_reaches_centrals_errors(central, tmp_path):
+    """A real ev-bridge between real Mosquitto and Tansu: what it refuses on MQTT is
+    counted by Central and shown on GET /api/errors (and the dashboard's Errors panel)."""
+    import paho.mqtt.client as paho
+
+    from tests.integration.test_bridge import BridgeProcess
+
+    kafka, url = central["kafka"], central["url"]
+    mqtt = central["mqtt"]
+    bridge = BridgeProcess(tmp_path, kafka, mqtt).start()
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="garbage-cp")
+    client.connect("127.0.0.1", mqtt.port)
+    client.loop_start()
+    try:
+        client.publish("evcharging/cp/CP1/events", b"{oops", qos=1).wait_for_publish(5)
+        errors = wait_for(lambda: [e for e in get(url + "/api/errors")["errors"]
+                                   if e["part"] == "bridge"], 20)
+        [error] = errors
+        assert error["cp_id"] == "CP1" and error["action"] == "refused input"
+        assert error["text"].startswith("dead-lettered by the bridge: not a sealed envelope")
+        assert metric(url, "bridge_deadletters_total") == 1
+        assert metric(url, "deadlettered_total") == 0  # Central refused nothing itself
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        stop(bridge.process, 10)
+    assert "Traceback" not in bridge.log()

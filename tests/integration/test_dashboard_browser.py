@@ -301,3 +301,164 @@ def test_revoke_key_takes_a_cp_out_of_service_and_a_new_login_brings_it_back(
     page.wait_for_selector(f"#cp-CP1 .tile-key >> text={fresh.key_id}")
     assert key.secret.hex() not in page.content() and fresh.secret.hex() not in page.content()
     assert errors == []
+
+
+def test_drivers_panel_shows_supplies_and_last_tickets_live(browser, central, fleet, site,
+                                                           output_dir):
+    page, errors = open_page(browser, central)
+    page.wait_for_selector("#drivers tr[data-driver='D7'][data-status='supplying']")
+    assert page.inner_text("#drivers tr[data-driver='D7'] .driver-session") == (
+        "supplying at CP2 (Campus, parking B)")
+    assert page.inner_text("#drivers tr[data-driver='D7'] .driver-ticket").startswith(
+        "CP1 · 1.000 kWh")
+    assert page.inner_text("#drivers tr[data-driver='D8'] .driver-session") == "—"
+    page.screenshot(path=str(output_dir / "dashboard-drivers.png"), full_page=True)
+
+    session_id = fleet.cp("CP2")["session_id"]
+    site.end("CP2", session_id, "D7", kwh="3.000")  # the supply ends: a new last ticket
+    page.wait_for_selector("#drivers tr[data-driver='D7'][data-status='idle']")
+    page.wait_for_selector("#drivers tr[data-driver='D7'] .driver-ticket >> text=CP2 · 3.000 kWh")
+    site.authorize("CP3", "D8")
+    page.wait_for_selector("#drivers tr[data-driver='D8'][data-status='authorized']")
+    assert "authorized at CP3" in page.inner_text("#drivers tr[data-driver='D8']")
+
+    for n in range(10, 20):  # registered elsewhere: the panel pages, 10 drivers a page
+        fleet.add_driver(f"D{n}")
+    page.wait_for_selector("#drivers-pager:not([hidden])")
+    assert page.inner_text("#drivers-page") == "1–10 of 12"
+    page.click("#drivers-next")
+    page.wait_for_selector("#drivers tr[data-driver='D8']")
+    assert page.inner_text("#drivers-page") == "11–12 of 12"
+    assert errors == []
+
+
+def test_errors_panel_shows_every_part_of_the_network_live(browser, central, fleet, site,
+                                                          output_dir):
+    page, errors = open_page(browser, central)
+    page.wait_for_selector("#errors .empty >> text=No errors")
+
+    site.break_down("CP1")
+    page.wait_for_selector("#errors-now .error-now[data-part='cp'] >> text=1 CP broken down: CP1")
+    page.wait_for_selector("#errors .error-row[data-part='cp'] >> text=broken down")
+    fleet.on_key_mismatch("CP3", "kafka cp.events[0]@9", "key 'k-9' is not a key of 'CP3'",
+                          "data")
+    page.wait_for_selector("#errors .error-row[data-part='keys'] >> text=is not a key of 'CP3'")
+    fleet.on_refused_input("CP2", "bridge evcharging/cp/CP2/events", "payload is not JSON")
+    page.wait_for_selector(
+        "#errors .error-row[data-part='bridge'] >> text=dead-lettered by the bridge")
+    fleet.set_weather({"status": "bad API key", "since": None, "locations": [],
+                       "received_at": fleet.wallclock()})
+    page.wait_for_selector("#errors-now .error-now[data-part='weather'] >> text=bad API key")
+    page.wait_for_selector("#errors .error-row[data-part='weather'] >> text=weather: bad API key")
+    page.screenshot(path=str(output_dir / "dashboard-errors.png"), full_page=True)
+
+    site.connect("CP1")  # back: no longer an ongoing problem, still in the list
+    fleet.set_weather({"status": "ok", "since": None, "locations": [],
+                       "received_at": fleet.wallclock()})
+    page.wait_for_function("() => !document.querySelector('#errors-now .error-now')")
+    assert page.locator("#errors .error-row").count() == 4
+    assert errors == []
+
+
+@pytest.fixture
+def paged_central(fleet):
+    """The dashboard at two tiles a page (three CPs: two pages)."""
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 1.0,
+                      "DASHBOARD_PAGE": 2})
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def tile_ids(page) -> list[str]:
+    return page.eval_on_selector_all("#tiles .tile", "ts => ts.map(t => t.id.slice(3))")
+
+
+def test_tiles_come_a_page_at_a_time_filtered_and_stay_live(browser, paged_central, fleet,
+                                                            site, output_dir):
+    page, errors = open_page(browser, paged_central)
+    assert tile_ids(page) == ["CP1", "CP2"]
+    assert page.inner_text("#cp-page") == "1–2 of 3"
+    assert page.inner_text("#summary").startswith("3 charging points · 1 supplying")
+    page.click("#cp-next")
+    page.wait_for_selector("#cp-page >> text=3–3 of 3")
+    assert tile_ids(page) == ["CP3"]
+    site.break_down("CP3")  # live on the second page too
+    page.wait_for_selector("#cp-CP3[data-state='BROKEN']")
+    page.wait_for_selector("#summary >> text=1 broken down")
+
+    page.fill("#cp-filter", "campus")
+    page.wait_for_selector("#cp-page >> text=1–1 of 1")
+    assert tile_ids(page) == ["CP2"]
+    page.fill("#cp-filter", "")
+    page.select_option("#cp-state", "BROKEN")
+    page.wait_for_function("() => document.querySelectorAll('#tiles .tile').length === 1 "
+                           "&& document.querySelector('#tiles .tile').id === 'cp-CP3'")
+    site.break_down("CP1")  # a CP entering the filter appears
+    page.wait_for_selector("#cp-CP1[data-state='BROKEN']")
+    assert tile_ids(page) == ["CP1", "CP3"]
+    page.screenshot(path=str(output_dir / "dashboard-pages.png"), full_page=True)
+    site.connect("CP3")  # one leaving it goes
+    page.wait_for_function("() => !document.querySelector('#cp-CP3')")
+    assert tile_ids(page) == ["CP1"]
+
+    page.select_option("#cp-state", "")
+    page.wait_for_selector("#cp-page >> text=1–2 of 3")
+    fleet.deregister_cp("CP1", "admin@test")  # deregistered: its tile goes, CP3 moves up
+    page.wait_for_selector("#cp-page >> text=1–2 of 2")
+    assert tile_ids(page) == ["CP2", "CP3"]
+    page.wait_for_selector("#summary >> text=2 charging points")
+    assert errors == []
+
+
+@pytest.fixture
+def big_central(tmp_path):
+    """Central's HTTP side over 10,000 registered CPs (one connected: CP00007)."""
+    from protocol import auth
+    from tests.unit.central.conftest import Site
+
+    store = Store(str(tmp_path / "central.db"))
+    key = auth.secret_key("a secret nobody uses").hex()
+    store.db["cps"].insert_all(
+        {"id": f"CP{n:05}", "location": f"Town {n % 100}", "price_eur_kwh": "0.30",
+         "secret_key": key, "stop_reasons": "", "created_at": "2026-01-01T00:00:00Z"}
+        for n in range(10000))
+    fleet = Fleet(store)
+    site = Site(fleet)
+    site.connect("CP00007")
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 1.0})
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", site
+    server.shutdown()
+    thread.join(5)
+    store.close()
+
+
+def test_ten_thousand_cps_are_one_page_of_tiles_and_stay_live(browser, big_central,
+                                                              output_dir):
+    url, site = big_central
+    started = time.monotonic()
+    page, errors = open_page(browser, url)
+    page.wait_for_selector("#cp-page >> text=1–48 of 10000")
+    assert time.monotonic() - started < 5
+    assert page.locator("#tiles .tile").count() == 48
+    assert page.inner_text("#summary") == "10000 charging points · 9999 disconnected"
+
+    site.break_down("CP00007")  # on the page shown: its tile follows
+    page.wait_for_selector("#cp-CP00007[data-state='BROKEN']")
+    page.wait_for_selector("#summary >> text=1 broken down")
+    page.click("#cp-next")
+    page.wait_for_selector("#cp-page >> text=49–96 of 10000")
+    assert tile_ids(page)[0] == "CP00048"
+    page.fill("#cp-filter", "cp09999")
+    page.wait_for_selector("#cp-page >> text=1–1 of 1")
+    assert tile_ids(page) == ["CP09999"]
+    page.fill("#cp-filter", "town 7")  # a location: Town 7, 70..79 -> 1,100 CPs
+    page.wait_for_selector("#cp-page >> text=1–48 of 1100")
+    page.screenshot(path=str(output_dir / "dashboard-10000.png"))
+    assert errors == []

@@ -8,13 +8,6 @@
   const TOKEN_KEY = "evcharging.adminToken";
   const MAX_MESSAGES = 50;
   const RETRY_MS = 3000;
-  const SUMMARY_STATES = [
-    ["SUPPLYING", "supplying"],
-    ["AUTHORIZED", "waiting"],
-    ["BROKEN", "broken down"],
-    ["STOPPED", "out of order"],
-    ["DISCONNECTED", "disconnected"],
-  ];
 
   const $ = (id) => document.getElementById(id);
   const tiles = $("tiles");
@@ -93,33 +86,7 @@
     );
   }
 
-  function upsertTile(cp) {
-    const fresh = renderTile(cp);
-    const old = document.getElementById(`cp-${cp.id}`);
-    if (old) {
-      old.replaceWith(fresh);
-    } else {
-      tiles.querySelector(":scope > .empty")?.remove();
-      tiles.append(fresh);
-    }
-    updateSummary();
-  }
-
-  function renderTiles(cps) {
-    if (cps.length) tiles.replaceChildren(...cps.map(renderTile));
-    else tiles.replaceChildren(el("p", { class: "empty" }, "No charging points registered yet."));
-    updateSummary();
-  }
-
-  function updateSummary() {
-    const all = [...tiles.querySelectorAll(".tile")];
-    const parts = [`${all.length} charging point${all.length === 1 ? "" : "s"}`];
-    for (const [state, word] of SUMMARY_STATES) {
-      const count = all.filter((tile) => tile.dataset.state === state).length;
-      if (count) parts.push(`${count} ${word}`);
-    }
-    $("summary").textContent = parts.join(" · ");
-  }
+  const pages = window.CpPages.create({ tiles, renderTile, el, notify: (text) => notify(text) });
 
   // -- panels ---------------------------------------------------------------
   function renderRequests(list) {
@@ -246,9 +213,10 @@
 
   // -- live updates ---------------------------------------------------------
   const audit = () => window.Security.loadAudit(el, clock);
+  const front = window.Front.create(el, clock);
   const handlers = {
     snapshot(data) {
-      renderTiles(data.cps || []);
+      pages.snapshot(data.cps || [], data.summary);
       renderRequests(data.requests || []);
       renderMessages(data.messages || []);
       setKafka(data.kafka);
@@ -259,7 +227,8 @@
     },
     alerts: weather.setAlerts,
     weather: weather.setReport,
-    cp: upsertTile,
+    cp: pages.upsertTile,
+    cp_removed: pages.removeTile,
     audit,
     power: power.add,
     kafka: setKafka,
@@ -286,11 +255,11 @@
         } catch (error) {
           console.error(`bad ${name} event`, error);
         }
+        front.changed(name);
       });
     }
   }
 
   showTokenState();
-  updateSummary();
   connect();
 })();

@@ -8,14 +8,26 @@ window.Weather = (() => {
   let alerts = []; // [{location, temperature_c, threshold_c, observed_at, raised_at, raised_by}]
   let report = null; // {status, since, received_at, locations: [...]}
 
-  // What a location is matched on, as Central does: its city, case folded.
+  // How a location matches a CP's, as Central does (cloud/central/alerts.py): the same
+  // city (case folded), and no two different country codes ("Paris,FR" is not "Paris,US";
+  // a location without a code matches either).
   const place = (location) => String(location || "").split(",")[0].trim().toLowerCase();
+  function country(location) {
+    const parts = String(location || "").split(",");
+    const code = parts.length > 1 ? parts[parts.length - 1].trim() : "";
+    return /^[A-Za-z]{2}$/.test(code) ? code.toUpperCase() : null;
+  }
+  function matches(where, cpLocation) {
+    if (place(where) !== place(cpLocation)) return false;
+    const wanted = country(where);
+    const there = country(cpLocation);
+    return wanted === null || there === null || wanted === there;
+  }
   const $ = (id) => document.getElementById(id);
 
   function reading(location) {
-    const key = place(location);
-    const alert = alerts.find((a) => place(a.location) === key) || null;
-    const seen = ((report && report.locations) || []).find((x) => place(x.location) === key) || null;
+    const alert = alerts.find((a) => matches(a.location, location)) || null;
+    const seen = ((report && report.locations) || []).find((x) => matches(x.location, location)) || null;
     const temperature = seen && seen.temperature_c !== null ? seen.temperature_c : alert ? alert.temperature_c : null;
     return { alert, temperature, error: seen ? seen.error : null, watched: Boolean(seen || alert) };
   }

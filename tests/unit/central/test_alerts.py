@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from cloud.central.alerts import BadAlert, Reading, location_name, place, reading, weather_report
+from cloud.central.alerts import (
+    BadAlert,
+    Reading,
+    alert_key,
+    country,
+    location_name,
+    matches,
+    place,
+    reading,
+    weather_report,
+)
 
 
 @pytest.mark.parametrize(("location", "key"), [
@@ -44,3 +54,28 @@ def test_a_report_keeps_what_the_dashboard_shows():
 def test_a_report_of_too_many_locations_is_refused():
     with pytest.raises(BadAlert, match="at most 1000"):
         weather_report({"status": "ok", "locations": [{"location": "x"}] * 1001}, "t")
+
+
+@pytest.mark.parametrize(("location", "code"), [
+    ("Paris,FR", "FR"), ("Paris, fr", "FR"), ("Springfield,IL,US", "US"), ("Paris", None),
+    ("Campus, parking B", None), ("Paris,FRA", None), ("Paris,F1", None),
+])
+def test_a_location_names_its_country_by_a_two_letter_code(location, code):
+    assert country(location) == code
+
+
+@pytest.mark.parametrize(("alert", "cp", "applies"), [
+    ("Paris,FR", "Paris,FR", True), ("Paris,FR", "paris, fr", True),
+    ("Paris,FR", "Paris", True),  # a CP's location without a country cannot be told apart
+    ("Paris,FR", "Paris,US", False), ("Paris,US", "Paris,FR", False),
+    ("Paris", "Paris,US", True), ("Paris", "Paris", True), ("Paris,FR", "Lyon,FR", False),
+    ("Springfield,IL,US", "Springfield,US", True), ("Springfield,US", "Springfield,MO,US", True),
+])
+def test_an_alert_applies_to_the_same_city_in_no_other_country(alert, cp, applies):
+    assert matches(alert, cp) is applies
+
+
+def test_alerts_for_one_city_in_two_countries_are_two_alerts():
+    assert alert_key("Paris,FR") == alert_key("paris, fr") == "paris,FR"
+    assert alert_key("Paris,US") != alert_key("Paris,FR")
+    assert alert_key("Paris") == "paris"

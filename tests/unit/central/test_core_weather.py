@@ -201,3 +201,36 @@ def test_a_cp_reconnecting_mid_supply_under_an_alert_finishes_it_first():
     core.stop("MAD-02", StopReason.ADMIN, "alice", at(3))
     assert of(core.connected("MAD-02", None, "0.35", at(4)), fx.Stop) == [
         fx.Stop("MAD-02", "stopped by Central")]
+
+
+def paris() -> Core:
+    """PAR-FR at "Paris,FR", PAR-US at "Paris, us", PAR at "Paris" (no country)."""
+    core = Core(new_id=iter(f"S{n}" for n in range(1, 99)).__next__)
+    for cp_id, location in (("PAR-FR", "Paris,FR"), ("PAR-US", "Paris, us"), ("PAR", "Paris")):
+        core.register(cp_id, location, "0.35", frozenset(), at(0))
+        core.connected(cp_id, None, "0.35", at(0))
+        core.heartbeat(m.Heartbeat(cp_id=cp_id, engine="OK", state="available"), at(0))
+    return core
+
+
+def test_an_alert_with_a_country_code_stops_no_cp_of_another_country():
+    core = paris()
+    _, _, effects = core.raise_alert("Paris,FR", COLD, "service", at(3))
+    assert events(effects)[0].cp_ids == ("PAR", "PAR-FR")
+    assert core.view("PAR-FR")["stop_reasons"] == ["weather"]
+    assert core.view("PAR-US")["stop_reasons"] == []
+    _, new, _ = core.raise_alert("Paris,US", COLD, "service", at(4))
+    assert new and [a["location"] for a in core.alert_views()] == ["Paris,FR", "Paris,US"]
+    assert core.view("PAR-US")["stop_reasons"] == ["weather"]
+
+
+def test_a_cp_under_two_alerts_is_back_when_both_are_cleared():
+    core = paris()
+    core.raise_alert("Paris,FR", COLD, "service", at(3))
+    core.raise_alert("Paris,US", COLD, "service", at(3))
+    core.clear_alert("paris, fr", "service", at(4))
+    assert core.view("PAR-FR")["stop_reasons"] == []
+    assert core.view("PAR")["stop_reasons"] == ["weather"]  # Paris,US still applies
+    assert core.view("PAR-US")["stop_reasons"] == ["weather"]
+    core.clear_alert("Paris,US", "service", at(5))
+    assert [core.view(x)["stop_reasons"] for x in ("PAR", "PAR-US")] == [[], []]

@@ -156,6 +156,8 @@ def test_page_escapes_what_cps_report(client, fleet, site):
 
 @pytest.mark.parametrize(("name", "kind"), [("dashboard.js", "javascript"),
                                             ("power_chart.js", "javascript"),
+                                            ("front.js", "javascript"),
+                                            ("cp_pages.js", "javascript"),
                                             ("dashboard.css", "text/css")])
 def test_static_files_are_served(client, name, kind):
     response = client.get(f"/static/{name}")
@@ -344,3 +346,21 @@ def test_a_tile_shows_registration_and_key_state_never_the_key(client, fleet):
     fleet.revoke_key("CP1", actor="admin@127.0.0.1")
     tile = tile_html(client.get("/").get_data(as_text=True), "CP1")
     assert "Out of order: key revoked" in tile and '"tile-key">revoked<' in tile
+
+
+def test_the_page_and_the_snapshot_hold_one_page_of_tiles_and_count_them_all(fleet, site):
+    site.break_down("CP3")
+    app = create_app({"FLEET": fleet, "ADMIN_TOKEN": "t", "SSE_KEEPALIVE": 0.2,
+                      "TESTING": True, "DASHBOARD_PAGE": 2})
+    client = app.test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="cp-CP1"' in html and 'id="cp-CP2"' in html and 'id="cp-CP3"' not in html
+    assert "3 charging points" in html and 'data-page="2"' in html
+    for panel in ('id="cp-filter"', 'id="cp-state"', 'id="cp-next"', 'id="drivers"',
+                  'id="errors"', 'id="errors-now"', "front.js", "cp_pages.js"):
+        assert panel in html
+    with stream(client) as (_, chunks):
+        name, snapshot = next_event(chunks)
+        assert name == "snapshot"
+        assert [cp["id"] for cp in snapshot["cps"]] == ["CP1", "CP2"]
+        assert snapshot["summary"]["cps"] == 3 and snapshot["summary"]["states"]["BROKEN"] == 1

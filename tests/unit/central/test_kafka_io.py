@@ -15,7 +15,12 @@ from confluent_kafka import KafkaError, KafkaException
 from cloud.central import kafka_io
 from cloud.central.fleet import Fleet
 from cloud.central.kafka_io import KafkaIO
-from cloud.central.kafka_records import KeyProblem, deadletter_record, decode_record
+from cloud.central.kafka_records import (
+    KeyProblem,
+    bridge_deadletter,
+    deadletter_record,
+    decode_record,
+)
 from cloud.central.store import Store
 from protocol import data, seal
 from protocol import driver as d
@@ -371,3 +376,33 @@ def test_every_record_type_central_can_read_has_a_handler():
     from protocol import driver as d
 
     assert set(FROM_KAFKA) == set(data.DATA_TYPES.values()) | set(d.REQUEST_TYPES.values())
+
+
+def bridge_letter(reason: str, cp_id: str = "CP1") -> bytes:
+    """A dead letter as the bridge writes it (bridge.route.dead_letter_record)."""
+    return json.dumps({"reason": reason, "source": "mqtt", "payload": "{}",
+                       "mqtt_topic": f"evcharging/cp/{cp_id}/events",
+                       "ts": T0}).encode()
+
+
+def test_what_the_bridge_dead_letters_is_counted_and_audited_once(io):
+    for _ in range(2):  # the same position read again (after a restart before the commit)
+        io._handle(Record(DEADLETTER, bridge_letter("payload is not JSON"), b"CP1", 5))
+    [row] = audit(io, "refused input")
+    assert (row["cp_id"], row["source"], row["params"]["reason"], row["outcome"]) == (
+        "CP1", "bridge evcharging/cp/CP1/events", "payload is not JSON", "refused")
+    assert io.fleet.metrics()["bridge_deadletters_total"] == 1
+    assert io.producer.on(DEADLETTER) == []  # read, never written back
+
+
+def test_centrals_own_dead_letters_are_not_counted_again(io):
+    io._handle(Record(DRIVER_REQUESTS, b"nonsense", b"D1", 3))
+    [letter] = io.producer.on(DEADLETTER)
+    io._handle(Record(DEADLETTER, letter, b"D1", 0))
+    assert len(audit(io, "refused input")) == 1
+    assert io.fleet.metrics()["bridge_deadletters_total"] == 0
+
+
+def test_an_unreadable_dead_letter_is_still_shown():
+    assert bridge_deadletter(b"CP9", b"\xff").reason == "unreadable dead letter"
+    assert bridge_deadletter(None, b'{"reason": 7}').reason == "no reason given"
