@@ -2,6 +2,7 @@
 
     ev-central [--listen HOST:PORT] [--http HOST:PORT] [--kafka HOST:PORT] [--db PATH]
                [--admin-token T] [--weather-token-file F]
+               [--ocpp HOST:PORT [--ocpp-tls-cert F --ocpp-tls-key F]]
     ev-central cp add ID --location L --price EUR_PER_KWH [--db PATH]
     ev-central cp list [--db PATH]
     ev-central driver add ID [--db PATH]
@@ -48,6 +49,14 @@ def build_parser() -> config.Parser:
     parser.add_argument("--kafka", type=_address, metavar="HOST:PORT",
                         help="Kafka bootstrap server: CP telemetry and records, driver "
                              "requests and updates (none when absent)")
+    parser.add_argument("--ocpp", type=_address, metavar="HOST:PORT",
+                        help="OCPP 1.6J endpoint for standard chargers: ws://HOST:PORT/ocpp/"
+                             "<cp_id>, Basic auth with the CP's secret (none when absent)")
+    parser.add_argument("--ocpp-tls-cert", metavar="PATH",
+                        help="certificate (PEM chain) of the OCPP endpoint: wss:// "
+                             "(security profile 2)")
+    parser.add_argument("--ocpp-tls-key", metavar="PATH",
+                        help="private key of --ocpp-tls-cert")
     commands = parser.add_subparsers(dest="command", parser_class=config.Parser)
     cp = commands.add_parser("cp", help="charging points").add_subparsers(
         dest="cp_command", required=True, parser_class=config.Parser)
@@ -155,6 +164,16 @@ def serve(args: argparse.Namespace, store) -> int:
         server.stop()
         config.fail(f"cannot start the web app: {error}", PROG)
     http_socket.close()  # make_server holds its own duplicate of the descriptor
+    ocpp = None
+    if args.ocpp:
+        try:
+            ocpp = _ocpp(args, fleet)
+        except OSError as error:
+            server.stop()
+            httpd.server_close()
+            config.fail(f"cannot listen on {args.ocpp[0]}:{args.ocpp[1]} (--ocpp): "
+                        f"{_why(error)}", PROG)
+        app.config["OCPP"] = ocpp
     kafka = None
     if args.kafka:
         from cloud.central.kafka_io import KafkaIO
@@ -173,10 +192,39 @@ def serve(args: argparse.Namespace, store) -> int:
         httpd.server_close()
         if kafka is not None:
             kafka.stop()
+        if ocpp is not None:
+            ocpp.stop()
         server.stop()
         store.close()
         log.info("Central stopped")
     return 0
+
+
+def _ocpp_tls(args: argparse.Namespace):
+    """The OCPP endpoint's TLS context (security profile 2), None for plain ws://."""
+    if not (args.ocpp_tls_cert or args.ocpp_tls_key):
+        return None
+    if not (args.ocpp_tls_cert and args.ocpp_tls_key):
+        config.fail("--ocpp-tls-cert and --ocpp-tls-key go together", PROG)
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(args.ocpp_tls_cert, args.ocpp_tls_key)
+    except (OSError, ssl.SSLError) as error:
+        config.fail(f"cannot load the OCPP TLS certificate or key: {error}", PROG)
+    return context
+
+
+def _ocpp(args: argparse.Namespace, fleet):
+    """The OCPP 1.6J endpoint, started (OSError if its address cannot be bound)."""
+    from cloud.central.ocpp.server import OcppServer
+
+    host, port = args.ocpp
+    endpoint = OcppServer(fleet, host, port, tls=_ocpp_tls(args)).start()
+    print(f"OCPP 1.6J endpoint: {endpoint.url}<cp_id>", flush=True)
+    return endpoint
 
 
 def _bootstrap(host: str, port: int) -> str:

@@ -26,6 +26,7 @@ from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import Listener
 from cloud.central.executor import Executor
+from cloud.central.fleet_ocpp import OcppDesk
 from cloud.central.fleet_registry import RegistryDesk
 from cloud.central.fleet_security import Security
 from cloud.central.fleet_weather import WeatherDesk
@@ -46,7 +47,7 @@ COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
             "replays", *KAFKA_COUNTERS)
 
 
-class Fleet(Security, WeatherDesk, RegistryDesk):
+class Fleet(Security, WeatherDesk, RegistryDesk, OcppDesk):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
@@ -238,13 +239,16 @@ class Fleet(Security, WeatherDesk, RegistryDesk):
             return bool(effects)
 
     # -- hooks the CP server calls (and its security ones: fleet_security.py) ---------
-    def on_connected(self, cp_id: str, port: CpPort, location: str | None = None) -> None:
+    def on_connected(self, cp_id: str, port: CpPort, location: str | None = None,
+                     heartbeats: bool = True) -> None:
+        """``heartbeats`` False: alive while the link is open (an OCPP charger's)."""
         with self._lock:
             row = self.store.cp(cp_id)
             if row is None or cp_id not in self._core.cps:
                 return
             self._ports[cp_id] = port
-            self._run(self._core.connected(cp_id, location, row["price_eur_kwh"], self._now()))
+            self._run(self._core.connected(cp_id, location, row["price_eur_kwh"], self._now(),
+                                           heartbeats))
 
     def on_disconnected(self, cp_id: str, reason: str) -> None:
         with self._lock:
