@@ -76,8 +76,10 @@ class Charger:
     """``Charger(url, cp_id, password)``: connected (or ``refused`` with the HTTP status);
     ``call(payload)`` returns Central's answer; ``expect(action)`` what Central sent."""
 
-    def __init__(self, url: str, cp_id: str, password: str) -> None:
+    def __init__(self, url: str, cp_id: str, password: str, ssl=None,
+                 subprotocols: tuple[str, ...] = ("ocpp1.6",)) -> None:
         self.cp_id = cp_id
+        self._ssl, self._subprotocols = ssl, list(subprotocols)
         self.received: queue.Queue = queue.Queue()
         self.answers: dict[str, str] = {}
         self.refused: int | None = None
@@ -96,8 +98,8 @@ class Charger:
     async def _main(self, url: str, password: str) -> None:
         try:
             connection = await websockets.connect(
-                f"{url}{self.cp_id}", subprotocols=["ocpp1.6"],
-                additional_headers=basic(self.cp_id, password))
+                f"{url}{self.cp_id}", subprotocols=self._subprotocols or None,
+                additional_headers=basic(self.cp_id, password), ssl=self._ssl)
         except websockets.InvalidStatus as error:
             self.refused = error.response.status_code
             self._ready.set()

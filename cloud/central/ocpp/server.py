@@ -27,6 +27,7 @@ import binascii
 import hmac
 import logging
 import ssl
+import sys
 import threading
 from http import HTTPStatus
 from typing import Any
@@ -46,6 +47,21 @@ log = logging.getLogger(__name__)
 PATH = "/ocpp/"
 SUBPROTOCOL = "ocpp1.6"
 RESPONSE_TIMEOUT = 10.0  # seconds a call to a charger may wait for its answer
+
+
+class OneLine(logging.LoggerAdapter):
+    """websockets' logger, each failure one line (a peer that sends no valid HTTP, a
+    handshake cut short...): the exception's type and text, never its traceback."""
+
+    def process(self, msg, kwargs):
+        exc_info = kwargs.pop("exc_info", None)
+        error = sys.exc_info()[1] if exc_info is True else (
+            exc_info[1] if isinstance(exc_info, tuple) else exc_info)
+        if isinstance(error, BaseException):
+            cause = error.__cause__ or error.__context__
+            msg = f"{msg}: {type(error).__name__}: {error}" + (
+                f" ({type(cause).__name__}: {cause})" if cause else "")
+        return msg, kwargs
 
 
 def credentials(header: str | None) -> tuple[str, str] | None:
@@ -124,7 +140,8 @@ class OcppServer:
                 self._handle, self.host, self.port, subprotocols=[SUBPROTOCOL],
                 process_request=self._authenticate, ssl=self.tls,
                 ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
-                max_size=2**20, logger=logging.getLogger("cloud.central.ocpp.websockets"))
+                max_size=2**20,
+                logger=OneLine(logging.getLogger("cloud.central.ocpp.websockets"), {}))
         except BaseException as error:  # noqa: BLE001 - handed to start()'s caller
             self._error = error
             self._ready.set()
