@@ -30,8 +30,9 @@ class _Client(ChargePoint):
         self.owner.received.put((action, fields))
 
     @on(Action.remote_start_transaction)
-    def on_remote_start(self, **fields):
+    async def on_remote_start(self, **fields):
         self._got("RemoteStartTransaction", **fields)
+        await asyncio.sleep(self.owner.delays.get("RemoteStartTransaction", 0))
         return call_result.RemoteStartTransaction(status=self.owner.answers.get(
             "RemoteStartTransaction", "Accepted"))
 
@@ -82,6 +83,7 @@ class Charger:
         self._ssl, self._subprotocols = ssl, list(subprotocols)
         self.received: queue.Queue = queue.Queue()
         self.answers: dict[str, str] = {}
+        self.delays: dict[str, float] = {}  # seconds before answering (this loop waits)
         self.refused: int | None = None
         self.closed = threading.Event()
         self.loop = asyncio.new_event_loop()
