@@ -56,3 +56,22 @@ def test_the_route_needs_the_token_a_known_action_and_cp_and_an_ocpp_connection(
     response = client.post("/api/cps/CP1/ocpp/reset", json={}, headers=AUTH)
     assert response.status_code == 409
     assert response.get_json()["message"] == "CP CP1 is not connected over OCPP"
+
+
+def test_the_readme_section_names_flags_actions_and_the_path_central_has():
+    import re
+    from pathlib import Path
+
+    from cloud.central.cli import build_parser
+    from cloud.central.ocpp.api import ACTIONS
+    from cloud.central.ocpp.server import PATH, SUBPROTOCOL
+
+    readme = (Path(__file__).parents[4] / "README.md").read_text()
+    section = readme[readme.index("## Connecting an OCPP 1.6J charger"):]
+    section = section[:section.index("\n## ", 1)]
+    flags = {option for action in build_parser()._actions for option in action.option_strings}
+    assert set(re.findall(r"--ocpp[a-z-]*", section)) <= flags
+    assert {"--ocpp", "--ocpp-tls-cert", "--ocpp-tls-key"} <= set(
+        re.findall(r"--ocpp[a-z-]*", section))
+    assert set(re.findall(r"/ocpp/([a-z_]+)", section)) <= set(ACTIONS)
+    assert f":9000{PATH}ACME-07" in section and f"`{SUBPROTOCOL}`" in section
