@@ -142,11 +142,20 @@ def serve(args: argparse.Namespace, store) -> int:
                                                 "weather token file", PROG)
         if weather_token == token:
             config.fail("the weather service token must differ from the admin token", PROG)
+    ocpp_tls = _ocpp_tls(args)
     fleet = Fleet(store)
     try:
         http_socket = listening.bind(http_host, http_port)
     except OSError as error:
         config.fail(f"cannot listen on {http_host}:{http_port} (--http): {_why(error)}", PROG)
+    ocpp_socket = None
+    if args.ocpp:
+        try:
+            ocpp_socket = listening.bind(*args.ocpp)
+        except OSError as error:
+            http_socket.close()
+            config.fail(f"cannot listen on {args.ocpp[0]}:{args.ocpp[1]} (--ocpp): "
+                        f"{_why(error)}", PROG)
     server = CpServer(fleet, cp_host, cp_port)
     try:
         server.start()
@@ -165,14 +174,8 @@ def serve(args: argparse.Namespace, store) -> int:
         config.fail(f"cannot start the web app: {error}", PROG)
     http_socket.close()  # make_server holds its own duplicate of the descriptor
     ocpp = None
-    if args.ocpp:
-        try:
-            ocpp = _ocpp(args, fleet)
-        except OSError as error:
-            server.stop()
-            httpd.server_close()
-            config.fail(f"cannot listen on {args.ocpp[0]}:{args.ocpp[1]} (--ocpp): "
-                        f"{_why(error)}", PROG)
+    if ocpp_socket is not None:
+        ocpp = _ocpp(fleet, ocpp_socket, ocpp_tls)
         app.config["OCPP"] = ocpp
     kafka = None
     if args.kafka:
@@ -217,12 +220,11 @@ def _ocpp_tls(args: argparse.Namespace):
     return context
 
 
-def _ocpp(args: argparse.Namespace, fleet):
-    """The OCPP 1.6J endpoint, started (OSError if its address cannot be bound)."""
+def _ocpp(fleet, sock, tls):
+    """The OCPP 1.6J endpoint on its bound socket, started."""
     from cloud.central.ocpp.server import OcppServer
 
-    host, port = args.ocpp
-    endpoint = OcppServer(fleet, host, port, tls=_ocpp_tls(args)).start()
+    endpoint = OcppServer(fleet, sock=sock, tls=tls).start()
     print(f"OCPP 1.6J endpoint: {endpoint.url}<cp_id>", flush=True)
     return endpoint
 

@@ -313,3 +313,27 @@ def test_a_driver_request_is_a_remote_start_and_the_driver_gets_progress_and_a_t
         reader.close()
         stop(central.process)
     assert "Traceback" not in (output_dir / "central.log").read_text()
+
+
+def test_bad_ocpp_flags_are_one_line_and_exit_2(tmp_path):
+    import socket
+
+    def central(*more: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "ev-central"), "--db", str(tmp_path / "c.db"), "--listen",
+             f"127.0.0.1:{free_port()}", "--http", f"127.0.0.1:{free_port()}", *more],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    with socket.create_server(("127.0.0.1", free_port())) as taken:
+        port = taken.getsockname()[1]
+        for more, says in [
+                (["--ocpp", "nowhere"], "--ocpp"),
+                (["--ocpp", f"127.0.0.1:{free_port()}", "--ocpp-tls-cert", "c.crt"],
+                 "--ocpp-tls-cert and --ocpp-tls-key go together"),
+                (["--ocpp", f"127.0.0.1:{free_port()}", "--ocpp-tls-cert", "/nonexistent",
+                  "--ocpp-tls-key", "/nonexistent"], "cannot load the OCPP TLS certificate"),
+                (["--ocpp", f"127.0.0.1:{port}"],
+                 f"cannot listen on 127.0.0.1:{port} (--ocpp): Address already in use")]:
+            done = central(*more)
+            assert done.returncode == 2, done.stderr
+            assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr

@@ -26,6 +26,7 @@ import base64
 import binascii
 import hmac
 import logging
+import socket
 import ssl
 import sys
 import threading
@@ -90,10 +91,12 @@ class OcppServer:
 
     def __init__(self, fleet, host: str = "127.0.0.1", port: int = 9000,
                  tls: ssl.SSLContext | None = None, ping_interval: float = 20.0,
-                 ping_timeout: float = 20.0, response_timeout: float = RESPONSE_TIMEOUT) -> None:
+                 ping_timeout: float = 20.0, response_timeout: float = RESPONSE_TIMEOUT,
+                 sock: socket.socket | None = None) -> None:
+        """``sock``: a socket bound and listening already (``host`` and ``port`` unused)."""
         self.fleet = fleet
         self.records = TransactionRecords(fleet.store)
-        self.host, self.port, self.tls = host, port, tls
+        self.host, self.port, self.tls, self.sock = host, port, tls, sock
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.response_timeout = response_timeout
         self.loop = asyncio.new_event_loop()
@@ -136,8 +139,9 @@ class OcppServer:
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
         try:
+            where = {"sock": self.sock} if self.sock else {"host": self.host, "port": self.port}
             self._server = await serve(
-                self._handle, self.host, self.port, subprotocols=[SUBPROTOCOL],
+                self._handle, **where, subprotocols=[SUBPROTOCOL],
                 process_request=self._authenticate, ssl=self.tls,
                 ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
                 max_size=2**20,
