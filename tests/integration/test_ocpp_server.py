@@ -5,6 +5,8 @@ test_central_ocpp.py)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cloud.central.cp_server import CpServer
@@ -68,3 +70,30 @@ def test_revoking_an_ocpp_chargers_key_closes_its_connection_until_it_logs_in_ag
     assert fleet.cp("OC1")["stop_reasons"] == []
     again.close()
     wait_for(lambda: fleet.cp("OC1")["state"] == "DISCONNECTED", 5)
+
+
+def test_a_weather_alert_lets_the_transaction_finish_then_makes_the_charger_inoperative(
+        endpoint):
+    from ocpp.v16 import call
+
+    from cloud.central.alerts import Reading
+
+    fleet, server, secret = endpoint
+    charger = connected(fleet, server, secret)
+    tid = charger.call(call.StartTransaction(connector_id=1, id_tag="D1", meter_start=0,
+                                             timestamp="2026-11-30T10:00:00Z")).transaction_id
+    charger.status("Charging")
+    wait_for(lambda: fleet.cp("OC1")["state"] == "SUPPLYING", 5)
+    fleet.raise_alert("Madrid", Reading("-3", "0", "2026-11-30T10:05:00Z"), "weather office")
+    time.sleep(0.3)
+    assert charger.received.empty()  # the supply under way finishes first
+    charger.call(call.StopTransaction(meter_stop=2000, timestamp="2026-11-30T10:20:00Z",
+                                      transaction_id=tid, reason="EVDisconnected"))
+    charger.status("Available")
+    assert charger.expect("ChangeAvailability") == {"connector_id": 0, "type": "Inoperative"}
+    charger.status("Unavailable", connector_id=0)
+    wait_for(lambda: fleet.cp("OC1")["state"] == "STOPPED", 5)
+    fleet.clear_alert("Madrid", "weather office")
+    assert charger.expect("ChangeAvailability") == {"connector_id": 0, "type": "Operative"}
+    assert fleet.store.session(fleet.sessions(cp_id="OC1")[0]["id"])["kwh"] == "2.000"
+    charger.close()
