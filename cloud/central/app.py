@@ -5,9 +5,12 @@ the admin bearer token as ``ADMIN_TOKEN``, the weather office's service token as
 ``WEATHER_TOKEN`` (optional: without it the office's calls are refused) and, for
 information, the database path as ``DB``.  ``SSE_KEEPALIVE`` (seconds, default 15) sets
 the ``/events`` keepalive period and ``SSE_MAX_CLIENTS`` (default 100) how many event
-streams may be open at once.  Blueprints: ``api`` (REST under ``/api``), ``weather_api``
-(alerts and the weather office's report, under ``/api``), ``dashboard`` (``/`` and
-``/events``) and ``sessions`` (``/sessions`` and ``/sessions.csv``).
+streams may be open at once.  ``OCPP``: the OCPP endpoint
+(:class:`~cloud.central.ocpp.server.OcppServer`), when Central runs one.  Blueprints:
+``api`` (REST under ``/api``), ``weather_api`` (alerts and the weather office's report,
+under ``/api``), ``ocpp_api`` (operations on OCPP chargers, under ``/api``),
+``dashboard`` (``/`` and ``/events``) and ``sessions`` (``/sessions`` and
+``/sessions.csv``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from cloud.central import api, dashboard, openapi, registry_api, sessions_page, weather_api
 from cloud.central.errors import DomainError
+from cloud.central.ocpp import api as ocpp_api
 
 METRIC_PREFIX = "evcharging_"
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_:]")
@@ -41,6 +45,7 @@ def create_app(config: dict) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(weather_api.bp)
+    app.register_blueprint(ocpp_api.bp)
     app.add_url_rule("/api/openapi.json", "openapi", openapi.serve)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(sessions_page.bp)

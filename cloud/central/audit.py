@@ -29,6 +29,7 @@ ACTIONS = (
     "auth ok", "auth failed", "registered", "deregistered", "credentials rotated",
     "key issued", "key revoked", "key mismatch", "replayed", "state change", "stop",
     "resume", "weather alert raised", "weather alert cleared", "refused input", "error",
+    "cp command",
 )
 OUTCOMES = ("ok", "refused", "failed")
 LOGGER = "evcharging.audit"

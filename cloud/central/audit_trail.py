@@ -16,6 +16,7 @@ from cloud.central.events import (
     AdminAction,
     AuthOk,
     AuthRefused,
+    CpCommand,
     CpResumed,
     CpStopped,
     DomainEvent,
@@ -72,6 +73,12 @@ def record_of(event: DomainEvent) -> Record | None:
     if isinstance(event, Failure):
         return Record("error", "service", event.source or CENTRAL, event.cp_id,
                       {"what": event.what}, "failed")
+    if isinstance(event, CpCommand):
+        params = {"command": event.action, **event.params}
+        if event.answer:
+            params["answer"] = event.answer
+        return Record("cp command", *split_actor(event.actor), cp_id=event.cp_id,
+                      params=params, outcome=event.outcome)
     if isinstance(event, CpStopped):
         return Record("stop", *split_actor(event.actor), cp_id=event.cp_id,
                       params={"reason": str(event.reason)})
@@ -94,8 +101,8 @@ class AuditTrail:
     calls ``after(row)`` (the dashboard's nudge) when given."""
 
     KINDS = (AdminAction, AuthOk, AuthRefused, KeyIssue, KeyRevocation, KeyMismatch, Replay,
-             StateChange, RefusedInput, Failure, CpStopped, CpResumed, WeatherAlertRaised,
-             WeatherAlertCleared)
+             StateChange, RefusedInput, Failure, CpCommand, CpStopped, CpResumed,
+             WeatherAlertRaised, WeatherAlertCleared)
 
     def __init__(self, store, after: Callable[[dict[str, Any]], None] | None = None,
                  queued: bool = False) -> None:

@@ -2,6 +2,7 @@
 
     ev-central [--listen HOST:PORT] [--http HOST:PORT] [--kafka HOST:PORT] [--db PATH]
                [--admin-token T] [--weather-token-file F]
+               [--ocpp HOST:PORT [--ocpp-tls-cert F --ocpp-tls-key F]]
     ev-central cp add ID --location L --price EUR_PER_KWH [--db PATH]
     ev-central cp list [--db PATH]
     ev-central driver add ID [--db PATH]
@@ -48,6 +49,14 @@ def build_parser() -> config.Parser:
     parser.add_argument("--kafka", type=_address, metavar="HOST:PORT",
                         help="Kafka bootstrap server: CP telemetry and records, driver "
                              "requests and updates (none when absent)")
+    parser.add_argument("--ocpp", type=_address, metavar="HOST:PORT",
+                        help="OCPP 1.6J endpoint for standard chargers: ws://HOST:PORT/ocpp/"
+                             "<cp_id>, Basic auth with the CP's secret (none when absent)")
+    parser.add_argument("--ocpp-tls-cert", metavar="PATH",
+                        help="certificate (PEM chain) of the OCPP endpoint: wss:// "
+                             "(security profile 2)")
+    parser.add_argument("--ocpp-tls-key", metavar="PATH",
+                        help="private key of --ocpp-tls-cert")
     commands = parser.add_subparsers(dest="command", parser_class=config.Parser)
     cp = commands.add_parser("cp", help="charging points").add_subparsers(
         dest="cp_command", required=True, parser_class=config.Parser)
@@ -133,11 +142,20 @@ def serve(args: argparse.Namespace, store) -> int:
                                                 "weather token file", PROG)
         if weather_token == token:
             config.fail("the weather service token must differ from the admin token", PROG)
+    ocpp_tls = _ocpp_tls(args)
     fleet = Fleet(store)
     try:
         http_socket = listening.bind(http_host, http_port)
     except OSError as error:
         config.fail(f"cannot listen on {http_host}:{http_port} (--http): {_why(error)}", PROG)
+    ocpp_socket = None
+    if args.ocpp:
+        try:
+            ocpp_socket = listening.bind(*args.ocpp)
+        except OSError as error:
+            http_socket.close()
+            config.fail(f"cannot listen on {args.ocpp[0]}:{args.ocpp[1]} (--ocpp): "
+                        f"{_why(error)}", PROG)
     server = CpServer(fleet, cp_host, cp_port)
     try:
         server.start()
@@ -155,6 +173,10 @@ def serve(args: argparse.Namespace, store) -> int:
         server.stop()
         config.fail(f"cannot start the web app: {error}", PROG)
     http_socket.close()  # make_server holds its own duplicate of the descriptor
+    ocpp = None
+    if ocpp_socket is not None:
+        ocpp = _ocpp(fleet, ocpp_socket, ocpp_tls)
+        app.config["OCPP"] = ocpp
     kafka = None
     if args.kafka:
         from cloud.central.kafka_io import KafkaIO
@@ -173,10 +195,38 @@ def serve(args: argparse.Namespace, store) -> int:
         httpd.server_close()
         if kafka is not None:
             kafka.stop()
+        if ocpp is not None:
+            ocpp.stop()
         server.stop()
         store.close()
         log.info("Central stopped")
     return 0
+
+
+def _ocpp_tls(args: argparse.Namespace):
+    """The OCPP endpoint's TLS context (security profile 2), None for plain ws://."""
+    if not (args.ocpp_tls_cert or args.ocpp_tls_key):
+        return None
+    if not (args.ocpp_tls_cert and args.ocpp_tls_key):
+        config.fail("--ocpp-tls-cert and --ocpp-tls-key go together", PROG)
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(args.ocpp_tls_cert, args.ocpp_tls_key)
+    except (OSError, ssl.SSLError) as error:
+        config.fail(f"cannot load the OCPP TLS certificate or key: {error}", PROG)
+    return context
+
+
+def _ocpp(fleet, sock, tls):
+    """The OCPP 1.6J endpoint on its bound socket, started."""
+    from cloud.central.ocpp.server import OcppServer
+
+    endpoint = OcppServer(fleet, sock=sock, tls=tls).start()
+    print(f"OCPP 1.6J endpoint: {endpoint.url}<cp_id>", flush=True)
+    return endpoint
 
 
 def _bootstrap(host: str, port: int) -> str:

@@ -128,11 +128,14 @@ class TableCore:
         return effects + self._refresh(cp, now)
 
     # -- the CP's link ---------------------------------------------------------------
-    def connected(self, cp_id: str, location: str | None, price: str, now: Moment) -> Effects:
+    def connected(self, cp_id: str, location: str | None, price: str, now: Moment,
+                  heartbeats: bool = True) -> Effects:
+        """A CP's link is up; ``heartbeats`` False: it is alive while the link is (OCPP)."""
         cp = self.cps.get(cp_id)
         if cp is None:
             return []
         replaced = cp.connected
+        cp.heartbeats = heartbeats
         effects: Effects = []
         if location and location != cp.location:
             effects.append(fx.SaveLocation(cp_id, location))
@@ -163,19 +166,33 @@ class TableCore:
         if cp is None:
             return []
         self.counters["heartbeats"] += 1
+        return self._report(cp, beat.engine, beat.state, "", now, beat.session_id,
+                            beat.driver_id)
+
+    def status(self, cp_id: str, engine: Health, state: EngineState | None, reason: str,
+               now: Moment) -> Effects:
+        """What a CP reports outside heartbeats (an OCPP charger's StatusNotification):
+        its engine health and what it is doing, as a heartbeat says them."""
+        cp = self._connected(cp_id)
+        if cp is None:
+            return []
+        return self._report(cp, engine, state, reason, now)
+
+    def _report(self, cp: CpRecord, engine: Health, state: EngineState | None, reason: str,
+                now: Moment, session_id: str | None = None,
+                driver_id: str | None = None) -> Effects:
         lost = cp.last_heartbeat is not None and cp.state == CpState.DISCONNECTED
         cp.last_heartbeat = now.mono
         effects: Effects = [fx.Note("info", cp.id, "heartbeats resumed")] if lost else []
-        if beat.engine != cp.engine:
-            effects += self._set_engine(cp, beat.engine, "", now)
-        state = beat.state
-        if (state == EngineState.SUPPLYING and beat.session_id
-                and beat.session_id == cp.ended_session):
+        if engine != cp.engine:
+            effects += self._set_engine(cp, engine, reason, now)
+        if (state == EngineState.SUPPLYING and session_id
+                and session_id == cp.ended_session):
             state = EngineState.AVAILABLE  # a heartbeat older than the end record
         cp.engine_state = state
         if state in (EngineState.AUTHORIZED, EngineState.SUPPLYING):
-            cp.session_id = beat.session_id or cp.session_id
-            cp.driver_id = beat.driver_id or cp.driver_id
+            cp.session_id = session_id or cp.session_id
+            cp.driver_id = driver_id or cp.driver_id
         elif state is not None:
             cp.session_id = cp.driver_id = cp.started_at = None
         if cp.stop_after_supply and state == EngineState.STOPPED:
@@ -197,7 +214,7 @@ class TableCore:
         """Notice heartbeats lost for 3 s and authorizations unused for 60 s."""
         effects = self._expire_overdue(now)
         for cp in self.cps.values():
-            if (cp.connected and cp.state != CpState.DISCONNECTED
+            if (cp.connected and cp.heartbeats and cp.state != CpState.DISCONNECTED
                     and cp.last_heartbeat is not None
                     and now.mono - cp.last_heartbeat > cpstate.HEARTBEAT_TIMEOUT):
                 effects += self._refresh(cp, now)

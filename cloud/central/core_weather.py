@@ -91,10 +91,11 @@ class WeatherCore(KeysCore):
         effects = super().register(cp_id, location, price, stop_reasons, now, credentials)
         return effects + (self._follow_alert(cp_id, None, now) if effects else [])
 
-    def connected(self, cp_id: str, location: str | None, price: str, now: Moment) -> Effects:
+    def connected(self, cp_id: str, location: str | None, price: str, now: Moment,
+                  heartbeats: bool = True) -> Effects:
         cp = self.cps.get(cp_id)
         before = cp.location if cp is not None else None
-        effects = super().connected(cp_id, location, price, now)
+        effects = super().connected(cp_id, location, price, now, heartbeats)
         if cp is None:
             return effects
         return effects + self._follow_alert(cp_id, before, now)

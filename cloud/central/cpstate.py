@@ -60,11 +60,17 @@ class Facts(NamedTuple):
     engine: Health | None = None  # as the monitor last reported
     stop_reasons: frozenset[StopReason] = frozenset()  # none: in service
     session: EngineState | None = None  # None, AUTHORIZED or SUPPLYING
+    heartbeats: bool = True  # alive while it beats (framed); False: while its link is open
 
 
 def _disconnected(facts: Facts, now: float) -> bool:
-    return (not facts.connected or facts.last_heartbeat is None
-            or now - facts.last_heartbeat > HEARTBEAT_TIMEOUT)
+    """No link; or, for a CP whose liveness is its heartbeats, none for 3 s.  An OCPP
+    charger's liveness is its WebSocket (pinged by the server), not its Heartbeat.req,
+    which comes every few minutes at most."""
+    if not facts.connected:
+        return True
+    return facts.heartbeats and (facts.last_heartbeat is None
+                                 or now - facts.last_heartbeat > HEARTBEAT_TIMEOUT)
 
 
 def _stopped(facts: Facts) -> bool:
@@ -127,13 +133,13 @@ _SESSIONS = {EngineState.AUTHORIZED: EngineState.AUTHORIZED,
 
 def facts(connected: bool, last_heartbeat: float | None, engine: str | None,
           stop_reasons: frozenset[StopReason], engine_state: str | None,
-          authorized: bool) -> Facts:
+          authorized: bool, heartbeats: bool = True) -> Facts:
     """The facts of a CP, folding in what its engine reports it is doing and Central's
     authorization waiting for the vehicle (a broken engine is a KO one)."""
     session = _SESSIONS.get(engine_state) or (EngineState.AUTHORIZED if authorized else None)
     if engine_state == EngineState.BROKEN and engine == Health.OK:
         engine = Health.KO
-    return Facts(connected, last_heartbeat, engine, stop_reasons, session)
+    return Facts(connected, last_heartbeat, engine, stop_reasons, session, heartbeats)
 
 
 def view(

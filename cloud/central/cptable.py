@@ -45,6 +45,7 @@ class CpRecord:
     state: CpState = CpState.DISCONNECTED
     updated_at: str = ""
     connected: bool = False
+    heartbeats: bool = True  # its liveness is its heartbeats (framed), else its link (OCPP)
     last_heartbeat: float | None = None
     engine: Health | None = None
     engine_state: EngineState | None = None
@@ -94,7 +95,7 @@ def refresh(cp: CpRecord, authorization: Authorization | None, now: Moment) -> b
     """Derive ``cp``'s state and view; True if the view changed (``updated_at`` is then
     now)."""
     facts = cpstate.facts(cp.connected, cp.last_heartbeat, cp.engine, cp.stop_reasons,
-                          cp.engine_state, authorization is not None)
+                          cp.engine_state, authorization is not None, cp.heartbeats)
     cp.state = cpstate.derive_state(facts, now.mono)
     session = (cp.session_id, cp.driver_id)
     if cp.session_id is None and authorization is not None:

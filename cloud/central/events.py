@@ -122,6 +122,20 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class CpCommand:
+    """An administrator's operation on a CP beyond stop and resume (an OCPP charger's
+    Reset, UnlockConnector, GetConfiguration, ChangeConfiguration, TriggerMessage), and
+    what the CP answered (``outcome``: ok, refused by the CP, or failed)."""
+
+    cp_id: str
+    actor: str
+    action: str
+    params: dict
+    outcome: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
 class CpStopped:
     cp_id: str
     reason: StopReason

@@ -27,6 +27,7 @@ from cloud.central.cptable import Authorization, Moment
 from cloud.central.events import Listener
 from cloud.central.executor import Executor
 from cloud.central.fleet_front import FrontDesk
+from cloud.central.fleet_ocpp import OcppDesk
 from cloud.central.fleet_registry import RegistryDesk
 from cloud.central.fleet_security import Security
 from cloud.central.fleet_weather import WeatherDesk
@@ -47,7 +48,7 @@ COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
             "replays", "bridge_deadletters", *KAFKA_COUNTERS)
 
 
-class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk):
+class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk, OcppDesk):
     def __init__(
         self, store: Store, clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = m.utc_now,
@@ -239,13 +240,16 @@ class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk):
             return bool(effects)
 
     # -- hooks the CP server calls (and its security ones: fleet_security.py) ---------
-    def on_connected(self, cp_id: str, port: CpPort, location: str | None = None) -> None:
+    def on_connected(self, cp_id: str, port: CpPort, location: str | None = None,
+                     heartbeats: bool = True) -> None:
+        """``heartbeats`` False: alive while the link is open (an OCPP charger's)."""
         with self._lock:
             row = self.store.cp(cp_id)
             if row is None or cp_id not in self._core.cps:
                 return
             self._ports[cp_id] = port
-            self._run(self._core.connected(cp_id, location, row["price_eur_kwh"], self._now()))
+            self._run(self._core.connected(cp_id, location, row["price_eur_kwh"], self._now(),
+                                           heartbeats))
 
     def on_disconnected(self, cp_id: str, reason: str) -> None:
         with self._lock:

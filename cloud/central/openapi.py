@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import jsonify
 
+from cloud.central.ocpp.api import ACTIONS as OCPP_ACTIONS
 from cloud.central.openapi_schemas import SCHEMAS, listed, ref, text
 from protocol import rules
 from protocol.states import CpState
@@ -20,7 +21,8 @@ from protocol.states import CpState
 CP_STATES = [str(state) for state in CpState]
 
 ERRORS = {400: "bad input", 401: "bearer token missing or wrong", 403: "wrong token",
-          404: "not found", 409: "conflict", 413: "body too large", 429: "too many requests"}
+          404: "not found", 409: "conflict", 413: "body too large", 429: "too many requests",
+          502: "the CP answered with an error", 504: "the CP did not answer in time"}
 ADMIN = [{"admin": []}]
 WEATHER = [{"weatherOffice": []}]
 
@@ -67,6 +69,7 @@ def _page(limit_max: int, *extra: dict[str, Any]) -> list[dict[str, Any]]:
 
 CP_ID = _param("cp_id", "path", type="string", pattern=rules.CP_ID.pattern)
 DRIVER_ID = _param("driver_id", "path", type="string", pattern=rules.DRIVER_ID.pattern)
+OCPP_ACTION = _param("action", "path", type="string", enum=list(OCPP_ACTIONS))
 LOCATION = _param("location", "path", type="string", minLength=1, maxLength=100)
 FILTER = [_param("cp_id"), _param("driver_id"), _param("day", format="date"),
           _param("status", enum=["authorized", "supplying", "ended", "denied", "expired"])]
@@ -98,6 +101,10 @@ PATHS: dict[str, dict[str, Any]] = {
         "lift the admin stop", CP, (404,), security=ADMIN)},
     "/api/cps/{cp_id}/key": {"parameters": [CP_ID], "delete": _op(
         "revoke the CP's keys until it re-authenticates", CP, (404,), security=ADMIN)},
+    "/api/cps/{cp_id}/ocpp/{action}": {"parameters": [CP_ID, OCPP_ACTION], "post": _op(
+        "an operation on an OCPP charger (Reset, UnlockConnector, GetConfiguration, "
+        "ChangeConfiguration, TriggerMessage; audited): the charger's answer",
+        _json(ref("OcppAnswer")), (404, 409, 502, 504), body="OcppCommand", security=ADMIN)},
     "/api/cps/stop": {"post": _op("stop every CP", CPS, security=ADMIN)},
     "/api/cps/resume": {"post": _op("resume every CP", CPS, security=ADMIN)},
     "/api/sessions": {"get": _op(

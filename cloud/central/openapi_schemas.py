@@ -102,5 +102,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                              ("location",), location=text(minLength=1, maxLength=100),
                              temperature_c=maybe(DECIMAL), observed_at=maybe(INSTANT),
                              alert={"type": "boolean"}, error=maybe(text()))}),
+    "OcppCommand": obj((), type=text(enum=["Soft", "Hard"]),
+                       connectorId={"type": "integer", "minimum": 0, "maximum": 1000},
+                       keys={"type": "array", "items": text(minLength=1, maxLength=50),
+                             "maxItems": 100},
+                       key=text(minLength=1, maxLength=50), value=text(minLength=1,
+                                                                       maxLength=500),
+                       requestedMessage=text(enum=[
+                           "BootNotification", "DiagnosticsStatusNotification",
+                           "FirmwareStatusNotification", "Heartbeat", "MeterValues",
+                           "StatusNotification"])),
+    "OcppAnswer": obj((), status=text(), configurationKey={"type": "array", "items": {
+        "type": "object"}}, unknownKey={"type": "array", "items": text()}),
     "Health": obj(("status",), status=text(enum=["ok", "degraded"]), kafka={"type": "boolean"}),
 }

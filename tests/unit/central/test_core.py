@@ -79,3 +79,36 @@ def test_time_is_an_argument():
     effects = core.sweep(at(3.1))
     assert core.view("CP1")["state"] == "DISCONNECTED"
     assert fx.Note("warning", "CP1", "no heartbeat for 3 s") in effects
+
+
+def charger(cp_id: str = "CP1") -> Core:
+    """A CP whose liveness is its link (an OCPP charger): no heartbeats at all."""
+    core = Core(new_id=iter(f"S{n}" for n in range(1, 99)).__next__)
+    core.register(cp_id, "Madrid", "0.35", frozenset(), at(0))
+    core.connected(cp_id, None, "0.35", at(0), heartbeats=False)
+    core.status(cp_id, "OK", None, "", at(0))
+    return core
+
+
+def test_a_cp_alive_by_its_link_stays_connected_without_heartbeats_until_the_link_drops():
+    core = charger()
+    assert core.view("CP1")["state"] == "ACTIVATED"
+    assert core.sweep(at(3600)) == []  # an hour without a heartbeat: still connected
+    core._refresh(core.cps["CP1"], at(3600))
+    assert core.view("CP1")["state"] == "ACTIVATED"
+    core.disconnected("CP1", "connection closed", at(3601))
+    assert core.view("CP1")["state"] == "DISCONNECTED"
+    framed = ready()  # a framed CP: 3 s without a heartbeat and it is DISCONNECTED
+    assert of(framed.sweep(at(3.5)), fx.Note)[0].text == "no heartbeat for 3 s"
+    assert framed.view("CP1")["state"] == "DISCONNECTED"
+
+
+def test_a_status_report_sets_health_and_state_as_a_heartbeat_does():
+    core = charger()
+    effects = core.status("CP1", "KO", "broken", "GroundFailure", at(1))
+    assert core.view("CP1")["state"] == "BROKEN"
+    assert of(effects, fx.Note)[0].text == "engine KO: GroundFailure"
+    core.status("CP1", "OK", "stopped", "", at(2))  # Unavailable, nothing stops it: resume
+    assert core.view("CP1")["state"] == "ACTIVATED"
+    assert of(core.status("CP1", "OK", "stopped", "", at(3)), fx.Resume) == []  # once
+    assert core.status("CP2", "OK", "available", "", at(3)) == []  # no such CP
