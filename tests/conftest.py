@@ -6,6 +6,21 @@ import pytest
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
 
+@pytest.fixture(autouse=True)
+def _root_log_handlers():
+    """A test that runs a service's main() in-process gets its logs.setup(): a handler on
+    the root logger writing to the stderr of that moment, pytest's capture of that test.
+    Put the handlers back afterwards, or a later line from a thread (the audit writer's)
+    goes to a closed capture ("--- Logging error ---")."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture
 def output_dir(request) -> Path:
     """A folder under test-output/ kept after the run (logs, screenshots)."""
