@@ -76,7 +76,7 @@ def test_messages_from_the_monitor_reach_their_handlers(engine):
 NOT_FROM_MONITOR = {
     m.Challenge, m.Authenticate, m.Welcome, m.Refused, m.HealthReport, m.Heartbeat,
     m.EngineStatus, m.CommandResult, m.SupplyRequest, m.SupplyStarted, m.SupplyEnded,
-    m.PanelAction, m.PanelStatus,
+    m.PanelAction, m.PanelStatus, m.MeterReading,
 }
 
 
@@ -87,7 +87,7 @@ def test_every_message_a_monitor_can_send_has_a_route():
     assert routed.isdisjoint(NOT_FROM_MONITOR)
     assert routed | NOT_FROM_MONITOR == set(m.MESSAGE_TYPES.values())
     assert {m.Hello, m.HealthCheck, m.CentralStatus, m.KeyIssued, m.KeyRevoked,
-            *TO_ENGINE} == routed
+            m.MeterRequest, *TO_ENGINE} == routed
 
 
 KEY = seal.Key("k-0123456789ab", bytes(range(32)))
