@@ -147,3 +147,22 @@ def rig(tmp_path):
     yield devices, journal
     journal.close()
     devices.close()
+
+
+def test_a_meter_request_is_answered_with_the_connector_and_the_supply_under_way(engine):
+    link = FakeLink("monitor")
+    engine.attach(link)
+    engine.on_message(link, m.CentralStatus(cp_id=CP, up=True))
+    engine.on_message(link, m.MeterRequest(cp_id=CP))
+    idle = [x for x in link.sent if isinstance(x, m.MeterReading)]
+    assert [(r.plugged, r.session_id, r.kwh) for r in idle] == [(False, None, None)]
+    engine.on_message(link, m.Command(cp_id=CP, action="authorize", session_id="S1",
+                                      price_eur_kwh="0.30", expires_at="2099-01-01T00:00:00Z"))
+    engine.press("plug")
+    engine.clock.mono += 2  # 7.4 kW for 2 s
+    engine.tick()
+    link.sent.clear()
+    engine.on_message(link, m.MeterRequest(cp_id=CP))
+    [reading] = [x for x in link.sent if isinstance(x, m.MeterReading)]
+    assert (reading.plugged, reading.session_id, reading.kw, reading.kwh) == (
+        True, "S1", "7.4", "0.004")
