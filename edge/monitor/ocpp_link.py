@@ -159,6 +159,7 @@ class OcppLink:
         self._calls: deque = deque()  # what the core asked to send now
         self._wake = asyncio.Event()
         self._reconnect = asyncio.Event()
+        self._failed = False  # a transaction message failed on this connection
         self._stopping = asyncio.Event()
         self._thread = threading.Thread(target=self._loop.run_until_complete,
                                         args=(self._run(),), name="ocpp-link", daemon=True)
@@ -180,7 +181,11 @@ class OcppLink:
         self._loop.call_soon_threadsafe(self._wake.set)
 
     def reconnect(self) -> None:
-        self._loop.call_soon_threadsafe(self._reconnect.set)
+        self._loop.call_soon_threadsafe(self._reconnect_now)
+
+    def _reconnect_now(self) -> None:
+        self._reconnect.set()
+        self._wake.set()
 
     def _add(self, calls: list) -> None:
         self._calls.extend(calls)
@@ -241,9 +246,9 @@ class OcppLink:
         cp = _ChargePoint(self.cp_id, ws, self)
         self._calls.clear()
         self._reconnect.clear()
+        self._failed = False
         self.service.csms_connected()
         tasks = [asyncio.ensure_future(cp.start()), asyncio.ensure_future(self._sender(cp)),
-                 asyncio.ensure_future(self._reconnect.wait()),
                  asyncio.ensure_future(self._stopping.wait())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -259,9 +264,13 @@ class OcppLink:
             self._calls.clear()
 
     async def _sender(self, cp: _ChargePoint) -> None:
-        """Every call, one at a time: the core's first, then the queue's head."""
+        """Every call, one at a time: the core's first, then the queue's head.  A call
+        under way is never cut short: a reconnection (Reset) waits for the queue to be
+        sent (or for a call to fail), so that nothing is sent twice."""
         while True:
             self._wake.clear()
+            if self._reconnect.is_set() and (not self.service.queued() or self._failed):
+                return
             if self._calls:
                 sent = self._calls.popleft()
                 self.service.answered(sent, await self._call(cp, sent.request))
@@ -272,11 +281,13 @@ class OcppLink:
                 try:
                     result = await cp.call(request, suppress=False)
                 except OCPPError as error:
+                    self._failed = True
                     self.service.undelivered(transaction, f"{type(error).__name__}: "
                                              f"{error.description}")
                     await self._backoff()
                     continue
                 except TimeoutError:
+                    self._failed = True
                     log.warning("no answer to %s within %g s: sending it again later",
                                 transaction.action, self.call_timeout)
                     await self._backoff()

@@ -159,6 +159,11 @@ class OcppMonitor:
         with self._lock:
             return float(self._core.config.seconds("TransactionMessageRetryInterval"))
 
+    def queued(self) -> bool:
+        """Transaction messages wait to be sent (to a central system that accepted us)."""
+        with self._lock:
+            return self._core.accepted and self._store.head() is not None
+
     def next_transaction(self) -> tuple[Transaction, Any] | None:
         """The queue's head and the request to send for it, once BootNotification was
         accepted; a head that can never be sent is given up (and logged)."""

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import itertools
 import json
+import ssl
 import threading
 import time
 from datetime import UTC, datetime
@@ -73,8 +74,9 @@ class _Station(ChargePoint):
 
 class Csms:
     def __init__(self, port: int, *, password: str | None = None, interval: int = 60,
-                 first_id: int = 100) -> None:
+                 first_id: int = 100, tls: ssl.SSLContext | None = None) -> None:
         self.port = port
+        self.tls = tls
         self.password = password
         self.interval = interval
         self.boot_status = "Accepted"
@@ -90,7 +92,7 @@ class Csms:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ocpp"
 
     def record(self, action: str, payload: dict) -> None:
         with self._lock:
@@ -104,10 +106,10 @@ class Csms:
         def found():
             for payload in self.of(action, since):
                 if all(payload.get(k) == v for k, v in match.items()):
-                    return payload
+                    return [payload]  # truthy even when the payload is {}
             return None
 
-        return wait_for(found, timeout)
+        return wait_for(found, timeout)[0]
 
     # -- running ------------------------------------------------------------------
     def start(self) -> Csms:
@@ -117,7 +119,7 @@ class Csms:
 
         async def main():
             async with serve(self._handler, "127.0.0.1", self.port, subprotocols=["ocpp1.6"],
-                             process_request=self._authenticate) as server:
+                             process_request=self._authenticate, ssl=self.tls) as server:
                 ready.set()
                 await self._stopped.wait()
                 server.close()
