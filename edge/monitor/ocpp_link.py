@@ -76,8 +76,8 @@ class _ChargePoint(ChargePoint):
     def _decide(self, unique_id: str, ask) -> str:
         return self._link.service.decide(unique_id, ask)
 
-    def _release(self, unique_id: str, **_) -> None:
-        self._link.submit(self._link.service.deferred(unique_id))
+    def _release(self, unique_id: str) -> None:
+        self._link.service.release(unique_id)
 
     @on(Action.remote_start_transaction)
     def _remote_start(self, id_tag, connector_id=None, call_unique_id="", **_):
@@ -118,6 +118,18 @@ class _ChargePoint(ChargePoint):
         status = self._decide(call_unique_id, lambda core, now: core.trigger(
             now, requested_message, connector_id))
         return call_result.TriggerMessage(status=status)
+
+    @on(Action.unlock_connector)
+    def _unlock(self, connector_id, **_):
+        return call_result.UnlockConnector(status="NotSupported")  # no lock on the connector
+
+    @on(Action.clear_cache)
+    def _clear_cache(self, **_):
+        return call_result.ClearCache(status="Accepted")  # no authorization cache to clear
+
+    @on(Action.data_transfer)
+    def _data_transfer(self, vendor_id, **_):
+        return call_result.DataTransfer(status="UnknownVendorId")
 
     # what each request leads to goes out after our answer
     @after(Action.remote_start_transaction)

@@ -139,17 +139,19 @@ class OcppMonitor:
             self._run(self._core.answered(self._clock(), sent, result))
 
     def decide(self, unique_id: str, ask) -> str:
-        """Answer a request of the central system; the calls it leads to wait for
-        :meth:`deferred` (the link's ``@after`` hook)."""
+        """Answer a request of the central system; the calls (and the reconnection) it
+        leads to wait for :meth:`release`, the link's ``@after`` hook, so that our
+        answer goes out first."""
         with self._lock:
             verdict, actions = ask(self._core, self._clock())
-            self._deferred[unique_id] = [a for a in actions if isinstance(a, Call)]
-            self._run([a for a in actions if not isinstance(a, Call)])
+            later = [a for a in actions if isinstance(a, Call | Reconnect)]
+            self._deferred[unique_id] = later
+            self._run([a for a in actions if a not in later])
         return verdict
 
-    def deferred(self, unique_id: str) -> list[Call]:
+    def release(self, unique_id: str) -> None:
         with self._lock:
-            return self._deferred.pop(unique_id, [])
+            self._run(self._deferred.pop(unique_id, []))
 
     def configuration(self, keys: list[str] | None) -> tuple[list[dict], list[str]]:
         with self._lock:

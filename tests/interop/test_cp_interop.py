@@ -90,6 +90,10 @@ def test_change_availability_and_configuration(pi, central):
     assert len(central.calls("Heartbeat", since)) >= 2  # every second now
     assert central.call("TriggerMessage", {"requestedMessage": "StatusNotification"}) == {
         "status": "Accepted"}
+    assert central.call("UnlockConnector", {"connectorId": 1}) == {"status": "NotSupported"}
+    assert central.call("ClearCache", {}) == {"status": "Accepted"}
+    assert central.call("DataTransfer", {"vendorId": "example.org"}) == {
+        "status": "UnknownVendorId"}
     assert central.invalid() == []
 
 
