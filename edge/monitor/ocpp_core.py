@@ -36,7 +36,7 @@ from runtime.routing import Routes
 from .core import Dropped, EngineHealth, ToEngine
 from .health import HealthChanged, HealthTracker, SendCheck
 from .ocpp_config import ACCEPTED, Configuration
-from .ocpp_ledger import Ledger, Supply, Transaction, meter_value
+from .ocpp_ledger import ID_TAG, Ledger, Supply, Transaction, meter_value
 
 CONNECTOR = 1
 VENDOR, MODEL = "evcharging", "ev-cp"
@@ -162,8 +162,10 @@ class OcppCore:
         """A card or the request button: Authorize its id tag (the driver, or ad hoc)."""
         if not self.accepted:
             return [ToEngine(self._denied(request, f"{CENTRAL_SYSTEM} unreachable"))]
-        self._requests[request.id] = request
         tag = m.driver_or_ad_hoc(request.driver_id)
+        if len(tag) > ID_TAG:
+            return [ToEngine(self._denied(request, f"id tag longer than {ID_TAG} characters"))]
+        self._requests[request.id] = request
         return [Call(call.Authorize(id_tag=tag), ref=request.id)]
 
     @FROM_ENGINE.on(m.SupplyStarted, m.SupplyEnded)

@@ -22,6 +22,7 @@ from ocpp.v16 import call
 from protocol import messages as m
 
 CONNECTOR = 1
+ID_TAG = 20  # OCPP 1.6's IdToken is a CiString20Type
 # Why a supply ended, as the engine says it, and OCPP's Reason for it.
 REASONS = {
     "unplugged": "EVDisconnected", "stopped by driver": "Local", "fault": "EmergencyStop",
@@ -92,7 +93,7 @@ class Ledger:
         supply = self.supplies.get(record.session_id)
         out: list[Transaction] = []
         if supply is None:  # a start, or an end whose start this monitor never saw
-            tag = m.driver_or_ad_hoc(record.driver_id)
+            tag = m.driver_or_ad_hoc(record.driver_id)[:ID_TAG]  # never refused for it
             supply = Supply(record.session_id, tag, self.register_wh)
             self.supplies[record.session_id] = supply
             out.append(Transaction(record.session_id, call.StartTransaction(

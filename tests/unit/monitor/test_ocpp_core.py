@@ -154,6 +154,13 @@ def test_a_blocked_card_or_no_answer_is_a_denial_naming_the_request():
         "id tag no answer"]
 
 
+def test_a_card_id_too_long_for_ocpp_is_denied_without_asking():
+    core = booted()
+    out = core.from_engine(at(1), m.SupplyRequest(cp_id=CP, source="card", driver_id="C" * 21))
+    assert of(out, Call) == []
+    assert [d.reason for d in sent(out, m.SupplyDenied)] == ["id tag longer than 20 characters"]
+
+
 def test_a_request_while_the_central_system_is_away_is_denied_at_once():
     core = booted()
     core.csms_lost(at(1))

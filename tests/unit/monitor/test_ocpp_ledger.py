@@ -45,6 +45,11 @@ def test_an_end_whose_start_was_never_seen_is_queued_with_its_start():
     assert stop.request.timestamp == "2026-03-01T12:30:00Z"
 
 
+def test_an_id_tag_longer_than_ocpp_allows_is_cut_to_20_characters():
+    [start] = Ledger().record(started("S1", driver="D" * 40))
+    assert start.request.id_tag == "D" * 20
+
+
 def test_an_unknown_reason_is_other():
     ledger = Ledger()
     ledger.record(started("S1"))
