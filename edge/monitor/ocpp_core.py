@@ -21,7 +21,6 @@ the one its MeterValues and StopTransaction carry.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,79 +34,30 @@ from runtime.routing import Routes
 
 from .core import Dropped, EngineHealth, ToEngine
 from .health import HealthChanged, HealthTracker, SendCheck
+from .ocpp_actions import (
+    Action,
+    Call,
+    Connector,
+    Delivered,
+    Enqueue,
+    Note,
+    Reconnect,
+    SaveConfig,
+    connector_status,
+)
 from .ocpp_config import ACCEPTED, Configuration
 from .ocpp_ledger import ID_TAG, Ledger, Supply, Transaction, meter_value
+from .ocpp_requests import CENTRAL_SYSTEM, CONNECTOR, CentralSystemRequests
 
-CONNECTOR = 1
 VENDOR, MODEL = "evcharging", "ev-cp"
 COMMAND_TTL = timedelta(seconds=30)
 BOOT_RETRY_S = 10
-CENTRAL_SYSTEM = "central system"
 
 FROM_ENGINE = Routes("message from the engine (OCPP mode)")
 ANSWERS = Routes("answer to a call of the charge point")
 
 
-@dataclass(frozen=True)
-class Call:
-    """An OCPP call to send now (``ocpp.v16.call``); ``ref`` names what asked for it."""
-
-    request: Any
-    ref: str = ""
-
-
-@dataclass(frozen=True)
-class Enqueue:
-    """A transaction message: store it durably (with the ledger's new register reading),
-    then carry on; the link sends the queue in order once the central system is there."""
-
-    transaction: Transaction
-    supply: Supply  # the ledger's row for its session, as it is now
-    register_wh: int
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """The queue's head ``seq`` is done (answered, or given up); a StartTransaction's
-    answer names the session's transaction id."""
-
-    seq: int
-    session_id: str
-    transaction_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SaveConfig:
-    key: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Reconnect:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Note:
-    text: str
-    level: str = "info"
-
-
-Action = (Call | Enqueue | Delivered | ToEngine | SaveConfig | Reconnect | Note | EngineHealth
-          | Dropped)
-
-
-@dataclass
-class Connector:
-    """What the engine last said about its one connector."""
-
-    plugged: bool = False
-    session_id: str | None = None  # the supply under way, per the last MeterReading
-    kw: Decimal = Decimal(0)
-    kwh: Decimal = Decimal(0)
-
-
-class OcppCore:
+class OcppCore(CentralSystemRequests):
     def __init__(self, cp_id: str, *, price: Decimal, config: Configuration, ledger: Ledger,
                  firmware: str = "", check_timeout: float = 0.9) -> None:
         self.cp_id = cp_id
@@ -269,67 +219,6 @@ class OcppCore:
                      f"{attempts} times ({error}): given up", "error"),
                 Delivered(transaction.seq, transaction.session_id)]
 
-    # -- what the central system asks (answers at once; calls follow as actions) -----
-    def remote_start(self, now: Now, id_tag: str, connector_id: int | None) -> tuple[str, list]:
-        if connector_id not in (None, CONNECTOR) or not m.DRIVER_ID.match(id_tag):
-            return "Rejected", []
-        if not self._can_start():
-            return "Rejected", []
-        return ACCEPTED, [ToEngine(self._command(now, m.Action.AUTHORIZE, driver_id=id_tag,
-                                                 session_id=m.new_id()))]
-
-    def remote_stop(self, now: Now, transaction_id: int) -> tuple[str, list]:
-        session = self.health.session_id
-        if session is None or self.ledger.transaction_id(session) != transaction_id:
-            return "Rejected", []
-        return ACCEPTED, [ToEngine(self._command(now, m.Action.END_SUPPLY, session_id=session,
-                                                 reason=f"stopped by the {CENTRAL_SYSTEM}"))]
-
-    def change_availability(self, now: Now, connector_id: int, kind: str) -> tuple[str, list]:
-        if connector_id not in (0, CONNECTOR) or not self.engine_up:
-            return "Rejected", []
-        if kind == "Operative":
-            self.unavailable_after_supply = False
-            return ACCEPTED, [ToEngine(self._command(now, m.Action.RESUME))]
-        if self.health.state in (EngineState.SUPPLYING, EngineState.AUTHORIZED):
-            self.unavailable_after_supply = True
-            return "Scheduled", []
-        return ACCEPTED, [ToEngine(self._command(now, m.Action.STOP))]
-
-    def reset_requested(self, now: Now, kind: str) -> tuple[str, list]:
-        """End the supply under way properly, then reconnect (and boot again)."""
-        self.reset = kind
-        session = self.health.session_id
-        out: list[Action] = []
-        if session is not None:
-            out.append(ToEngine(self._command(now, m.Action.END_SUPPLY, session_id=session,
-                                              reason=f"{kind.lower()} reset")))
-        return ACCEPTED, out + self._after_supply(now)
-
-    def change_configuration(self, now: Now, key: str, value: str) -> tuple[str, list]:
-        verdict = self.config.change(key, value)
-        if verdict != ACCEPTED:
-            return verdict, []
-        if key == "HeartbeatInterval" and self._next_heartbeat is not None:
-            self._next_heartbeat = now.mono + self.config.seconds(key)
-        if key == "MeterValueSampleInterval" and self._next_sample is not None:
-            self._next_sample = now.mono + self.config.seconds(key)
-        return verdict, [SaveConfig(key, self.config.values[key])]
-
-    def trigger(self, now: Now, requested: str, connector_id: int | None) -> tuple[str, list]:
-        if connector_id not in (None, 0, CONNECTOR):
-            return "Rejected", []
-        if requested == "BootNotification":
-            return ACCEPTED, [self._boot()]
-        if requested == "Heartbeat":
-            return ACCEPTED, [Call(call.Heartbeat())]
-        if requested == "StatusNotification":
-            self.status = None
-            return ACCEPTED, self._status(now)
-        if requested == "MeterValues":
-            return ACCEPTED, [Call(self._meter_values(now, "Trigger"))]
-        return "NotImplemented", []
-
     # -- time ---------------------------------------------------------------------
     def tick(self, now: Now) -> list[Action]:
         out = self._health(now, self.health.tick(now.mono))
@@ -430,11 +319,6 @@ class OcppCore:
                                           charge_point_serial_number=self.cp_id[:25],
                                           firmware_version=self.firmware[:50] or None))
 
-    def _can_start(self) -> bool:
-        health = self.health
-        return (self.engine_up and health.health == Health.OK
-                and health.state == EngineState.AVAILABLE)
-
     def _command(self, now: Now, action: m.Action, **fields) -> m.Command:
         expires = (now.wall + COMMAND_TTL).isoformat(timespec="milliseconds")
         price = str(self.price) if action == m.Action.AUTHORIZE else None
@@ -448,24 +332,5 @@ class OcppCore:
         return m.CentralStatus(cp_id=self.cp_id, up=self.accepted, address=CENTRAL_SYSTEM)
 
 
-def connector_status(health: Health, state: EngineState | None, plugged: bool,
-                     last: str | None) -> tuple[str, str]:
-    """The connector's OCPP status and error code from what the engine says."""
-    if health == Health.DOWN:
-        return "Faulted", "InternalError"
-    if health == Health.KO or state == EngineState.BROKEN:
-        return "Faulted", "OtherError"
-    if state == EngineState.STOPPED:
-        return "Unavailable", "NoError"
-    if state == EngineState.SUPPLYING:
-        return "Charging", "NoError"
-    if state == EngineState.AUTHORIZED:
-        return "Preparing", "NoError"
-    if plugged:  # a vehicle still plugged in after its supply ended, or before one starts
-        finishing = last in ("Charging", "SuspendedEV", "SuspendedEVSE", "Finishing")
-        return ("Finishing" if finishing else "Preparing"), "NoError"
-    return "Available", "NoError"
-
-
-__all__ = ["OcppCore", "Call", "Enqueue", "Delivered", "SaveConfig", "Reconnect", "Note",
-           "Action", "connector_status"]
+__all__ = ["OcppCore", "Action", "Call", "Delivered", "Dropped", "EngineHealth", "Enqueue",
+           "Note", "Reconnect", "SaveConfig", "ToEngine", "connector_status", "CONNECTOR"]

@@ -23,10 +23,12 @@ CP = "OCPP-CP1"
 
 
 class Pi:
-    """One charging point: its engine and its monitor in OCPP mode."""
+    """One charging point: its engine and its monitor in OCPP mode (fresh logs)."""
 
     def __init__(self, tmp_path, output_dir, url: str, *flags: str) -> None:
         self.dir, self.out, self.url, self.flags = tmp_path, output_dir, url, flags
+        for log in ("engine.log", "monitor.log"):
+            (output_dir / log).unlink(missing_ok=True)
         self.listen, self.panel_port = free_port(), free_port()
         self.engine = self.monitor = None
 

@@ -132,6 +132,8 @@ class PiCp:
 
     def __init__(self, cp_id: str, folder: Path, output: Path, url: str, *flags: str) -> None:
         self.cp_id, self.dir, self.out, self.url, self.flags = cp_id, folder, output, url, flags
+        for log in ("engine.log", "monitor.log"):  # fresh logs: the tests read them
+            (output / log).unlink(missing_ok=True)
         self.listen, self.panel_port = free_port(), free_port()
         self.engine = self.monitor = None
 
