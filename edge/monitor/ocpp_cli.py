@@ -36,6 +36,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
                         "Central")
     parser.add_argument("--ocpp-password-file", metavar="FILE",
                         help="the CP's OCPP password (HTTP Basic auth, user = the CP id)")
+    parser.add_argument("--ocpp-call-timeout", metavar="S", type=config.decimal_in("0", "600"),
+                        default="30", help="with --ocpp: seconds to wait for the answer to a "
+                        "call before going on (default 30)")
     parser.add_argument("--state-dir", metavar="DIR", default="state",
                         help="with --ocpp: folder of ocpp.db, the queue of transaction "
                         "messages (default ./state)")
@@ -71,7 +74,7 @@ def run(prog: str, args: argparse.Namespace, display: MonitorStatus) -> int:
         cp_id=args.cp_id, engine=args.engine or args.serial, serial=bool(args.serial),
         url=args.ocpp, password=password, context=context, store=store,
         price=args.price if args.price is not None else Decimal(0), display=display,
-        on_fatal=on_fatal,
+        on_fatal=on_fatal, call_timeout=float(args.ocpp_call_timeout),
     ).start()
     systemd.ready(f"monitor {args.cp_id} running (OCPP 1.6J)")
     while not stopping.wait(0.5):

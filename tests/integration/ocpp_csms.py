@@ -35,7 +35,17 @@ class _Station(ChargePoint):
         message = json.loads(raw_msg)
         if message[0] == 2:
             self.csms.record(message[2], message[3])
+            self._actions = {message[1]: message[2]}
         await super().route_message(raw_msg)
+
+    async def _send(self, message):
+        """Answers to the actions in ``csms.lose_answer`` are lost once each."""
+        sent = json.loads(message)
+        action = getattr(self, "_actions", {}).get(sent[1]) if sent[0] == 3 else None
+        if action in self.csms.lose_answer:
+            self.csms.lose_answer.discard(action)
+            return
+        await super()._send(message)
 
     @on(Action.boot_notification)
     def _boot(self, **_):
@@ -81,6 +91,7 @@ class Csms:
         self.interval = interval
         self.boot_status = "Accepted"
         self.blocked: set[str] = set()
+        self.lose_answer: set[str] = set()  # actions whose next answer never leaves
         self.ids = itertools.count(first_id)
         self.transactions: dict[tuple, int] = {}
         self.calls: list[tuple[float, str, dict]] = []  # (when, action, payload as sent)

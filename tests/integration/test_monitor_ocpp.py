@@ -78,13 +78,14 @@ def pi(tmp_path, output_dir, csms):
 
 
 def check_ledger(pi: Pi, csms: Csms) -> None:
-    """Every supply in the engine's journal was started and stopped exactly once at the
-    central system, with its times and its energy (meterStop - meterStart, in Wh)."""
+    """Every supply in the engine's journal was started (a StartTransaction sent again
+    after a lost answer is the same one) and stopped exactly once at the central system,
+    with its times and its energy (meterStop - meterStart, in Wh)."""
     supplies = pi.journal()
     starts, stops = csms.of("StartTransaction"), csms.of("StopTransaction")
-    assert len(starts) == len(stops) == len(supplies)
+    assert len({(s["idTag"], s["timestamp"]) for s in starts}) == len(stops) == len(supplies)
     for supply in supplies:
-        [start] = [s for s in starts if s["timestamp"] == supply["started_at"]]
+        start = next(s for s in starts if s["timestamp"] == supply["started_at"])
         tid = csms.transactions[(start["idTag"], start["timestamp"])]
         [end] = [s for s in stops if s["transactionId"] == tid]
         assert end["timestamp"] == supply["ended_at"]
@@ -174,6 +175,33 @@ def test_a_server_restart_and_a_monitor_restart_during_a_supply_lose_and_repeat_
     order = [a for t, a, _ in csms.calls if t >= down and a in ("MeterValues", "StopTransaction")]
     assert order[-1] == "StopTransaction" and order.count("StopTransaction") == 1
     check_ledger(pi, csms)
+
+
+def test_a_lost_answer_neither_wedges_the_link_nor_bills_twice(tmp_path, output_dir, csms):
+    """The answer to a StartTransaction is lost: the call times out, heartbeats go on, the
+    StartTransaction goes again and gets the same transaction id (the central system
+    knows it), and the supply is one transaction."""
+    station = Pi(tmp_path, output_dir, csms.url, "--ocpp-call-timeout", "1.5")
+    station.start_engine().start_monitor()
+    try:
+        csms.wait("StatusNotification", status="Available")
+        csms.call(call.ChangeConfiguration(key="TransactionMessageRetryInterval", value="1"))
+        csms.lose_answer.add("StartTransaction")
+        csms.call(call.RemoteStartTransaction(id_tag="DRV3"))
+        station.press("plug")
+        first = csms.wait("StartTransaction")
+        since = time.monotonic()
+        csms.wait("Heartbeat", since=since, timeout=8)  # the link is not wedged
+        wait_for(lambda: len(csms.of("StartTransaction")) == 2, 10)
+        assert csms.of("StartTransaction") == [first, first]
+        station.press("plug")
+        stop_tx = csms.wait("StopTransaction")
+        assert stop_tx["transactionId"] == csms.transactions[("DRV3", first["timestamp"])]
+        log = (output_dir / "monitor.log").read_text()
+        assert "no answer to StartTransaction within 1.5 s" in log
+        check_ledger(station, csms)
+    finally:
+        station.close()
 
 
 def test_reset_ends_the_supply_and_boots_again(pi, csms):
