@@ -282,3 +282,20 @@ def test_tls_settings_and_an_untrusted_certificate_are_one_line_and_exit_2(tmp_p
     lines = err.decode().strip().splitlines()
     assert untrusted.returncode == 2 and "Traceback" not in err.decode()
     assert "a certificate this CP does not trust" in lines[-1]
+
+
+def test_the_readme_names_the_flags_ev_cp_m_has():
+    """README: "Pointing the Pi at SteVe, CitrineOS or any OCPP 1.6J central system"."""
+    import re
+
+    from edge.engine.cli import _parser as engine_parser
+    from edge.monitor.cli import build_parser
+    from tests.support import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Pointing the Pi at SteVe, CitrineOS")[1].split("\n## ")[0]
+    named = set(re.findall(r"(--[a-z][a-z-]+)", section))
+    flags = {f for parser in (build_parser(), engine_parser()) for action in parser._actions
+             for f in action.option_strings}
+    assert {"--ocpp", "--ocpp-password-file", "--ca", "--state-dir", "--price",
+            "--ocpp-call-timeout"} <= named <= flags
