@@ -260,9 +260,12 @@ def test_first_run_installs_everything(deployed):
     for host, cp in (("A", "A"), ("B", "B")):
         engine = deployed.etc(host, "evcharging/engine.toml").read_text()
         assert f'cp_id = "{cp}"' in engine
-        assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in engine
-        assert f'mqtt_user = "{cp}"' in engine
-        assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in engine
+        if host == "A":  # B reports to an OCPP central system, not to our MQTT broker
+            assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in engine
+            assert f'mqtt_user = "{cp}"' in engine
+            assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in engine
+        else:
+            assert "mqtt" not in engine
         assert 'card_reader = "/dev/serial0"' in engine
         assert (deployed.etc(host, "evcharging/mqtt-ca.crt").read_bytes()
                 == deployed.tls["ca"].read_bytes())
