@@ -21,6 +21,8 @@ Flows (C = Central, M = monitor, E = engine, P = panel client):
   C->M->E ``RecordAck`` names them.  Central deduplicates them by ``session_id``.
 - M->E ``CentralStatus`` tells the engine whether Central is reachable.
 - P->E ``PanelAction``; E->P ``PanelStatus``.
+- M->E ``MeterRequest``; E->M ``MeterReading`` (a monitor speaking OCPP samples the
+  meter with them; a monitor on the framed protocol never asks).
 """
 
 from __future__ import annotations
@@ -239,6 +241,26 @@ class PanelStatus(Message):
     status: dict[str, Any]
 
 
+# -- the meter, for a monitor speaking OCPP 1.6J ------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class MeterRequest(Message):
+    """Monitor -> engine: what the meter and the connector show now (``MeterReading``)."""
+
+    TYPE = "meter_request"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterReading(Message):
+    """Engine -> monitor, the answer to a ``MeterRequest``: whether a vehicle is plugged
+    in and, during a supply, its power and the energy supplied so far."""
+
+    TYPE = "meter_reading"
+    plugged: bool
+    session_id: str | None = None
+    kw: DecimalStr | None = None
+    kwh: DecimalStr | None = None
+
+
 # -- the CP's key -----------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class KeyIssued(Message):
@@ -265,7 +287,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Hello, Challenge, Authenticate, Welcome, Refused, HealthCheck, HealthReport,
         Heartbeat, EngineStatus, CentralStatus, Command, CommandResult, SupplyRequest,
         SupplyDenied, SupplyStarted, SupplyEnded, RecordAck, PanelAction, PanelStatus,
-        KeyIssued, KeyRevoked,
+        KeyIssued, KeyRevoked, MeterRequest, MeterReading,
     )
 }
 CONTROL_CODEC: Codec = JsonCodec(MESSAGE_TYPES)

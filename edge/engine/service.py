@@ -228,6 +228,16 @@ class Engine:
     def _health_check(self, check: messages.HealthCheck) -> None:
         self._send(self.machine.health_report(self._clock(), check.seq))
 
+    @FROM_MONITOR.on(messages.MeterRequest)
+    def _meter_request(self, request: messages.MeterRequest) -> None:
+        """A monitor speaking OCPP samples the meter (MeterValues, the connector's status)."""
+        machine, now = self.machine, self._clock()
+        supply = machine.supply
+        self._send(messages.MeterReading(
+            cp_id=self.cp_id, id=machine.new_id(), ts=now.iso, plugged=machine.plugged,
+            session_id=supply and supply.session_id,
+            kw=supply and str(supply.reading.kw), kwh=supply and str(supply.reading.kwh)))
+
     @FROM_MONITOR.on(messages.Hello)
     def _hello(self, hello: messages.Hello) -> None:
         log.info("monitor says hello for %s", hello.cp_id)

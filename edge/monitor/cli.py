@@ -8,6 +8,8 @@
             --ca FILE (--enroll-token-file F | --cert F --key F) [--secret-file PATH]
     ev-cp-m deregister --registry https://HOST:PORT --cp-id ID --ca FILE (...)
     ev-cp-m reauth --control HOST:PORT
+    ev-cp-m --cp-id ID (--engine HOST:PORT | --serial URL) --ocpp ws(s)://CSMS/PATH/ID
+            [--ocpp-password-file F] [--ca FILE] [--state-dir DIR] [--price P]
 
 Every flag also comes from ``/etc/evcharging/monitor.toml`` and ``EV_*`` variables, for
 the commands too (they share the monitor's flags).
@@ -23,7 +25,7 @@ from runtime import config, logs, systemd
 from runtime.entry import console_script
 from runtime.signals import StopRequest
 
-from . import commands, registrar
+from . import commands, ocpp_cli, registrar
 from .commands import check_cp
 from .console import MonitorKeys, start_keyboard
 from .control import ControlServer, check_loopback
@@ -58,6 +60,7 @@ def build_parser(prog: str = PROG, description: str = DESCRIPTION) -> config.Par
                         help="local control port for `ev-cp-m reauth` (loopback only; "
                         "default off)")
     registrar.add_flags(parser)
+    ocpp_cli.add_flags(parser)
     return parser
 
 
@@ -66,8 +69,8 @@ def check(parser: config.Parser, args: argparse.Namespace) -> None:
     check_cp(parser, args)
     if bool(args.engine) == bool(args.serial):
         parser.error("give exactly one of --engine HOST:PORT or --serial URL")
-    if not args.secret_file:
-        parser.error("--secret-file is required")
+    if not args.secret_file and not args.ocpp:
+        parser.error("--secret-file is required (or --ocpp URL)")
     if args.control:
         try:
             check_loopback(args.control)
@@ -85,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = config.parse(parser, argv, "monitor")
     check(parser, args)
+    if args.ocpp:
+        display = MonitorStatus(args.cp_id)
+        logs.setup(status=display.line)
+        return ocpp_cli.run(PROG, args, display)
     registry = registrar.from_args(args, PROG)
     secret = config.read_secret_file(args.secret_file, "secret file", PROG)
     display = MonitorStatus(args.cp_id)

@@ -124,6 +124,11 @@ class MonitorCore:
             return [ToCentral(message)]
         return [Dropped(message, "Central not connected")]
 
+    @FROM_ENGINE.on(m.MeterReading)
+    def _meter_reading(self, now: float, reading: m.MeterReading) -> list[Action]:
+        """Only a monitor speaking OCPP asks for readings (edge.monitor.ocpp_core)."""
+        return []
+
     @FROM_ENGINE.on(m.Refused)
     def _refused(self, now: float, refused: m.Refused) -> list[Action]:
         """The engine already has a monitor, or another CP id: it closes the link."""

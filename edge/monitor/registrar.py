@@ -65,13 +65,14 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", metavar="URL",
                         help="the site's registry, https://HOST:PORT (terminal keys r, d)")
     parser.add_argument("--ca", metavar="FILE", help="the site CA the registry's certificate "
-                        "must chain to")
+                        "must chain to (with --ocpp: the wss:// central system's)")
     parser.add_argument("--enroll-token-file", metavar="FILE",
                         help="the site's enrollment token (or --cert and --key)")
     parser.add_argument("--cert", metavar="FILE", help="client certificate (CN = the CP id)")
     parser.add_argument("--key", metavar="FILE", help="the client certificate's private key")
     parser.add_argument("--price", metavar="EUR_PER_KWH", type=config.decimal_in("0", "100"),
-                        help="the CP's price, for registering it")
+                        help="the CP's price, for registering it (with --ocpp: the EUR/kWh "
+                        "the engine bills at)")
 
 
 def from_args(args: argparse.Namespace, prog: str) -> Registrar | None:

@@ -46,6 +46,7 @@ BIN = Path(sys.executable).parent
 UNITS = ("ev-cp-e.service", "ev-cp-m.service", "ev-central.service", "ev-bridge.service",
          "ev-registry.service", "ev-weather.service")
 OPENWEATHER_KEY = "0penweather-test-key-0123456789abcdef"
+OCPP_PASSWORD = "ocpp-test-password-0123"
 PLACEHOLDER_UNIT = """[Unit]
 Description=placeholder for {name} (test only)
 
@@ -160,6 +161,9 @@ all:
           location: "Bay B"
           price_eur_kwh: "0.40"
           pin_factory: mock
+          ocpp_url: wss://csms.example.com/ocpp/B
+          ocpp_password: {OCPP_PASSWORD}
+          ocpp_ca: {self.tls['ca']}
 """)
         self.env = ansible_env(tmp)
 
@@ -256,16 +260,21 @@ def test_first_run_installs_everything(deployed):
     for host, cp in (("A", "A"), ("B", "B")):
         engine = deployed.etc(host, "evcharging/engine.toml").read_text()
         assert f'cp_id = "{cp}"' in engine
-        assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in engine
-        assert f'mqtt_user = "{cp}"' in engine
-        assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in engine
+        if host == "A":  # B reports to an OCPP central system, not to our MQTT broker
+            assert f'mqtt = "127.0.0.1:{deployed.mqtt_tls_port}"' in engine
+            assert f'mqtt_user = "{cp}"' in engine
+            assert 'mqtt_cafile = "/etc/evcharging/mqtt-ca.crt"' in engine
+        else:
+            assert "mqtt" not in engine
         assert 'card_reader = "/dev/serial0"' in engine
         assert (deployed.etc(host, "evcharging/mqtt-ca.crt").read_bytes()
                 == deployed.tls["ca"].read_bytes())
         monitor = deployed.etc(host, "evcharging/monitor.toml").read_text()
         assert 'secret_file = "/etc/evcharging/secret"' in monitor
         assert 'central = "127.0.0.1:7000"' in monitor
-        assert 'control = "127.0.0.1:7100"' in monitor  # `ev-cp-m reauth` needs no flag
+        if host == "A":
+            assert 'control = "127.0.0.1:7100"' in monitor  # `ev-cp-m reauth` needs no flag
+            assert "ocpp" not in monitor
         secret = deployed.etc(host, "evcharging/secret")
         assert secret.stat().st_mode & 0o777 == 0o640
         assert len(secret.read_text().strip()) >= 16
@@ -275,6 +284,17 @@ def test_first_run_installs_everything(deployed):
             assert _enabled(deployed.etc(host, "systemd/system"), unit)
         venv = deployed.prefix[host] / "opt" / "evcharging" / "venv" / "bin"
         assert (venv / "ev-cp-e").exists() and (venv / "ev-cp-m").exists()
+    # B talks OCPP 1.6J to an external central system: its URL, password and CA
+    b_monitor = deployed.etc("B", "evcharging/monitor.toml").read_text()
+    assert 'ocpp = "wss://csms.example.com/ocpp/B"' in b_monitor and "control" not in b_monitor
+    assert 'ocpp_password_file = "/etc/evcharging/ocpp-password"' in b_monitor
+    assert 'ca = "/etc/evcharging/ocpp-ca.crt"' in b_monitor
+    password = deployed.etc("B", "evcharging/ocpp-password")
+    assert password.read_text() == f"{OCPP_PASSWORD}\n"
+    assert password.stat().st_mode & 0o777 == 0o640
+    ca = deployed.etc("B", "evcharging/ocpp-ca.crt")
+    assert ca.read_bytes() == deployed.tls["ca"].read_bytes()
+    assert not deployed.etc("A", "evcharging/ocpp-password").exists()
     for host, factory in (("A", "lgpio"), ("B", "mock")):
         dropin = deployed.etc(host, "systemd/system/ev-cp-e.service.d/pin-factory.conf")
         assert f"Environment=GPIOZERO_PIN_FACTORY={factory}\n" in dropin.read_text()
@@ -299,6 +319,7 @@ def test_configs_are_accepted_by_the_clis(deployed):
     """Every key of the generated TOML files is a flag of its command."""
     files = (("ev-cp-e", deployed.etc("A", "evcharging/engine.toml")),
              ("ev-cp-m", deployed.etc("A", "evcharging/monitor.toml")),
+             ("ev-cp-m", deployed.etc("B", "evcharging/monitor.toml")),
              ("ev-central", deployed.etc("central", "evcharging/central.toml")),
              ("ev-bridge", deployed.etc("central", "evcharging/bridge.toml")),
              ("ev-registry", deployed.etc("central", "evcharging/registry.toml")),

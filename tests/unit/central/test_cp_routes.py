@@ -12,7 +12,7 @@ from protocol.link import LinkEvent
 CENTRAL_SENDS = {m.Challenge, m.Welcome, m.Refused, m.Command, m.SupplyDenied, m.RecordAck,
                  m.KeyRevoked}
 EDGE_ONLY = {m.HealthCheck, m.HealthReport, m.CentralStatus, m.PanelAction, m.PanelStatus,
-             m.KeyIssued}
+             m.KeyIssued, m.MeterRequest, m.MeterReading}
 
 
 def test_every_message_a_monitor_sends_central_has_a_handler():

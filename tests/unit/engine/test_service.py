@@ -76,7 +76,7 @@ def test_messages_from_the_monitor_reach_their_handlers(engine):
 NOT_FROM_MONITOR = {
     m.Challenge, m.Authenticate, m.Welcome, m.Refused, m.HealthReport, m.Heartbeat,
     m.EngineStatus, m.CommandResult, m.SupplyRequest, m.SupplyStarted, m.SupplyEnded,
-    m.PanelAction, m.PanelStatus,
+    m.PanelAction, m.PanelStatus, m.MeterReading,
 }
 
 
@@ -87,7 +87,7 @@ def test_every_message_a_monitor_can_send_has_a_route():
     assert routed.isdisjoint(NOT_FROM_MONITOR)
     assert routed | NOT_FROM_MONITOR == set(m.MESSAGE_TYPES.values())
     assert {m.Hello, m.HealthCheck, m.CentralStatus, m.KeyIssued, m.KeyRevoked,
-            *TO_ENGINE} == routed
+            m.MeterRequest, *TO_ENGINE} == routed
 
 
 KEY = seal.Key("k-0123456789ab", bytes(range(32)))
@@ -147,3 +147,22 @@ def rig(tmp_path):
     yield devices, journal
     journal.close()
     devices.close()
+
+
+def test_a_meter_request_is_answered_with_the_connector_and_the_supply_under_way(engine):
+    link = FakeLink("monitor")
+    engine.attach(link)
+    engine.on_message(link, m.CentralStatus(cp_id=CP, up=True))
+    engine.on_message(link, m.MeterRequest(cp_id=CP))
+    idle = [x for x in link.sent if isinstance(x, m.MeterReading)]
+    assert [(r.plugged, r.session_id, r.kwh) for r in idle] == [(False, None, None)]
+    engine.on_message(link, m.Command(cp_id=CP, action="authorize", session_id="S1",
+                                      price_eur_kwh="0.30", expires_at="2099-01-01T00:00:00Z"))
+    engine.press("plug")
+    engine.clock.mono += 2  # 7.4 kW for 2 s
+    engine.tick()
+    link.sent.clear()
+    engine.on_message(link, m.MeterRequest(cp_id=CP))
+    [reading] = [x for x in link.sent if isinstance(x, m.MeterReading)]
+    assert (reading.plugged, reading.session_id, reading.kw, reading.kwh) == (
+        True, "S1", "7.4", "0.004")

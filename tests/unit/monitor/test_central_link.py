@@ -100,7 +100,7 @@ def test_refused_closes_the_link_and_keeps_the_reason():
 NOT_FROM_CENTRAL = {
     m.Hello, m.Authenticate, m.HealthCheck, m.HealthReport, m.Heartbeat, m.EngineStatus,
     m.CentralStatus, m.CommandResult, m.SupplyRequest, m.SupplyStarted, m.SupplyEnded,
-    m.PanelAction, m.PanelStatus, m.KeyIssued,
+    m.PanelAction, m.PanelStatus, m.KeyIssued, m.MeterRequest, m.MeterReading,
 }
 
 

@@ -166,7 +166,7 @@ def test_a_refusal_from_the_engine_is_dropped_with_its_reason():
 NOT_FROM_ENGINE = {
     m.Hello, m.Challenge, m.Authenticate, m.Welcome, m.HealthCheck, m.Heartbeat,
     m.EngineStatus, m.CentralStatus, m.Command, m.SupplyDenied, m.RecordAck, m.PanelAction,
-    m.PanelStatus, m.KeyIssued, m.KeyRevoked,
+    m.PanelStatus, m.KeyIssued, m.KeyRevoked, m.MeterRequest,
 }
 
 

@@ -1,0 +1,63 @@
+"""The OCPP queue and ledger on a real SQLite file, across a reopen (a monitor restart)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from edge.monitor.ocpp_ledger import Ledger
+from edge.monitor.ocpp_store import OcppStore
+from protocol import messages as m
+
+CP = "CP01"
+
+
+def started(session):
+    return m.SupplyStarted(cp_id=CP, session_id=session, started_at="2026-03-01T12:00:00Z",
+                           price_eur_kwh="0.30", driver_id="DRV1")
+
+
+def ended(session, kwh):
+    return m.SupplyEnded(cp_id=CP, session_id=session, started_at="2026-03-01T12:00:00Z",
+                         ended_at="2026-03-01T12:30:00Z", kwh=kwh, eur="0", price_eur_kwh="0",
+                         reason="unplugged", driver_id="DRV1")
+
+
+def queue(store, ledger, record):
+    for transaction in ledger.record(record):
+        supply = dataclasses.replace(ledger.supplies[transaction.session_id])
+        store.enqueue(transaction, supply, ledger.register_wh)
+
+
+def test_the_queue_keeps_its_order_and_the_ledger_across_a_reopen(tmp_path):
+    store, ledger = OcppStore(tmp_path / "ocpp.db"), Ledger()
+    queue(store, ledger, started("S1"))
+    queue(store, ledger, ended("S1", "1.5"))
+    store.close()
+
+    store = OcppStore(tmp_path / "ocpp.db")
+    ledger = store.ledger()
+    assert ledger.register_wh == 1500 and ledger.supplies["S1"].ended
+    head = store.head()
+    assert head.action == "StartTransaction" and store.depth() == 2
+    store.delivered(head.seq, "S1", 31)
+    head = store.head()
+    assert head.action == "StopTransaction"
+    store.attempted(head.seq)
+    store.close()
+
+    store = OcppStore(tmp_path / "ocpp.db")
+    ledger = store.ledger()
+    head = store.head()
+    assert ledger.supplies["S1"].transaction_id == 31 and head.attempts == 1
+    assert ledger.outgoing(head).transaction_id == 31 and ledger.outgoing(head).meter_stop == 1500
+    store.delivered(head.seq, "S1", None)
+    assert store.head() is None and store.depth() == 0
+    assert not ledger.record(ended("S1", "1.5"))  # a record sent again is not queued again
+
+
+def test_configuration_is_saved(tmp_path):
+    store = OcppStore(tmp_path / "ocpp.db")
+    store.save_config("HeartbeatInterval", "20")
+    store.save_config("HeartbeatInterval", "25")
+    store.close()
+    assert OcppStore(tmp_path / "ocpp.db").config() == {"HeartbeatInterval": "25"}
