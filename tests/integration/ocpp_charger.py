@@ -82,6 +82,7 @@ class Charger:
         self.cp_id = cp_id
         self._ssl, self._subprotocols = ssl, list(subprotocols)
         self.received: queue.Queue = queue.Queue()
+        self._unclaimed: list[tuple[str, dict[str, Any]]] = []
         self.answers: dict[str, str] = {}
         self.delays: dict[str, float] = {}  # seconds before answering (this loop waits)
         self.refused: int | None = None
@@ -123,10 +124,18 @@ class Charger:
         return future.result(timeout)
 
     def expect(self, action: str, timeout: float = 5) -> dict[str, Any]:
+        """The first call of ``action`` Central made and no expect took yet, in any order
+        with the others (two commands of one decision, e.g. RemoteStopTransaction and
+        ChangeAvailability, need not arrive in the order a test names them)."""
+        for n, (got, fields) in enumerate(self._unclaimed):
+            if got == action:
+                del self._unclaimed[n]
+                return fields
         while True:
             got, fields = self.received.get(timeout=timeout)
             if got == action:
                 return fields
+            self._unclaimed.append((got, fields))
 
     def boot(self) -> Any:
         return self.call(call.BootNotification(charge_point_model="Test",
