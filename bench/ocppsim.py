@@ -207,7 +207,8 @@ class ChargerModel:
                 self._next_heartbeat = math.inf
                 return
             self._enqueue("StatusNotification", status_notification("Available", now))
-            if self.id_tag is not None:
+            if self.id_tag is not None:  # plugged in at once: the transaction begins
+                self.started_at = now
                 self._enqueue("StartTransaction", start_transaction(
                     self.id_tag, self.meter_start_wh, now))
         elif done.action == "StartTransaction":
@@ -215,7 +216,6 @@ class ChargerModel:
             if status != "Accepted":
                 self.errors.append(f"StartTransaction: idTag {status}")
             self.transaction_id = int(payload["transactionId"])
-            self.started_at = now
             self._next_meter = now + self.phase
             self._enqueue("StatusNotification", status_notification("Charging", now))
         if done.action == "StatusNotification" and done.payload["status"] == (
