@@ -143,8 +143,8 @@ def run(count: int = 2000, probes: int = 100, window: float = 20.0, share: float
 
 
 ROWS = [("connected", "connected"), ("CPU %", "cpu_percent"), ("RSS MiB", "rss_mib"),
-        ("fault probes", "samples"), ("fault->REST p50 ms", "p50_ms"), ("fault->REST p99 ms", "p99_ms"),
-        ("fault->REST max ms", "max_ms")]
+        ("fault probes", "samples"), ("fault->REST p50 ms", "p50_ms"),
+        ("fault->REST p99 ms", "p99_ms"), ("fault->REST max ms", "max_ms")]
 
 
 def side_by_side(framed: dict, ocpp: dict) -> str:
