@@ -60,18 +60,25 @@ async def measure(url: str, central: psutil.Process, fleet, probes: int, window:
     cpu, rss = await asyncio.to_thread(cpu_and_rss, central, window)
     trips = [t for c in fleet for t in c.model.round_trips]
     supplying = supplying_in(await asyncio.to_thread(get, url, "/metrics"))
-    lags = []
+    lags, answered = [], []
     idle = [c for c in fleet if c.model.id_tag is None and not c.closed]
     step = max(1, len(idle) // probes)
     for charger in idle[::step][:probes]:
+        charger.model.round_trips.clear()
         started = time.perf_counter()
         charger.do(ChargerModel.fault)
         lags.append(await wait_rest(url, charger.cp_id, "BROKEN") - started)
+        while not charger.model.round_trips and not charger.closed:
+            await asyncio.sleep(0.001)
+        answered += charger.model.round_trips[:1]
         charger.do(ChargerModel.recover)
     return {"cpu_percent": round(cpu, 1), "rss_mib": round(rss, 1),
             "connected": sum(not c.closed for c in fleet), "supplying": supplying,
             **summary("fault -> REST BROKEN", lags),
-            "answers": summary("charger call -> Central's answer", trips)}
+            "fault_answered": summary("StatusNotification Faulted -> Central's answer",
+                                      answered),
+            "answers": summary("charger call -> Central's answer (during the window)",
+                               trips)}
 
 
 async def settle(fleet, timeout: float = 60.0) -> None:
