@@ -53,8 +53,9 @@ def register_drivers(db: Path, cp_ids: list[str]) -> None:
     store.close()
 
 
-async def measure(url: str, central: psutil.Process, fleet, probes: int, window: float) -> dict:
-    await asyncio.sleep(5)  # let the first MeterValues arrive
+async def measure(url: str, central: psutil.Process, fleet, probes: int, window: float,
+                  warmup: float = 5.0) -> dict:
+    await asyncio.sleep(warmup)  # let the first MeterValues arrive
     for charger in fleet:
         charger.model.round_trips.clear()
     cpu, rss = await asyncio.to_thread(cpu_and_rss, central, window)
@@ -103,7 +104,7 @@ async def stop_all(url: str, fleet) -> dict:
 
 
 def run(count: int = 2000, probes: int = 100, window: float = 20.0, share: float = 0.2,
-        progress=print) -> dict:
+        progress=print, warmup: float = 5.0) -> dict:
     ports = free_ports()
     with tempfile.TemporaryDirectory(prefix="ev-bench-") as tmp:
         db = Path(tmp) / "central.db"
@@ -129,7 +130,8 @@ def run(count: int = 2000, probes: int = 100, window: float = 20.0, share: float
                                                       progress=progress)
                 progress(f"  {sum(not c.closed for c in fleet)} OCPP chargers connected, "
                          f"{len(charging)} charging; measuring for {window:.0f} s")
-                result = await measure(url, psutil.Process(process.pid), fleet, probes, window)
+                result = await measure(url, psutil.Process(process.pid), fleet, probes, window,
+                                       warmup)
                 result["billing"] = await stop_all(url, fleet)
                 result["timeouts"] = sum(c.model.timeouts for c in fleet)
                 errors = [f"{c.cp_id}: {e}" for c in fleet for e in c.model.errors]
