@@ -5,7 +5,10 @@ one process on the same two cores as the Central it measures.  ``ChargePoint`` v
 every message it sends and receives against the JSON schema and keeps a route map, a
 lock and a response queue per connection; that is right for a charger, and it is what
 Central itself runs, but here it would be the simulator's CPU competing with Central's
-and showing in the lag it measures.  These builders write the same frames (camelCase,
+and showing in the lag it measures (measured here: its schema validation takes 37 us for
+a StatusNotification and 208 us for a MeterValues, its payload conversion 40 us, and by
+default, ``ocpp.messages.ASYNC_VALIDATION``, each validation is a hop to a thread pool;
+building and encoding a frame here takes 10 us).  These builders write the same frames (camelCase,
 UTC times with ``Z``, meter values as strings), and :class:`ChargerModel` keeps the
 rules a charger must keep: one call at a time (the next waits for the answer to the
 one before, or for its timeout, which never wedges it), Heartbeat at the interval the
