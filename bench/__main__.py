@@ -3,6 +3,7 @@
     python -m bench                     # everything
     python -m bench fault edge          # some of it
     python -m bench central --cps 500
+    python -m bench ocpp --cps 200
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bench import (
     api_lists,
     bridge_throughput,
     central_fleet,
+    central_ocpp,
     central_supplying,
     data_plane,
     edge_footprint,
@@ -26,6 +28,8 @@ from bench import (
 
 SUITES = {
     "central": "Central with N CPs at 1 Hz heartbeats: CPU, RSS, fault -> REST lag",
+    "ocpp": "Central with N OCPP 1.6J chargers (20 % charging) beside N framed CPs: "
+            "CPU, RSS, fault -> REST lag, billing",
     "fault": "fault button -> dashboard BROKEN, one real engine + monitor",
     "edge": "engine + monitor RSS and idle CPU",
     "engine-sealing": "seal() per message; engine CPU supplying, every MQTT payload sealed",
@@ -50,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     progress = lambda text: print(text, flush=True)  # noqa: E731
     runs = {
         "central": lambda: central_fleet.run(args.cps, progress=progress),
+        "ocpp": lambda: central_ocpp.compare(args.cps, progress=progress),
         "fault": fault_latency.run,
         "edge": edge_footprint.run,
         "engine-sealing": edge_sealing.run,

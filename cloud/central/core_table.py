@@ -143,6 +143,8 @@ class TableCore:
         cp.price, cp.connected, cp.resume_sent = price, True, False
         cp.stop_after_supply = None
         cp.lose_engine()
+        if not heartbeats:  # a charger that talks answers: healthy until a status says not
+            cp.engine = Health.OK  # (else BROKEN for a moment, audited as a breakdown)
         effects.append(fx.Note("info", cp_id, "connection replaced" if replaced else "connected"))
         if cp.stop_reasons <= cpstate.AFTER_SUPPLY and cp.stop_reasons:
             # a supply under way (its first heartbeat says) finishes first

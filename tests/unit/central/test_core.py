@@ -8,7 +8,7 @@ from cloud.central import effects as fx
 from cloud.central.core import Core, Denial
 from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Authorization, Moment
-from cloud.central.events import CpResumed, CpStopped
+from cloud.central.events import CpResumed, CpStopped, StateChange
 from protocol import messages as m
 
 WALL = "2026-01-02T10:00:00.000Z"
@@ -101,6 +101,19 @@ def test_a_cp_alive_by_its_link_stays_connected_without_heartbeats_until_the_lin
     framed = ready()  # a framed CP: 3 s without a heartbeat and it is DISCONNECTED
     assert of(framed.sweep(at(3.5)), fx.Note)[0].text == "no heartbeat for 3 s"
     assert framed.view("CP1")["state"] == "DISCONNECTED"
+
+
+def test_a_charger_connecting_is_never_broken_down_on_the_way_to_activated():
+    # it went DISCONNECTED -> BROKEN -> ACTIVATED: every OCPP connection was audited as a
+    # breakdown and listed on the dashboard's Errors panel
+    core = Core(new_id=iter(f"S{n}" for n in range(1, 99)).__next__)
+    core.register("CP1", "Madrid", "0.35", frozenset(), at(0))
+    effects = core.connected("CP1", None, "0.35", at(1), heartbeats=False)
+    effects += core.status("CP1", "OK", None, "", at(1))
+    changes = [a.event for a in of(effects, fx.Announce) if isinstance(a.event, StateChange)]
+    assert changes == [StateChange("CP1", "DISCONNECTED", "ACTIVATED")]
+    assert of(effects, fx.Note)[0].text == "connected"
+    assert [n.level for n in of(effects, fx.Note)] == ["info"]
 
 
 def test_a_status_report_sets_health_and_state_as_a_heartbeat_does():
