@@ -3,6 +3,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CPS    ?= 5
+# make test runs test files on this many workers (pytest-xdist; a file's tests share one
+# worker, so a module's brokers or deployed site are set up once)
+TEST_WORKERS ?= 2
 
 INVENTORY    ?= ansible/inventory.yml
 ANSIBLE_ARGS ?=
@@ -31,7 +34,7 @@ $(INTEROP): tests/interop/package-lock.json
 
 test: $(STAMP) system-deps $(INTEROP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -ra --durations=25
+	$(PY) -m pytest -q -ra --durations=25 -n $(TEST_WORKERS) --dist loadfile
 
 # The fleet of INVENTORY: a fresh wheel in dist/, then the playbook (ansible/README in
 # the main README: "Deploying a fleet with Ansible").
