@@ -52,17 +52,31 @@ RESPONSE_TIMEOUT = 10.0  # seconds a call to a charger may wait for its answer
 
 class OneLine(logging.LoggerAdapter):
     """websockets' logger, each failure one line (a peer that sends no valid HTTP, a
-    handshake cut short...): the exception's type and text, never its traceback."""
+    handshake cut short...): the exception's type and text, never its traceback.  A peer
+    that connects and closes without a word (a port probe, a load balancer's health
+    check) is not an error: that line is logged at DEBUG."""
+
+    def log(self, level, msg, *args, **kwargs):
+        error = _error(kwargs.get("exc_info"))
+        if msg == "opening handshake failed" and isinstance(
+                error and (error.__cause__ or error.__context__), EOFError):
+            level = logging.DEBUG
+        super().log(level, msg, *args, **kwargs)
 
     def process(self, msg, kwargs):
-        exc_info = kwargs.pop("exc_info", None)
-        error = sys.exc_info()[1] if exc_info is True else (
-            exc_info[1] if isinstance(exc_info, tuple) else exc_info)
+        error = _error(kwargs.pop("exc_info", None))
         if isinstance(error, BaseException):
             cause = error.__cause__ or error.__context__
             msg = f"{msg}: {type(error).__name__}: {error}" + (
                 f" ({type(cause).__name__}: {cause})" if cause else "")
         return msg, kwargs
+
+
+def _error(exc_info) -> BaseException | None:
+    """The exception a logging call's ``exc_info`` names."""
+    error = sys.exc_info()[1] if exc_info is True else (
+        exc_info[1] if isinstance(exc_info, tuple) else exc_info)
+    return error if isinstance(error, BaseException) else None
 
 
 def credentials(header: str | None) -> tuple[str, str] | None:
