@@ -6,6 +6,27 @@ import pytest
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
 
+# Test files that start ev-sim, whose demo takes the well-known ports (8000, 9092, 1883,
+# 8443, 9000, ...) when they are free: on one xdist worker, one after another, or one
+# would take a port that test_readme_demo needs free (and fail it under CI=true).
+WELL_KNOWN_PORTS = frozenset(("tests/integration/test_sim.py",
+                              "tests/integration/test_readme_demo.py"))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (make test), with the files in WELL_KNOWN_PORTS as one unit."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "well-known ports" if path in WELL_KNOWN_PORTS else path
+
+    return Scheduling(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _root_log_handlers():
     """A test that runs a service's main() in-process gets its logs.setup(): a handler on
