@@ -124,6 +124,9 @@ class Demo:
         self.ocpp.start(self.network, secrets_dir, *clock,
                         "--vehicle-sim", str(self.args.charge_seconds))
         self._wait_for_logins()
+        answer = self.ocpp.configure(self.url, self.token)
+        if answer != "Accepted":
+            say(f"{self.ocpp.cp.cp_id} did not take MeterValueSampleInterval: {answer}")
         for driver_id in self.drivers:
             self._start_driver(driver_id)
         self._print_guide()

@@ -11,6 +11,9 @@ each authorization, and the simulated drivers ask for it like for the other simu
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +22,9 @@ from sim.network import Network, wait_port
 
 OCPP_CP_ID, OCPP_CITY, OCPP_PRICE = "OCPP-01", "Barcelona", Decimal("0.32")
 REAL_CHARGER = "ACME-07"  # the README's charger bought off the shelf
+# MeterValues every 5 s (a charge point's default is 60): the demo's charges are short,
+# and its tile should show live kW, kWh and EUR like the others.
+SAMPLE_INTERVAL_S = 5
 
 
 def ocpp_url(endpoint: tuple[str, int], cp_id: str) -> str:
@@ -57,6 +63,22 @@ class DemoOcppCharger:
             "--state-dir", str(self.state / "monitor"), "--price", str(self.cp.price),
             "--location", self.cp.location])
 
+    def configure(self, central_url: str, token: str) -> str:
+        """Its ``MeterValueSampleInterval``, set as an operator would: ChangeConfiguration
+        through Central's REST API.  Returns the charger's answer, or why there is none."""
+        body = {"key": "MeterValueSampleInterval", "value": str(SAMPLE_INTERVAL_S)}
+        call = urllib.request.Request(
+            f"{central_url}api/cps/{OCPP_CP_ID}/ocpp/change_configuration",
+            data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(call, timeout=40) as response:
+                return json.load(response).get("status", "no status")
+        except urllib.error.HTTPError as error:
+            return f"HTTP {error.code}"
+        except (OSError, ValueError) as error:
+            return str(error)
+
     def guide(self, ev_cp_m: str, registry_flags: list[str], secrets_dir: Path) -> list[str]:
         """The printout's lines: the demo's OCPP charger, and how a real one connects."""
         port = self.endpoint[1]
@@ -70,6 +92,8 @@ class DemoOcppCharger:
             "the CPs above:",
             f"    URL {self.url}, identity {OCPP_CP_ID}, password file "
             f"{self.password_file(secrets_dir)} (the secret the registry returned)",
+            f"    MeterValues every {SAMPLE_INTERVAL_S} s: the demo set its "
+            "MeterValueSampleInterval with POST /api/cps/OCPP-01/ocpp/change_configuration",
             f"  A real charger, {REAL_CHARGER}: register it (its password is the secret written "
             f"to {REAL_CHARGER}.secret),",
             f"    {ev_cp_m} register {' '.join(registry_flags)} --cp-id {REAL_CHARGER} "

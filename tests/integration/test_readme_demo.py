@@ -219,7 +219,14 @@ def test_the_ocpp_charger_is_activated_and_bills_the_first_drivers_supply(demo):
     assert abs(eur - kwh * Decimal("0.32")) <= Decimal("0.01"), ended
     assert re.search(r"OCPP-01 +ticket for DRV-01: [0-9.]+ kWh", out.read_text())
     wait_for(lambda: json.loads(shell(show, here).stdout)["state"] == "ACTIVATED", 10, 0.2)
-    assert {cp["id"]: cp["state"] for cp in get("/cps")}["OCPP-01"] != "DISCONNECTED"
+    token = re.search(r"admin token +(\S+)", text).group(1)
+    ask = urllib.request.Request(
+        API + "/cps/OCPP-01/ocpp/get_configuration", method="POST",
+        data=json.dumps({"keys": ["MeterValueSampleInterval"]}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(ask, timeout=30) as response:
+        keys = json.load(response)["configurationKey"]
+    assert [(k["key"], k["value"]) for k in keys] == [("MeterValueSampleInterval", "5")]
 
 
 def test_a_real_charger_connects_to_the_demo_as_the_readme_says(demo):
