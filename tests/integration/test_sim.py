@@ -45,7 +45,8 @@ class Sim:
         self.out = tmp_path / "ev-sim.out"
         args = [str(BIN / "ev-sim"), "--cps", "2", "--drivers", "1", "--workdir",
                 str(tmp_path / "work"), "--http", f"127.0.0.1:{free_port()}",
-                "--listen", f"127.0.0.1:{free_port()}", *extra]
+                "--listen", f"127.0.0.1:{free_port()}", "--ocpp", f"127.0.0.1:{free_port()}",
+                *extra]
 
         def as_if_in_the_background() -> None:  # what `ev-sim &` in a script gets
             if ignore_sigint:
