@@ -25,12 +25,13 @@ REAL_CHARGER = "ACME-07"  # the README's charger bought off the shelf
 # MeterValues every 5 s (a charge point's default is 60): the demo's charges are short,
 # and its tile should show live kW, kWh and EUR like the others.
 SAMPLE_INTERVAL_S = 5
+WILDCARDS = ("0.0.0.0", "::", "")  # every address of this machine
 
 
 def ocpp_url(endpoint: tuple[str, int], cp_id: str) -> str:
     """The URL a charger connects to: the endpoint and its identity, the path's last part.
     (A wildcard address is reached through loopback here.)"""
-    host = "127.0.0.1" if endpoint[0] in ("0.0.0.0", "") else endpoint[0]
+    host = "127.0.0.1" if endpoint[0] in WILDCARDS else endpoint[0]
     return f"ws://{host}:{endpoint[1]}/ocpp/{cp_id}"
 
 
@@ -82,7 +83,7 @@ class DemoOcppCharger:
     def guide(self, ev_cp_m: str, registry_flags: list[str], secrets_dir: Path) -> list[str]:
         """The printout's lines: the demo's OCPP charger, and how a real one connects."""
         port = self.endpoint[1]
-        wide = self.endpoint[0] in ("0.0.0.0", "")
+        wide = self.endpoint[0] in WILDCARDS
         reach = ("" if wide else
                  f" (ev-sim --ocpp 0.0.0.0:{port} lets in chargers on your network)")
         return [

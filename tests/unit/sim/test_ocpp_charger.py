@@ -16,6 +16,7 @@ FLAGS = ["--registry", "https://127.0.0.1:8443", "--ca", "ca.crt",
 @pytest.mark.parametrize(("endpoint", "url"), [
     (("127.0.0.1", 9000), "ws://127.0.0.1:9000/ocpp/OCPP-01"),
     (("0.0.0.0", 9100), "ws://127.0.0.1:9100/ocpp/OCPP-01"),  # a wildcard: via loopback
+    (("::", 9100), "ws://127.0.0.1:9100/ocpp/OCPP-01"),
     (("192.0.2.7", 9000), "ws://192.0.2.7:9000/ocpp/OCPP-01"),
 ])
 def test_the_url_is_the_endpoint_and_the_identity(endpoint, url):
