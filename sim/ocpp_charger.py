@@ -84,10 +84,11 @@ class DemoOcppCharger:
         """The printout's lines: the demo's OCPP charger, and how a real one connects."""
         port = self.endpoint[1]
         wide = self.endpoint[0] in WILDCARDS
+        host = f"[{self.endpoint[0]}]" if ":" in self.endpoint[0] else self.endpoint[0]
         reach = ("" if wide else
                  f" (ev-sim --ocpp 0.0.0.0:{port} lets in chargers on your network)")
         return [
-            f"OCPP 1.6J: Central's OCPP endpoint is ws://{self.endpoint[0]}:{port}/ocpp/<id>"
+            f"OCPP 1.6J: Central's OCPP endpoint is ws://{host}:{port}/ocpp/<id>"
             f"{reach}",
             f"  {OCPP_CP_ID} is our charge point in OCPP mode (ev-cp-m --ocpp), simulated like "
             "the CPs above:",

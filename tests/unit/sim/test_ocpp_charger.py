@@ -49,3 +49,8 @@ def test_the_printout_says_how_a_real_charger_connects(tmp_path):
     text = "\n".join(lines)
     assert f"ws://THIS-HOST:9001/ocpp/{REAL_CHARGER}, identity {REAL_CHARGER}" in text
     assert "lets in chargers on your network" not in text  # it listens on every address
+
+
+def test_an_ipv6_endpoint_is_printed_in_brackets(tmp_path):
+    lines = charger(tmp_path, ("::", 9000)).guide("ev-cp-m", FLAGS, tmp_path)
+    assert lines[0] == "OCPP 1.6J: Central's OCPP endpoint is ws://[::]:9000/ocpp/<id>"
