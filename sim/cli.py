@@ -4,8 +4,10 @@ Starts a Kafka-protocol broker and an MQTT broker (unless ``--kafka``/``--mqtt``
 real ones), Central, the bridge and N charging points (an engine and a monitor each).
 The first CP is left for a person to drive; at the others a simulated vehicle plugs in
 after each authorization and leaves after ``--charge-seconds``, and M simulated drivers
-ask for supplies there, round after round, for as long as the demo runs.  Prints what
-to type, then one line per CP state change and per ticket.
+ask for supplies there, round after round, for as long as the demo runs.  One more CP is
+an OCPP 1.6J charger (our charge point with ``ev-cp-m --ocpp``) on Central's OCPP endpoint
+(``--ocpp``), simulated like the others.  Prints what to type, then one line per CP state
+change and per ticket.
 
 However ``ev-sim`` ends, its children end with it: SIGINT, SIGTERM and SIGHUP stop them
 in order (a second signal kills them at once), and a child whose parent is gone (SIGKILL)
@@ -31,7 +33,7 @@ from sim.network import Network, free_ports
 log = logging.getLogger("ev-sim")
 
 # Well-known ports, taken when free so that the README's commands work as written.
-KAFKA_PORT, MQTT_PORT, CENTRAL_PORT = 9092, 1883, 7000
+KAFKA_PORT, MQTT_PORT, CENTRAL_PORT, OCPP_PORT = 9092, 1883, 7000, 9000
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -52,6 +54,9 @@ def build_parser() -> config.Parser:
     parser.add_argument("--http", default="127.0.0.1:8000", help="dashboard address")
     parser.add_argument("--listen", default=None,
                         help=f"Central's CP socket (default 127.0.0.1:{CENTRAL_PORT} if free)")
+    parser.add_argument("--ocpp", default=None,
+                        help=f"Central's OCPP 1.6J endpoint (default 127.0.0.1:{OCPP_PORT} if "
+                        "free; 0.0.0.0:PORT lets in real chargers)")
     parser.add_argument("--kafka", default=None, help="Kafka HOST:PORT (default: embedded)")
     parser.add_argument("--mqtt", default=None, help="MQTT HOST:PORT (default: embedded)")
     parser.add_argument("--workdir", default=None, help="databases, journals and logs")
@@ -67,6 +72,7 @@ def check(parser: config.Parser, args) -> None:
     try:
         args.http = parse_address(args.http)
         args.listen = args.listen and parse_address(args.listen)
+        args.ocpp = args.ocpp and parse_address(args.ocpp)
         for flag in (args.kafka, args.mqtt):
             if flag:
                 parse_address(flag)
@@ -131,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         brokers.create_topics(kafka)
         http = (args.http[0], prefer(args.http[1], "the dashboard", ports, args.http[0]))
         listen = args.listen or ("127.0.0.1", prefer(CENTRAL_PORT, "Central's CP socket", ports))
-        demo = Demo(network, args, ports, http=http, listen=listen, kafka=kafka, mqtt=mqtt,
-                    brokers=started)
+        ocpp = args.ocpp or ("127.0.0.1", prefer(OCPP_PORT, "Central's OCPP endpoint", ports))
+        demo = Demo(network, args, ports, http=http, listen=listen, ocpp=ocpp, kafka=kafka,
+                    mqtt=mqtt, brokers=started)
         demo.start()
         demo.watch(lambda: signals.stopping)
     except Stopping as why:

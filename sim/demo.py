@@ -3,6 +3,7 @@
 One CP (the first) is the person's: no simulated vehicle plugs in there and no simulated
 driver asks for it, and a driver of their own is registered.  Its engine and panel take
 well-known ports when they are free, so that the README's commands work as written.
+One more CP is an OCPP 1.6J charger (:mod:`sim.ocpp_charger`), on Central's OCPP endpoint.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from protocol.messages import driver_or_ad_hoc
 from sim.fleet import driver_files, plan
 from sim.network import BIN, Network, port_free, start_cp, wait_port
+from sim.ocpp_charger import DemoOcppCharger
 from sim.site import REGISTRY_PORT, Site
 from sim.weather import DemoWeather
 
@@ -56,8 +58,8 @@ def shown(script: str) -> str:
 
 
 class Demo:
-    def __init__(self, network: Network, args, ports, *, http, listen, kafka: str, mqtt: str,
-                 brokers: list) -> None:
+    def __init__(self, network: Network, args, ports, *, http, listen, ocpp, kafka: str,
+                 mqtt: str, brokers: list) -> None:
         self.network, self.args, self.ports = network, args, ports
         self.http, self.kafka, self.mqtt, self.brokers = http, kafka, mqtt, brokers
         self.central = f"{listen[0]}:{listen[1]}"
@@ -70,7 +72,10 @@ class Demo:
         self.hand_control = f"127.0.0.1:{self._prefer(HAND_CONTROL_PORT)}"
         self.site = Site(network.workdir / "site", self._prefer(REGISTRY_PORT))
         self.simulated = cps[1:]
-        self.weather = DemoWeather(network.workdir / "weather", [self.hand, *self.simulated])
+        self.ocpp_endpoint = f"{ocpp[0]}:{ocpp[1]}"
+        self.ocpp = DemoOcppCharger(network.workdir, ocpp, ports)
+        self.everyone = [self.hand, *self.simulated, self.ocpp.cp]
+        self.weather = DemoWeather(network.workdir / "weather", self.everyone)
         self.rng = random.Random(args.seed)
         self.drivers: list[str] = []  # the simulated ones
         self.rounds: dict[str, int] = {}
@@ -85,17 +90,19 @@ class Demo:
         self.site.create()
         say(f"starting the registry on {self.site.url} (HTTPS, site CA {self.site.ca_cert})")
         self.site.start_registry(self.network, self.db)
-        say(f"registering {len(self.simulated) + 1} charging points through the registry")
-        self.site.register(self.network, [self.hand, *self.simulated], secrets_dir)
-        count = self.args.drivers if self.simulated else 0
+        say(f"registering {len(self.everyone)} charging points through the registry")
+        self.site.register(self.network, self.everyone, secrets_dir)
+        count = self.args.drivers
         self.drivers = [f"DRV-{n:02d}" for n in range(1, count + 1)]
         for driver_id in [*self.drivers, PERSON_DRIVER]:
             self._register_driver(driver_id)
-        say(f"starting Central on {self.central} (CP socket) and {self.url}")
+        say(f"starting Central on {self.central} (CP socket), {self.url} and "
+            f"{self.ocpp_endpoint} (OCPP 1.6J)")
         self.weather.create()
         process = self.network.start("central", [
             "ev-central", "--listen", self.central, "--http", f"{self.http[0]}:{self.http[1]}",
             "--db", str(self.db), f"--admin-token={self.token}", "--kafka", self.kafka,
+            "--ocpp", self.ocpp_endpoint,
             *self.weather.central_flags()])
         wait_port(self.http[1], 30, "Central", process, self.network.logs / "central.log")
         say("starting the weather office (ev-weather, simulated provider)")
@@ -103,15 +110,23 @@ class Demo:
         say("starting the bridge (MQTT -> Kafka)")
         self.network.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
                                       "--client-id", "bridge-sim"])
-        meter = ["--mqtt", self.mqtt, "--power-kw", str(self.args.power_kw),
-                 "--meter-speed", str(self.args.meter_speed)]
+        clock = ["--power-kw", str(self.args.power_kw), "--meter-speed",
+                 str(self.args.meter_speed)]
+        meter = ["--mqtt", self.mqtt, *clock]
         say(f"starting {len(self.simulated) + 1} charging points (an engine and a monitor each)")
         start_cp(self.network, self.hand, self.central, secrets_dir / f"{self.hand.cp_id}.secret",
                  *meter, monitor=["--control", self.hand_control])
         for cp in self.simulated:
             start_cp(self.network, cp, self.central, secrets_dir / f"{cp.cp_id}.secret",
                      *meter, "--vehicle-sim", str(self.args.charge_seconds))
+        say(f"starting the OCPP 1.6J charger {self.ocpp.cp.cp_id} (ev-cp-m --ocpp "
+            f"{self.ocpp.url})")
+        self.ocpp.start(self.network, secrets_dir, *clock,
+                        "--vehicle-sim", str(self.args.charge_seconds))
         self._wait_for_logins()
+        answer = self.ocpp.configure(self.url, self.token)
+        if answer != "Accepted":
+            say(f"{self.ocpp.cp.cp_id} did not take MeterValueSampleInterval: {answer}")
         for driver_id in self.drivers:
             self._start_driver(driver_id)
         self._print_guide()
@@ -119,7 +134,7 @@ class Demo:
     def _wait_for_logins(self, timeout: float = 30.0) -> None:
         """Until every CP has logged in to Central, so that none shows as disconnected
         merely because it is still starting."""
-        expected = {cp.cp_id for cp in [self.hand, *self.simulated]}
+        expected = {cp.cp_id for cp in self.everyone}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             states = {cp["id"]: cp["state"] for cp in get(self.url + "api/cps") or []}
@@ -139,9 +154,14 @@ class Demo:
                 raise
 
     def _start_driver(self, driver_id: str) -> None:
-        """One round: a fresh file of ``--requests`` CP ids drawn from the simulated CPs."""
+        """One round: a fresh file of ``--requests`` CP ids drawn from the simulated CPs
+        and the OCPP charger; the first driver's first request is the OCPP charger, so
+        that it is seen at work within the demo's first minute."""
         folder = self.network.workdir / "drivers"
-        path = driver_files(folder, [driver_id], self.args.requests, self.simulated, self.rng)
+        first = self.ocpp.cp if driver_id == self.drivers[0] and driver_id not in self.rounds \
+            else None
+        path = driver_files(folder, [driver_id], self.args.requests,
+                            [*self.simulated, self.ocpp.cp], self.rng, first=first)
         self.rounds[driver_id] = self.rounds.get(driver_id, 0) + 1
         self.network.start(driver_id, [
             "ev-driver", "--kafka", self.kafka, "--driver-id", driver_id,
@@ -165,19 +185,19 @@ class Demo:
             f"  logs         {self.network.logs}/",
             "",
         ]
-        if self.simulated:
-            lines.append(f"Simulated: {self.args.power_kw} kW chargers on a clock "
-                         f"{self.args.meter_speed}x faster than yours (the meter counts "
-                         f"{self.args.meter_speed} s of charge each second)")
-            for cp in self.simulated:
-                lines.append(f"  {cp.cp_id:8} {cp.location:10} {cp.price} EUR/kWh   a vehicle "
-                             f"charges {self.args.charge_seconds:g} s   panel "
-                             f"127.0.0.1:{cp.panel_port}")
-            if self.drivers:
-                lines.append(f"  drivers {', '.join(self.drivers)}: rounds of "
-                             f"{self.args.requests} requests at these CPs, for as long as the "
-                             "demo runs")
-            lines.append("")
+        lines.append(f"Simulated: {self.args.power_kw} kW chargers on a clock "
+                     f"{self.args.meter_speed}x faster than yours (the meter counts "
+                     f"{self.args.meter_speed} s of charge each second)")
+        for cp in [*self.simulated, self.ocpp.cp]:
+            what = "   (OCPP 1.6J)" if cp is self.ocpp.cp else ""
+            lines.append(f"  {cp.cp_id:8} {cp.location:10} {cp.price} EUR/kWh   a vehicle "
+                         f"charges {self.args.charge_seconds:g} s   panel "
+                         f"127.0.0.1:{cp.panel_port}{what}")
+        if self.drivers:
+            lines.append(f"  drivers {', '.join(self.drivers)}: rounds of "
+                         f"{self.args.requests} requests at these CPs, for as long as the "
+                         "demo runs")
+        lines.append("")
         new_engine, new_panel = next(self.ports), next(self.ports)
         lines += [
             f"Yours: {hand.cp_id} ({hand.location}, {hand.price} EUR/kWh), with no simulated "
@@ -198,6 +218,9 @@ class Demo:
             f"  {shown('ev-cp-m')} reauth --control {self.hand_control}",
             "",
             *self.weather.guide(shown("ev-weather")),
+            "",
+            *self.ocpp.guide(shown("ev-cp-m"), self.site.flags(),
+                             self.network.workdir / "secrets"),
             "",
             f"One more CP by hand (Central's CP socket is {self.central}):",
             f"  {shown('ev-cp-m')} register {' '.join(self.site.flags())} --cp-id NEW-01 "

@@ -39,12 +39,15 @@ def plan(count: int, ports) -> list[SimulatedCP]:
 
 
 def driver_files(folder, drivers: list[str], requests: int, cps: list[SimulatedCP],
-                 rng) -> dict[str, object]:
-    """One requests file per driver: ``requests`` CP ids a line, drawn from ``cps``."""
+                 rng, first: SimulatedCP | None = None) -> dict[str, object]:
+    """One requests file per driver: ``requests`` CP ids a line, drawn from ``cps``
+    (``first``, when given, is every file's first line)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for driver_id in drivers:
         lines = [rng.choice(cps).cp_id for _ in range(requests)]
+        if first is not None:
+            lines[0] = first.cp_id
         path = folder / f"{driver_id}.txt"
         path.write_text("# one CP id a line: the driver asks for a supply at each in turn\n"
                         + "\n".join(lines) + "\n")

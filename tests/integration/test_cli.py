@@ -40,6 +40,7 @@ def run(*args: str, **kw) -> subprocess.CompletedProcess:
         ["ev-sim", "--drivers", "-1"],
         ["ev-sim", "--kafka", "nowhere"],
         ["ev-sim", "--http", "nope"],
+        ["ev-sim", "--ocpp", "9000"],
         ["ev-central", "--port", "abc"],
     ],
     ids=lambda args: " ".join(args),

@@ -10,6 +10,7 @@ import shlex
 import signal
 import subprocess
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from tests.support import BIN, ROOT, missing, wait_for
 
 pytestmark = pytest.mark.integration
 
-WELL_KNOWN = (8000, 7000, 8443, 9092, 1883, 6000, 6100, 6200)
+WELL_KNOWN = (8000, 7000, 8443, 9092, 1883, 6000, 6100, 6200, 9000)
+CHARGE_SECONDS = 3  # how long a simulated vehicle charges here (OCPP-01's supplies)
 API = "http://127.0.0.1:8000/api"
 
 
@@ -46,15 +48,16 @@ def state(cp_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """``ev-sim`` as ``make demo`` runs it (smaller), in a folder where ``.venv/bin/...``
-    resolves as it does in the project's root."""
+    """``ev-sim`` as ``make demo`` runs it (smaller, and with shorter simulated charges),
+    in a folder where ``.venv/bin/...`` resolves as it does in the project's root."""
     if not all(port_free("127.0.0.1", port) for port in WELL_KNOWN):
         missing(f"the demo's well-known ports {WELL_KNOWN} are not all free")
     here = tmp_path_factory.mktemp("readme")
     (here / ".venv").symlink_to(BIN.parent)
     out = here / "ev-sim.out"
     process = subprocess.Popen(
-        [str(BIN / "ev-sim"), "--cps", "2", "--drivers", "1", "--workdir", str(here / "work")],
+        [str(BIN / "ev-sim"), "--cps", "2", "--drivers", "1", "--workdir", str(here / "work"),
+         "--charge-seconds", str(CHARGE_SECONDS)],
         cwd=here, stdout=open(out, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         stdin=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -193,3 +196,60 @@ def test_the_weather_block_freezes_and_thaws_madrid_as_written(demo):
         wait_for(lambda w=wanted: state("MAD-01") == w, 5)
     assert get("/cps/MAD-01")["stop_reasons"] == []
     assert get("/weather")["status"] == "ok"
+
+
+def test_the_ocpp_charger_is_activated_and_bills_the_first_drivers_supply(demo):
+    """OCPP-01 (ev-cp-m --ocpp against Central's OCPP endpoint): the README's commands show
+    it ACTIVATED and its sessions; DRV-01's first request is there, and it is billed."""
+    here, out = demo
+    text = out.read_text()
+    assert "URL ws://127.0.0.1:9000/ocpp/OCPP-01, identity OCPP-01" in text
+    show, sessions = block_with("/api/cps/OCPP-01")
+
+    def billed() -> list[dict]:
+        found = json.loads(shell(sessions, here).stdout)
+        return [s for s in found if s["status"] == "ended" and s["driver_id"] == "DRV-01"]
+
+    ended = wait_for(billed, 30, 0.5)[0]
+    assert ended["reason"] == "unplugged"
+    # 22 kW for 3 s on a 60x clock: 1.1 kWh (more: a meter reading is taken at each end
+    # of a second), at OCPP-01's 0.32 EUR/kWh
+    kwh, eur = Decimal(str(ended["kwh"])), Decimal(str(ended["eur"]))
+    assert Decimal("1.0") <= kwh <= Decimal("1.6"), ended
+    assert abs(eur - kwh * Decimal("0.32")) <= Decimal("0.01"), ended
+    assert re.search(r"OCPP-01 +ticket for DRV-01: [0-9.]+ kWh", out.read_text())
+    wait_for(lambda: json.loads(shell(show, here).stdout)["state"] == "ACTIVATED", 10, 0.2)
+    token = re.search(r"admin token +(\S+)", text).group(1)
+    ask = urllib.request.Request(
+        API + "/cps/OCPP-01/ocpp/get_configuration", method="POST",
+        data=json.dumps({"keys": ["MeterValueSampleInterval"]}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(ask, timeout=30) as response:
+        keys = json.load(response)["configurationKey"]
+    assert [(k["key"], k["value"]) for k in keys] == [("MeterValueSampleInterval", "5")]
+
+
+def test_a_real_charger_connects_to_the_demo_as_the_readme_says(demo):
+    """The README's register block for ACME-07, then a charger (python ``ocpp``) with the
+    URL, identity and password the README names: its tile turns ACTIVATED."""
+    from tests.integration.ocpp_charger import Charger
+
+    here, out = demo
+    site = Path(re.search(r"site CA +(\S+)/ca\.crt", out.read_text()).group(1))
+    set_site, register, show = block_with("--cp-id ACME-07 ")
+    assert set_site.startswith("SITE=")
+    done = subprocess.run(register, shell=True, cwd=here, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "SITE": str(site)})
+    assert done.returncode == 0, done.stderr
+    password = shell(show, here).stdout.strip()
+    readme = (ROOT / "README.md").read_text()
+    assert "central system URL to `ws://127.0.0.1:9000/ocpp/ACME-07`" in readme
+    charger = Charger("ws://127.0.0.1:9000/ocpp/", "ACME-07", password)
+    try:
+        assert charger.refused is None
+        assert charger.boot().status == "Accepted"
+        charger.status("Available")
+        wait_for(lambda: state("ACME-07") == "ACTIVATED", 10)
+    finally:
+        charger.close()
+    wait_for(lambda: state("ACME-07") == "DISCONNECTED", 10)
