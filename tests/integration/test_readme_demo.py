@@ -50,8 +50,13 @@ def state(cp_id: str) -> str:
 def demo(tmp_path_factory):
     """``ev-sim`` as ``make demo`` runs it (smaller, and with shorter simulated charges),
     in a folder where ``.venv/bin/...`` resolves as it does in the project's root."""
-    if not all(port_free("127.0.0.1", port) for port in WELL_KNOWN):
-        missing(f"the demo's well-known ports {WELL_KNOWN} are not all free")
+    def taken() -> list[int]:
+        return [port for port in WELL_KNOWN if not port_free("127.0.0.1", port)]
+
+    try:  # an ev-sim that test_sim just stopped may hold one for a moment more
+        wait_for(lambda: not taken(), 20)
+    except TimeoutError:
+        missing(f"the demo's well-known ports {taken()} are not free")
     here = tmp_path_factory.mktemp("readme")
     (here / ".venv").symlink_to(BIN.parent)
     out = here / "ev-sim.out"
