@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import ssl
 import subprocess
 import time
-from contextlib import closing
 from decimal import Decimal
 
 import pytest
@@ -15,52 +13,12 @@ from ocpp.v16 import call
 
 from edge.monitor.ocpp_ledger import wh
 from tests.integration.ocpp_csms import Csms
-from tests.support import BIN, free_port, make_certificates, spawn, stop, wait_for, wait_port
+from tests.pi_ocpp import PiCp
+from tests.support import BIN, free_port, make_certificates, stop, wait_for
 
 pytestmark = pytest.mark.integration
 
 CP = "OCPP-CP1"
-
-
-class Pi:
-    """One charging point: its engine and its monitor in OCPP mode (fresh logs)."""
-
-    def __init__(self, tmp_path, output_dir, url: str, *flags: str) -> None:
-        self.dir, self.out, self.url, self.flags = tmp_path, output_dir, url, flags
-        for log in ("engine.log", "monitor.log"):
-            (output_dir / log).unlink(missing_ok=True)
-        self.listen, self.panel_port = free_port(), free_port()
-        self.engine = self.monitor = None
-
-    def start_engine(self) -> Pi:
-        self.engine = spawn(["ev-cp-e", "--cp-id", CP, "--listen", f"127.0.0.1:{self.listen}",
-                             "--panel", f"127.0.0.1:{self.panel_port}",
-                             "--state-dir", str(self.dir / "engine")], self.out / "engine.log")
-        wait_port(self.listen)
-        wait_port(self.panel_port)
-        return self
-
-    def start_monitor(self) -> Pi:
-        self.monitor = spawn(["ev-cp-m", "--cp-id", CP, "--engine", f"127.0.0.1:{self.listen}",
-                              "--ocpp", f"{self.url}/{CP}", "--state-dir",
-                              str(self.dir / "monitor"), "--price", "0.30", *self.flags],
-                             self.out / "monitor.log")
-        return self
-
-    def press(self, button: str) -> None:
-        subprocess.run([str(BIN / "ev-cp-e"), "panel", "--panel", f"127.0.0.1:{self.panel_port}",
-                        "press", button], check=True, capture_output=True, timeout=10)
-
-    def journal(self) -> list[dict]:
-        uri = f"file:{self.dir / 'engine' / 'journal.db'}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(r) for r in db.execute("SELECT * FROM supplies ORDER BY started_at")]
-
-    def close(self) -> None:
-        for process in (self.monitor, self.engine):
-            if process is not None:
-                stop(process)
 
 
 @pytest.fixture
@@ -72,12 +30,12 @@ def csms():
 
 @pytest.fixture
 def pi(tmp_path, output_dir, csms):
-    station = Pi(tmp_path, output_dir, csms.url).start_engine().start_monitor()
+    station = PiCp(CP, tmp_path, output_dir, csms.url).start_engine().start_monitor()
     yield station
     station.close()
 
 
-def check_ledger(pi: Pi, csms: Csms) -> None:
+def check_ledger(pi: PiCp, csms: Csms) -> None:
     """Every supply in the engine's journal was started (a StartTransaction sent again
     after a lost answer is the same one) and stopped exactly once at the central system,
     with its times and its energy (meterStop - meterStart, in Wh)."""
@@ -181,7 +139,7 @@ def test_a_lost_answer_neither_wedges_the_link_nor_bills_twice(tmp_path, output_
     """The answer to a StartTransaction is lost: the call times out, heartbeats go on, the
     StartTransaction goes again and gets the same transaction id (the central system
     knows it), and the supply is one transaction."""
-    station = Pi(tmp_path, output_dir, csms.url, "--ocpp-call-timeout", "1.5")
+    station = PiCp(CP, tmp_path, output_dir, csms.url, "--ocpp-call-timeout", "1.5")
     station.start_engine().start_monitor()
     try:
         csms.wait("StatusNotification", status="Available")
@@ -225,7 +183,7 @@ def one_line(process: subprocess.Popen, timeout: float = 15) -> str:
 
 def test_unreachable_and_refused_central_systems_are_one_line_each(tmp_path, output_dir):
     port = free_port()
-    station = Pi(tmp_path, output_dir, f"ws://127.0.0.1:{port}/ocpp")
+    station = PiCp(CP, tmp_path, output_dir, f"ws://127.0.0.1:{port}/ocpp")
     station.start_engine()
     password = tmp_path / "password"
     password.write_text("right one\n")
@@ -257,7 +215,7 @@ def test_tls_settings_and_an_untrusted_certificate_are_one_line_and_exit_2(tmp_p
     password = tmp_path / "password"
     password.write_text("s3cret")
     csms = Csms(free_port(), password="s3cret", tls=tls).start()
-    station = Pi(tmp_path, output_dir, csms.url, "--ocpp-password-file", str(password),
+    station = PiCp(CP, tmp_path, output_dir, csms.url, "--ocpp-password-file", str(password),
                  "--ca", str(certs["ca"]))
     try:
         station.start_engine().start_monitor()  # security profile 2: TLS and a password
