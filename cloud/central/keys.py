@@ -107,11 +107,18 @@ class Keys:
             return self.ring.current(cp_id)
 
     def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
-        """The key that opens a data-plane message of ``cp_id`` sealed under ``key_id``."""
+        """The key that opens a data-plane message of ``cp_id`` sealed under ``key_id``.
+
+        The common case (the CP's current key) takes no lock: Kafka's thread opens every
+        record, and waiting for the store's lock, held by the CP server's loop and the
+        HTTP threads in turn, cost more than the opening.  It is a dict lookup and a
+        list's last item, each atomic: a key issued or revoked at the same moment is
+        seen either before or after, as if the record had come a moment later or
+        earlier."""
+        current = self.ring.current(cp_id)
+        if current is not None and current.key.key_id == key_id:
+            return current.key
         with self.lock:
-            current = self.ring.current(cp_id)
-            if current is not None and current.key_id == key_id:
-                return current.key  # the common case, and no clock read for it
             return self.ring.for_data(cp_id, key_id, self.clock())
 
     def revoke(self, cp_id: str) -> tuple[str, ...]:
