@@ -75,6 +75,9 @@ class Store(CpRecords, SessionRecords, AlertRecords, ReportQueries):
             )
             self.db["sessions"].create_index(["cp_id"], if_not_exists=True)
             self.db["sessions"].create_index(["driver_id"], if_not_exists=True)
+            self.db["sessions"].create_index(["driver_id", "status", "ended_at"],
+                                             index_name="sessions_last_ticket",
+                                             if_not_exists=True)
             audit.ensure_table(self.db.conn)
             self._create_alerts()
             self._create_error_index()

@@ -6,6 +6,7 @@ same database, same lock.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cloud.central import network_errors
@@ -31,19 +32,18 @@ class ReportQueries:
 
     def last_tickets(self, driver_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Each driver's last ended session (the latest ``ended_at``; of two ended at
-        the same time, the one recorded last), by driver id."""
+        the same time, the one recorded last), by driver id: one seek a driver down the
+        ``sessions_last_ticket`` index (a window over every ended session took 60 ms
+        for a page of 1,000 drivers and 20,000 sessions)."""
         found: dict[str, dict[str, Any]] = {}
         with self._lock:
-            for start in range(0, len(driver_ids), 500):
-                chunk = driver_ids[start:start + 500]
-                marks = ", ".join("?" * len(chunk))
-                for row in self.db.query(
-                        "SELECT * FROM (SELECT id, cp_id, driver_id, started_at, ended_at, "
-                        "kwh, eur, reason, row_number() OVER (PARTITION BY driver_id "
-                        "ORDER BY ended_at DESC, rowid DESC) AS n FROM sessions "
-                        f"WHERE status = 'ended' AND driver_id IN ({marks})) WHERE n = 1",
-                        chunk):
-                    found[row["driver_id"]] = row
+            for row in self.db.query(
+                    "SELECT id, cp_id, driver_id, started_at, ended_at, kwh, eur, reason "
+                    "FROM sessions WHERE rowid IN (SELECT (SELECT rowid FROM sessions "
+                    "WHERE driver_id = wanted.value AND status = 'ended' "
+                    "ORDER BY ended_at DESC, rowid DESC LIMIT 1) FROM json_each(?) AS wanted)",
+                    [json.dumps(driver_ids)]):
+                found[row["driver_id"]] = row
         return found
 
     def driver_page(self, limit: int | None, offset: int = 0) -> list[dict[str, Any]]:
