@@ -6,8 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -146,3 +148,19 @@ def read_pty(fd: int, seconds: float) -> str:
             except OSError:
                 break
     return b"".join(chunks).decode(errors="replace")
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """A WSGI ``app`` served by werkzeug on a free loopback port in a thread; yields its
+    ``host:port``, and shuts it down on the way out."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)

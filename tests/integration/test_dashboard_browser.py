@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from werkzeug.serving import make_server
 from cloud.central.app import create_app
 from cloud.central.fleet import Fleet
 from cloud.central.store import Store
-from tests.support import free_port, wait_port
+from tests.support import free_port, served, wait_port
 from tests.unit.central.conftest import CPS, TOKEN
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -29,12 +28,8 @@ GREY = "rgb(75, 85, 99)"
 def central(fleet):
     app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "DB": fleet.store.path,
                       "SSE_KEEPALIVE": 1.0})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as address:
+        yield f"http://{address}"
 
 
 def open_page(browser, url: str):
@@ -365,12 +360,8 @@ def paged_central(fleet):
     """The dashboard at two tiles a page (three CPs: two pages)."""
     app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 1.0,
                       "DASHBOARD_PAGE": 2})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as address:
+        yield f"http://{address}"
 
 
 def tile_ids(page) -> list[str]:
@@ -430,12 +421,8 @@ def big_central(tmp_path):
     site = Site(fleet)
     site.connect("CP00007")
     app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 1.0})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", site
-    server.shutdown()
-    thread.join(5)
+    with served(app) as address:
+        yield f"http://{address}", site
     store.close()
 
 

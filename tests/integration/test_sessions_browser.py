@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import csv
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from cloud.central.app import create_app
 from cloud.central.session_report import COLUMNS
 from protocol import messages as m
 from tests.integration.test_dashboard_browser import open_page
-from tests.support import free_port
+from tests.support import served
 from tests.unit.central.conftest import TOKEN, populate
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -33,12 +31,8 @@ def central(tmp_path):
     ended(fleet, "jan5-cp3", "CP3", "D8", "2026-01-05", "10.000", "3.00000")
     ended(fleet, "jan5-cp1", "CP1", "D7", "2026-01-05", "4.250", "1.48750")
     app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "SSE_KEEPALIVE": 1.0})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", sessions
-    server.shutdown()
-    thread.join(5)
+    with served(app) as address:
+        yield f"http://{address}", sessions
     fleet.store.close()
 
 

@@ -5,14 +5,12 @@ green while its supply goes on and turns orange with its reason once it ends."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 
 import pytest
-from werkzeug.serving import make_server
 
 from cloud.central.app import create_app
-from tests.support import free_port
+from tests.support import served
 from tests.unit.central.conftest import TOKEN
 
 from .test_dashboard_browser import GREEN, ORANGE, open_page, wait_background
@@ -27,12 +25,8 @@ COLD = {"temperature_c": "-3.2", "threshold_c": "0", "observed_at": "2026-01-02T
 def central(fleet):
     app = create_app({"FLEET": fleet, "ADMIN_TOKEN": TOKEN, "WEATHER_TOKEN": SERVICE,
                       "SSE_KEEPALIVE": 1.0})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as address:
+        yield f"http://{address}"
 
 
 def office(url: str, method: str, path: str, body: object = None) -> int:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 import time
 from contextlib import contextmanager
 from html.parser import HTMLParser
 
 import pytest
 from flask import render_template
-from werkzeug.serving import make_server
 
 from cloud.central.app import create_app
 from cloud.central.dashboard import STATE_LABELS
 from cloud.central.power import iso
 from protocol import messages as m
-from tests.support import free_port, wait_for
+from tests.support import served, wait_for
 from tests.unit.central.conftest import TOKEN
 
 
@@ -253,12 +251,8 @@ def test_event_streams_are_limited(fleet):
 
 @pytest.fixture
 def live_url(app):
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as address:
+        yield address
 
 
 def test_a_client_that_goes_away_is_unsubscribed(app, live_url, fleet):
