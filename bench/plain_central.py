@@ -28,7 +28,7 @@ class PlainLink(CpSealing):
         return self.inner.decode(payload)
 
 
-def plain_record(key, value, keys, contexts=None):
+def plain_record(key, value, keys):
     return kafka_records.DATA_CODEC.decode(value)
 
 

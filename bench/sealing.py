@@ -68,7 +68,7 @@ def run(count: int = 20000) -> dict:
 
         central_data = compare(
             "Central: cp.telemetry record -> message", per_message_us(before, plain),
-            per_message_us(lambda r: decode_record(CP_TELEMETRY, r[0], r[1], keys.for_data),
+            per_message_us(lambda r: decode_record(CP_TELEMETRY, r[0], r[1], keys),
                            sealed))
         key = issued[cps[0]]
         beats = [m.Heartbeat(cp_id=cps[0], engine="OK", state="supplying") for _ in range(count)]

@@ -13,6 +13,7 @@ WELL_KNOWN_PORTS = frozenset(("tests/integration/test_sim.py",
                               "tests/integration/test_readme_demo.py"))
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest without xdist still runs the tests
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile`` (make test), with the files in WELL_KNOWN_PORTS as one unit."""
     if config.getvalue("dist") != "loadfile":

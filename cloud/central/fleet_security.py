@@ -3,9 +3,8 @@ share its lock, its core (:class:`~cloud.central.core_keys.KeysCore`), its execu
 its event stream, whose audit trail records each of them.
 
 A CP's login (:meth:`Security.login`: a fresh key, persisted, its last authentication,
-``key revoked`` lifted), a key's revocation (:meth:`Security.revoke_key`), the key that
-opens a data-plane message (:meth:`Security.data_key`), messages that did not open or
-were replayed, input refused, failures, and CPs deregistered by another process (the
+``key revoked`` lifted), a key's revocation (:meth:`Security.revoke_key`), messages that
+did not open or were replayed, input refused, failures, and CPs deregistered by another process (the
 registry), noticed by the sweep within a second.
 """
 
@@ -76,11 +75,6 @@ class Security:
             key_ids = self.keys.revoke(cp_id)
             self.events.emit(KeyRevocation(cp_id, key_ids, actor, connected))
             return self._core.view(cp_id)
-
-    def data_key(self, cp_id: str, key_id: str) -> seal.Key | None:
-        """The key that opens a data-plane message of ``cp_id`` sealed under ``key_id``:
-        its current one or an earlier one within its grace; None otherwise."""
-        return self.keys.for_data(cp_id, key_id)
 
     # -- what was refused ----------------------------------------------------------
     def on_auth_refused(self, cp_id: str | None, peer: str, reason: str) -> None:

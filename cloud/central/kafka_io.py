@@ -288,7 +288,7 @@ class KafkaIO:
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
         try:
-            message = decode_record(topic, record.key(), record.value(), self.fleet.data_key)
+            message = decode_record(topic, record.key(), record.value(), self.fleet.keys)
         except ProtocolError as error:
             self._refuse(record, error, source)
             return

@@ -15,9 +15,8 @@ driver request type has a handler); a record Central will not take raises
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from protocol import data, seal
 from protocol import driver as d
@@ -28,7 +27,16 @@ from runtime.routing import Routes
 
 FROM_KAFKA = Routes("record type")
 DATA_CODEC = m.JsonCodec(data.DATA_TYPES)  # what an engine seals: a data-plane message
-KeyLookup = Callable[[str, str], "seal.Key | None"]  # (cp_id, key_id) -> key
+
+
+class DataKeys(Protocol):
+    """The CPs' keys as the data plane asks for them (:class:`cloud.central.keys.Keys`)."""
+
+    def opener(self, cp_id: str) -> seal.Opener | None:
+        """The opener of the CP's current key."""
+
+    def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
+        """The key ``key_id`` of the CP, current or within its grace."""
 
 
 class KeyProblem(FormatViolation):
@@ -71,7 +79,7 @@ def report(fleet, record: Any, source: str, error: Exception) -> None:
 
 
 def decode_record(topic: str, key: bytes | None, value: bytes | None,
-                  keys: KeyLookup) -> Any:
+                  keys: DataKeys) -> Any:
     """A consumed record as its message; raises ProtocolError with the reason
     (:class:`KeyProblem` for a CP's record that does not open)."""
     if value is None:
@@ -91,8 +99,18 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
     return message
 
 
-def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
-    """The data-plane message sealed in ``value``; KeyProblem if it does not open."""
+def open_record(key: bytes | None, value: bytes, keys: DataKeys) -> m.Message:
+    """The data-plane message sealed in ``value``; KeyProblem if it does not open.
+
+    The common case, a record sealed under its CP's current key exactly as an engine
+    seals it, is opened by that key's :class:`~protocol.seal.Opener`; anything else is
+    parsed, its key looked up by id (an earlier key within its grace), and opened or
+    refused with the reason."""
+    if key is not None:
+        opener = keys.opener(key.decode("utf-8", "replace"))
+        message = opener.open(DATA_CODEC, value) if opener is not None else None
+        if message is not None:
+            return message
     claimed = key.decode("utf-8", "replace") if key is not None else None
     try:
         envelope = seal.parse(value)
@@ -100,7 +118,7 @@ def open_record(key: bytes | None, value: bytes, keys: KeyLookup) -> m.Message:
         raise KeyProblem(claimed, f"not sealed: {error}") from None
     if key is not None and key != envelope.cp_id.encode():
         raise KeyProblem(claimed, f"sealed by {envelope.cp_id[:64]!r}, not by {claimed[:64]!r}")
-    sealing_key = keys(envelope.cp_id, envelope.key_id)
+    sealing_key = keys.for_data(envelope.cp_id, envelope.key_id)
     if sealing_key is None:
         raise KeyProblem(envelope.cp_id, f"key {envelope.key_id[:40]!r} is not a key of "
                                          f"{envelope.cp_id[:64]!r} (unknown, revoked or "

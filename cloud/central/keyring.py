@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from protocol import seal
 
@@ -34,6 +35,11 @@ class IssuedKey:
     @property
     def key_id(self) -> str:
         return self.key.key_id
+
+    @cached_property
+    def opener(self) -> seal.Opener:
+        """Opens what the CP seals under this key (built at its first use, then kept)."""
+        return seal.Opener(self.cp_id, self.key)
 
 
 class KeyRing:

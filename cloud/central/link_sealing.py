@@ -37,7 +37,7 @@ class CpSealing(seal.SealingCodec):
         if self.revoked:
             return self._refuse(REVOKED)
         try:
-            return seal.open_message(self.inner, self.cp_id, self.key, payload)
+            return super().decode(payload)
         except seal.SealError as error:
             return self._refuse(_why(payload, error))
 

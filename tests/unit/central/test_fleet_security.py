@@ -100,11 +100,11 @@ def test_each_login_replaces_the_key_and_the_last_one_opens_data_for_ten_minutes
     clocks.mono += 30
     second = live.login("CP1", "10.0.0.9:2").key
     assert first.key_id != second.key_id
-    assert live.data_key("CP1", first.key_id) == first  # a late MQTT message
-    assert live.data_key("CP2", second.key_id) is None  # another CP's
+    assert live.keys.for_data("CP1", first.key_id) == first  # a late MQTT message
+    assert live.keys.for_data("CP2", second.key_id) is None  # another CP's
     clocks.mono += 600.5
-    assert live.data_key("CP1", first.key_id) is None
-    assert live.data_key("CP1", second.key_id) == second
+    assert live.keys.for_data("CP1", first.key_id) is None
+    assert live.keys.for_data("CP1", second.key_id) == second
 
 
 def test_revoking_ends_the_supply_tells_the_cp_deletes_the_keys_and_stops_it(live, store, clocks):
@@ -124,7 +124,7 @@ def test_revoking_ends_the_supply_tells_the_cp_deletes_the_keys_and_stops_it(liv
     assert isinstance(revoked, m.KeyRevoked) and revoked.reason == "key revoked"
     assert link.finished == [("key revoked", True)]
     assert store.db.execute("SELECT count(*) FROM cp_keys").fetchone()[0] == 0
-    assert live.data_key("CP1", login.key.key_id) is None
+    assert live.keys.for_data("CP1", login.key.key_id) is None
     assert store.cp("CP1")["stop_reasons"] == "key revoked"
     [record] = audited(store, "key revoked")
     assert (record["actor"], record["source"], record["params"]) == (
@@ -155,7 +155,7 @@ def test_the_next_login_lifts_key_revoked_and_no_other_reason(live, store):
 def test_a_restarted_central_opens_what_was_sealed_before(live, store):
     key = live.login("CP1", "10.0.0.9:1").key
     restarted = Fleet(store, clock=live.clock, wallclock=live.wallclock)
-    assert restarted.data_key("CP1", key.key_id) == key
+    assert restarted.keys.for_data("CP1", key.key_id) == key
     assert restarted.cp("CP1")["key_id"] == key.key_id
 
 
@@ -169,7 +169,7 @@ def test_a_cp_deregistered_elsewhere_is_dropped_by_the_next_sweep(live, store, c
     assert link.finished == [("CP deregistered", False)]
     assert live.cp("CP2") is None and [cp["id"] for cp in live.cps()] == ["CP1"]
     assert keystore.key_state(store.db.conn, "CP2")["has_key"] is False
-    assert live.data_key("CP2", login.key.key_id) is None
+    assert live.keys.for_data("CP2", login.key.key_id) is None
     assert live.login("CP2", "10.0.0.9:3") is None
     assert "CP2: deregistered: its link is dropped" in [
         f"{x['cp_id']}: {x['text']}" for x in live.messages()]
