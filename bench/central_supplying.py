@@ -5,8 +5,9 @@ CPs are the fleet simulator (control plane: login, heartbeats, each one's supply
 record); their telemetry, one message per CP per second, is produced into
 ``cp.telemetry`` by this process exactly as the bridge would relay it (the bridge's
 own rate is measured by bench/bridge_throughput.py), sealed under each CP's key as its
-engine would seal it.  Lag: a probe CP's telemetry
-produced -> ``GET /api/cps/<id>`` shows its kWh.  So that a shortfall shows in every
+engine would seal it.  Central's CPU and RSS over the measurement window; then, for
+LAG_WINDOW seconds, the lag: a probe CP's telemetry produced -> ``GET /api/cps/<id>``
+shows its kWh.  So that a shortfall shows in every
 run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min``, from
 ``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
 how many links the simulated CPs lost (``links_dropped``; they do not reconnect).
@@ -44,6 +45,7 @@ from sim import brokers
 from sim.network import Network, free_ports, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
+LAG_WINDOW = 10.0  # seconds of probing the lag, after the CPU window
 
 
 def kwh_of(url: str, cp_id: str) -> str | None:
@@ -145,14 +147,18 @@ def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool =
             producing.start()
             time.sleep(8)  # supplies recorded, consumer joined, telemetry flowing
             progress(f"  {count} CPs supplying, 1 Hz telemetry each; measuring {window:.0f} s")
-            watcher = threading.Thread(target=watch_probes, daemon=True,
-                                       args=(url, probes, sent, latest, lags, stop))
-            watcher.start()
             counts: list[int] = []
             counting = threading.Thread(target=watch_supplying, args=(url, counts, stop),
                                         daemon=True)
             counting.start()
             cpu, rss = cpu_and_rss(psutil.Process(process.pid), window)
+            # the lag after the CPU: the probes' requests follow the lag (a value not
+            # shown yet is asked for every 5 ms), so a slower Central would be asked more
+            progress(f"  telemetry -> REST lag for {LAG_WINDOW:.0f} s")
+            watcher = threading.Thread(target=watch_probes, daemon=True,
+                                       args=(url, probes, sent, latest, lags, stop))
+            watcher.start()
+            time.sleep(LAG_WINDOW)
             with urllib.request.urlopen(f"{url}/api/cps", timeout=30) as response:
                 states = state_counts(json.load(response))
             dropped = sum(cp.closed for cp in fleet)

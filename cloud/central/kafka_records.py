@@ -32,8 +32,8 @@ DATA_CODEC = m.JsonCodec(data.DATA_TYPES)  # what an engine seals: a data-plane 
 class DataKeys(Protocol):
     """The CPs' keys as the data plane asks for them (:class:`cloud.central.keys.Keys`)."""
 
-    def opener(self, cp_id: str) -> seal.Opener | None:
-        """The opener of the CP's current key."""
+    def opener(self, cp_key: bytes) -> seal.Opener | None:
+        """The opener of the CP's current key, by the CP id's bytes."""
 
     def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
         """The key ``key_id`` of the CP, current or within its grace."""
@@ -107,7 +107,7 @@ def open_record(key: bytes | None, value: bytes, keys: DataKeys) -> m.Message:
     parsed, its key looked up by id (an earlier key within its grace), and opened or
     refused with the reason."""
     if key is not None:
-        opener = keys.opener(key.decode("utf-8", "replace"))
+        opener = keys.opener(key)
         message = opener.open(DATA_CODEC, value) if opener is not None else None
         if message is not None:
             return message

@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 from protocol import seal
 
@@ -36,18 +35,20 @@ class IssuedKey:
     def key_id(self) -> str:
         return self.key.key_id
 
-    @cached_property
-    def opener(self) -> seal.Opener:
-        """Opens what the CP seals under this key (built at its first use, then kept)."""
-        return seal.Opener(self.cp_id, self.key)
-
 
 class KeyRing:
+    """The keys, and each CP's current key's :class:`~protocol.seal.Opener` in
+    ``openers``, by the CP id's bytes (a Kafka record's key): one lookup a record."""
+
     def __init__(self, keys: Iterable[IssuedKey] = (), grace: float = GRACE) -> None:
         self.grace = grace
         self._by_cp: dict[str, list[IssuedKey]] = {}
+        self.openers: dict[bytes, seal.Opener] = {}
         for issued in sorted(keys, key=lambda k: k.issued_at):
             self._by_cp.setdefault(issued.cp_id, []).append(issued)
+        for cp_id in self._by_cp:
+            if (current := self.current(cp_id)) is not None:
+                self.openers[cp_id.encode()] = seal.Opener(cp_id, current.key)
 
     def issue(self, cp_id: str, key: seal.Key,
               now: float) -> tuple[IssuedKey, IssuedKey | None, list[IssuedKey]]:
@@ -65,6 +66,7 @@ class KeyRing:
                 dropped.append(issued)
         current = IssuedKey(cp_id, key, now)
         self._by_cp[cp_id] = [*kept, current]
+        self.openers[cp_id.encode()] = seal.Opener(cp_id, key)
         return current, retired, dropped
 
     def current(self, cp_id: str) -> IssuedKey | None:
@@ -83,6 +85,7 @@ class KeyRing:
 
     def revoke(self, cp_id: str) -> tuple[str, ...]:
         """Delete every key of the CP; returns their ids, oldest first."""
+        self.openers.pop(cp_id.encode(), None)
         return tuple(issued.key_id for issued in self._by_cp.pop(cp_id, []))
 
     def expire(self, now: float) -> list[IssuedKey]:

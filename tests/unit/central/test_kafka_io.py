@@ -96,8 +96,8 @@ def sealed(message: m.Message, key: seal.Key = KEY, cp_id: str | None = None) ->
 class Keys:
     """CP1's key is KEY, its current one; what Central's keys would answer."""
 
-    def opener(self, cp_id: str) -> seal.Opener | None:
-        return seal.Opener("CP1", KEY) if cp_id == "CP1" else None
+    def opener(self, cp_key: bytes) -> seal.Opener | None:
+        return seal.Opener("CP1", KEY) if cp_key == b"CP1" else None
 
     def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
         return KEY if (cp_id, key_id) == ("CP1", KEY.key_id) else None
