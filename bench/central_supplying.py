@@ -12,11 +12,16 @@ run: the fewest CPs SUPPLYING in any second of the measurement (``supplying_min`
 ``/metrics``), the state of every CP at its end (``states``, from ``GET /api/cps``) and
 how many links the simulated CPs lost (``links_dropped``; they do not reconnect).
 
+Then a burst (:func:`burst`): 50 telemetry records per CP produced at once, and the
+rate at which Central takes them (``burst_msgs_per_s``): its throughput on the data
+plane, measured rather than inferred from its CPU.
+
 What sealing costs: :func:`compare` runs the same fleet against Central without its
 sealing layer (``bench.plain_central``; the CPs then send plain) and against Central as it
 is, alternately, ``rounds`` times each in the same run, and reports Central's CPU for each
 and the ratio of the means.  The same traffic at ``ratio`` times the CPU per message is a
-throughput of ``1 / ratio``: ``throughput_cost_percent``.
+throughput of ``1 / ratio``: ``throughput_cost_percent``; the bursts' rates give
+``burst_throughput_cost_percent``.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from sim.network import Network, free_ports, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LAG_WINDOW = 10.0  # seconds of probing the lag, after the CPU window
+BURST_PER_CP = 50  # telemetry records per CP in the burst: 100,000 for 2,000 CPs
 
 
 def kwh_of(url: str, cp_id: str) -> str | None:
@@ -78,6 +84,49 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest:
         producer.flush(5)
         stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
     return produced
+
+
+def consumed(url: str) -> int:
+    """Central's count of ``cp.telemetry`` records taken, from ``/metrics``."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("evcharging_telemetry_consumed"):
+                return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
+def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
+          progress=print) -> dict:
+    """Central's throughput on the data plane: ``per_cp`` telemetry records per CP
+    supplying, sealed (or plain) beforehand so that producing them costs the same either
+    way, produced at once while the control plane goes on; the rate at which Central
+    takes them, from the first record produced until its counter has them all."""
+    records = []
+    for n in range(per_cp):
+        kwh = Decimal("1.000") + Decimal(n) / 1000
+        figures = {"kw": "7.4", "kwh": str(kwh), "price_eur_kwh": "0.30",
+                   "eur": str((kwh * Decimal("0.30")).quantize(Decimal("0.01")))}
+        records += [(cp.cp_id, published(cp, data.Telemetry(
+            cp_id=cp.cp_id, session_id=cp.session_id, **figures)))
+            for cp in fleet if cp.session_id is not None]
+    progress(f"  burst: {len(records)} telemetry records at once")
+    producer = Producer(kafka, **{"linger.ms": 5, "queue.buffering.max.messages": 1000000})
+    target = consumed(url) + len(records)
+    cpu_before = central.cpu_times()
+    started = time.perf_counter()
+    for cp_id, value in records:
+        producer.produce(CP_TELEMETRY, cp_id, value, lambda e, m: None)
+    producer.flush(60)
+    taken = consumed(url)
+    while taken < target and time.perf_counter() - started < 120:
+        time.sleep(0.05)
+        taken = consumed(url)
+    elapsed = time.perf_counter() - started
+    cpu_after = central.cpu_times()
+    busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / elapsed
+    return {"burst_records": len(records), "burst_taken": len(records) - (target - taken),
+            "burst_s": round(elapsed, 2), "burst_cpu_percent": round(100 * busy, 1),
+            "burst_msgs_per_s": round((len(records) - (target - taken)) / elapsed)}
 
 
 def watch_supplying(url: str, counts: list, stop: threading.Event) -> None:
@@ -167,6 +216,9 @@ def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool =
             producing.join(10)
             watcher.join(5)
             counting.join(5)
+            rate = burst(kafka.address, url, fleet, BURST_PER_CP, psutil.Process(process.pid),
+                         progress)
+            rate["burst_links_dropped"] = sum(cp.closed for cp in fleet) - dropped
             loop.call_soon_threadsafe(loop.stop)
         finally:
             network.stop()
@@ -175,7 +227,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool =
             "states": states,
             "links_dropped": dropped, "why_dropped": dict(why),
             "cpu_percent": round(cpu, 1),
-            "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count,
+            "rss_mib": round(rss, 1), "telemetry_msgs_per_s": count, **rate,
             **summary("telemetry -> REST", lags)}
 
 
@@ -189,7 +241,11 @@ def compare(count: int = 2000, window: float = 20.0, rounds: int = 2, progress=p
             runs[sealing].append(run(count, window, progress, sealing))
     cpu = {sealing: [r["cpu_percent"] for r in done] for sealing, done in runs.items()}
     ratio = (sum(cpu[True]) / len(cpu[True])) / (sum(cpu[False]) / len(cpu[False]))
+    rates = {sealing: [r["burst_msgs_per_s"] for r in done] for sealing, done in runs.items()}
+    burst_ratio = sum(rates[True]) / sum(rates[False])
     return {"sealed": runs[True], "plain": runs[False],
             "cpu_percent_plain": cpu[False], "cpu_percent_sealed": cpu[True],
             "cpu_ratio": round(ratio, 3),
-            "throughput_cost_percent": round(100 * (1 - 1 / ratio), 1)}
+            "throughput_cost_percent": round(100 * (1 - 1 / ratio), 1),
+            "burst_msgs_per_s_plain": rates[False], "burst_msgs_per_s_sealed": rates[True],
+            "burst_throughput_cost_percent": round(100 * (1 - burst_ratio), 1)}

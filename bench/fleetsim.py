@@ -16,8 +16,8 @@ import asyncio
 import random
 import time
 
+from protocol import key_wrap, seal
 from protocol import messages as m
-from protocol import seal
 from protocol.auth import proof, secret_key
 from protocol.link import Closed, Link, Received
 
@@ -73,12 +73,12 @@ class SimulatedCP(asyncio.Protocol):
             self.send(m.CommandResult(cp_id=self.cp_id, ref=message.id, ok=not refused,
                                       reason="bench: no vehicle" if refused else ""))
         elif isinstance(message, m.Challenge):
-            self._wrapping = seal.wrapping_key(secret_key(self.secret), message.nonce,
+            self._wrapping = key_wrap.wrapping_key(secret_key(self.secret), message.nonce,
                                                self.cp_id)
             self.send(m.Authenticate(cp_id=self.cp_id, hmac=proof(self.secret, message.nonce,
                                                                     self.cp_id)))
         elif isinstance(message, m.Welcome):
-            self.key = seal.unwrap(message.wrapped_key, message.key_id, self._wrapping,
+            self.key = key_wrap.unwrap(message.wrapped_key, message.key_id, self._wrapping,
                                    self.cp_id)
             if self.sealing:
                 self.link.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)

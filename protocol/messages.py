@@ -93,7 +93,7 @@ class Authenticate(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class Welcome(Message):
-    """Central let the CP in: ``wrapped_key`` is its new key (``protocol.seal.wrap``);
+    """Central let the CP in: ``wrapped_key`` is its new key (``protocol.key_wrap.wrap``);
     from the next frame on, both ends seal every frame with it."""
 
     TYPE = "welcome"

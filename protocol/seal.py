@@ -9,10 +9,7 @@ id are bound as associated data, so an envelope cannot be moved to another CP, t
 without failing to open; after opening, the inner message must name the same three.
 
 A CP's **key** (256 bits, with a key id) is issued by Central at each login and sent to
-the monitor **wrapped**: AES-256-GCM under a key derived (HKDF-SHA256) from the key
-Central stores for the CP's secret (``protocol.auth.secret_key``) and that login's
-challenge nonce, with the CP id and key id as associated data. Neither the key nor the
-secret ever crosses the wire in the clear.
+the monitor wrapped (:mod:`protocol.key_wrap`).
 """
 
 from __future__ import annotations
@@ -27,9 +24,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from protocol.errors import ProtocolError
 
@@ -37,7 +32,6 @@ VERSION = 1
 KEY_BYTES = 32
 NONCE_BYTES = 12
 MAX_ENVELOPE = 64 * 1024
-WRAP_INFO = b"evcharging key wrap v1"
 
 
 class SealError(ProtocolError):
@@ -96,7 +90,7 @@ def seal(key: Key, cp_id: str, kind: str, message_id: str, plaintext: bytes,
     """The envelope of ``plaintext`` (a message's wire form) sealed under ``key``."""
     ct = key.aead.encrypt(nonce, plaintext, associated_data(cp_id, kind, message_id))
     return _COMPACT.encode({"v": VERSION, "cp_id": cp_id, "key_id": key.key_id, "type": kind,
-                            "id": message_id, "nonce": _b64(nonce), "ct": _b64(ct)}).encode()
+                            "id": message_id, "nonce": b64url(nonce), "ct": b64url(ct)}).encode()
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps' output, the encoder kept
@@ -152,7 +146,7 @@ def _checked(body: Any) -> Envelope:
         texts[name] = value
     if set(body) - {"v", *texts}:
         raise SealError(f"unknown envelope fields {sorted(set(body) - {'v', *texts})}")
-    nonce, ct = _unb64(texts["nonce"], "nonce"), _unb64(texts["ct"], "ct")
+    nonce, ct = unb64url(texts["nonce"], "nonce"), unb64url(texts["ct"], "ct")
     if len(nonce) != NONCE_BYTES:
         raise SealError(f"nonce must be {NONCE_BYTES} bytes")
     return Envelope(texts["cp_id"], texts["key_id"], texts["type"], texts["id"], nonce, ct)
@@ -219,32 +213,7 @@ _TAIL = re.compile(rb'([^"\\\x00-\x1f]+)","id":%s,"nonce":"([A-Za-z0-9_-]{16})",
                    rb'"ct":"([A-Za-z0-9_-]+)"\}' % _TEXT)
 
 
-def wrapping_key(stored_key: bytes, challenge: str, cp_id: str) -> bytes:
-    """The key that wraps a CP's new key at one login: both ends derive it, Central from
-    what it stores for the CP's secret, the monitor from the secret itself."""
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=challenge.encode(),
-                info=WRAP_INFO + b"\x1f" + cp_id.encode()).derive(stored_key)
-
-
-def wrap(key: Key, wrapping: bytes, cp_id: str, nonce: bytes) -> str:
-    """``key`` wrapped for the wire (base64url of nonce + ciphertext)."""
-    ct = AESGCM(wrapping).encrypt(nonce, key.secret, associated_data(cp_id, "key", key.key_id))
-    return _b64(nonce + ct)
-
-
-def unwrap(wrapped: str, key_id: str, wrapping: bytes, cp_id: str) -> Key:
-    raw = _unb64(wrapped, "wrapped key")
-    if len(raw) != NONCE_BYTES + KEY_BYTES + 16:
-        raise SealError("wrapped key has the wrong size")
-    try:
-        secret = AESGCM(wrapping).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
-                                          associated_data(cp_id, "key", key_id))
-    except InvalidTag:
-        raise SealError("wrapped key does not open: wrong secret or tampered") from None
-    return Key(key_id, secret)
-
-
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
@@ -260,7 +229,7 @@ def _nonce_and_ct(nonce: bytes, ct: bytes) -> bytes:
 _URLSAFE = bytes.maketrans(b"-_", b"+/")  # bytes: str.translate is 3 times slower
 
 
-def _unb64(text: str, what: str) -> bytes:
+def unb64url(text: str, what: str) -> bytes:
     """base64.urlsafe_b64decode (as lenient: characters outside the alphabet are
     skipped), without its layers of conversion."""
     try:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from protocol import key_wrap, seal
 from protocol import messages as m
-from protocol import seal
 from protocol.errors import ProtocolError
 
 REVOKED = "the CP's key was revoked: nothing more is taken on this link"
@@ -23,8 +23,8 @@ REVOKED = "the CP's key was revoked: nothing more is taken on this link"
 def wrap_for(stored_secret_key: str, challenge: str, cp_id: str, key: seal.Key) -> str:
     """``key`` wrapped under the key derived from the CP's stored secret key (hex) and
     the nonce of this login's Challenge."""
-    wrapping = seal.wrapping_key(bytes.fromhex(stored_secret_key), challenge, cp_id)
-    return seal.wrap(key, wrapping, cp_id, seal.new_nonce())
+    wrapping = key_wrap.wrapping_key(bytes.fromhex(stored_secret_key), challenge, cp_id)
+    return key_wrap.wrap(key, wrapping, cp_id, seal.new_nonce())
 
 
 class CpSealing(seal.SealingCodec):

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from protocol import key_wrap, seal
 from protocol import messages as m
-from protocol import seal
 from protocol.auth import proof, secret_key
 from protocol.transport import Connection, connect
 from runtime import backoff
@@ -84,8 +84,8 @@ class _Handshake:
         if not welcome.key_id or not welcome.wrapped_key or self._nonce is None:
             raise seal.SealError("it carries none")
         dialer = self._dialer
-        wrapping = seal.wrapping_key(secret_key(dialer.secret), self._nonce, dialer.cp_id)
-        return seal.unwrap(welcome.wrapped_key, welcome.key_id, wrapping, dialer.cp_id)
+        wrapping = key_wrap.wrapping_key(secret_key(dialer.secret), self._nonce, dialer.cp_id)
+        return key_wrap.unwrap(welcome.wrapped_key, welcome.key_id, wrapping, dialer.cp_id)
 
     @HANDSHAKE.on(m.Refused)
     def _refused(self, conn: Connection, refused: m.Refused) -> None:

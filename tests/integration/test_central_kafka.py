@@ -295,9 +295,9 @@ def audit(url: str, action: str) -> list[dict]:
 
 def tampered(value: bytes) -> bytes:
     body = json.loads(value)
-    ct = bytearray(seal._unb64(body["ct"], "ct"))
+    ct = bytearray(seal.unb64url(body["ct"], "ct"))
     ct[-1] ^= 0x01
-    return json.dumps({**body, "ct": seal._b64(bytes(ct))}).encode()
+    return json.dumps({**body, "ct": seal.b64url(bytes(ct))}).encode()
 
 
 def test_tampered_replayed_and_foreign_payloads_are_dead_lettered_and_audited(central):
@@ -341,7 +341,7 @@ def test_tampered_replayed_and_foreign_payloads_are_dead_lettered_and_audited(ce
     assert metric(url, "key_mismatches_total") == 2 and metric(url, "replays_total") == 1
     text = json.dumps(mismatches) + json.dumps(letters)
     for key in (monitor.key, other.key):
-        assert seal._b64(key.secret) not in text and key.secret.hex() not in text
+        assert seal.b64url(key.secret) not in text and key.secret.hex() not in text
     reader.close()
     other.close()
 

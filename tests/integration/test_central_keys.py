@@ -141,7 +141,7 @@ def test_revoke_during_a_supply_then_log_in_again_bills_it_once(central):
     assert actions.index("key revoked") < actions.index("key mismatch")
     text = central["log"].read_text() + json.dumps(audit(central))
     for key in (old_key, intruder.key, back.key):
-        assert key.secret.hex() not in text and seal._b64(key.secret) not in text
+        assert key.secret.hex() not in text and seal.b64url(key.secret) not in text
     for secret in central["secrets"].values():
         assert secret not in text
     for monitor in (other, back, intruder):

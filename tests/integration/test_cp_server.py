@@ -20,7 +20,7 @@ import pytest
 from cloud.central.cp_server import CpServer
 from cloud.central.fleet import Fleet
 from cloud.central.store import Store
-from protocol import auth, seal
+from protocol import auth, key_wrap, seal
 from protocol import messages as m
 from protocol.framing import ACK, ENQ, EOT, NAK, encode_frame, lrc
 from protocol.transport import Connection, connect
@@ -45,7 +45,7 @@ class FakeMonitor:
 
     def _received(self, message: m.Message) -> None:
         if isinstance(message, m.Welcome) and self._wrapping is not None:
-            self.key = seal.unwrap(message.wrapped_key, message.key_id, self._wrapping,
+            self.key = key_wrap.unwrap(message.wrapped_key, message.key_id, self._wrapping,
                                    self.cp_id)
             self.conn.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)
         self.inbox.put(message)
@@ -68,7 +68,7 @@ class FakeMonitor:
         reply = self.expect((m.Challenge, m.Refused))
         if isinstance(reply, m.Refused):
             return reply
-        self._wrapping = seal.wrapping_key(auth.secret_key(secret), reply.nonce, self.cp_id)
+        self._wrapping = key_wrap.wrapping_key(auth.secret_key(secret), reply.nonce, self.cp_id)
         self.send(m.Authenticate(cp_id=self.cp_id, hmac=auth.proof(secret, reply.nonce,
                                                                      self.cp_id)))
         return self.expect((m.Welcome, m.Refused))

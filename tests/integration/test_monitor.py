@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import auth, seal
+from protocol import auth, key_wrap, seal
 from protocol import messages as m
 from protocol.transport import Connection, SocketStream
 from tests.support import BIN, bound, free_port, spawn, stop, wait_for
@@ -143,10 +143,10 @@ class FakeCentral(FakePeer):
                 key = seal.new_key(f"k-{secrets.token_hex(6)}")
                 with self._lock:  # known before anything can be sealed with it
                     self.keys.append(key)
-                wrapping = seal.wrapping_key(bytes.fromhex(self.key_hex), nonce, message.cp_id)
+                wrapping = key_wrap.wrapping_key(bytes.fromhex(self.key_hex), nonce, message.cp_id)
                 link.send(m.Welcome(cp_id=message.cp_id, enabled=True, price_eur_kwh="0.30",
                                     key_id=key.key_id,
-                                    wrapped_key=seal.wrap(key, wrapping, message.cp_id,
+                                    wrapped_key=key_wrap.wrap(key, wrapping, message.cp_id,
                                                           seal.new_nonce())))
                 link.codec = seal.SealingCodec(m.CONTROL_CODEC, message.cp_id, key)
             else:  # the refusal goes out before the EOT that closes the link

@@ -138,9 +138,9 @@ def test_malformed_records_are_refused_with_a_reason(topic, key, value, reason):
 
 def tampered(value: bytes) -> bytes:
     body = json.loads(value)
-    ct = bytearray(seal._unb64(body["ct"], "ct"))
+    ct = bytearray(seal.unb64url(body["ct"], "ct"))
     ct[0] ^= 1
-    return json.dumps({**body, "ct": seal._b64(bytes(ct))}).encode()
+    return json.dumps({**body, "ct": seal.b64url(bytes(ct))}).encode()
 
 
 OTHER = seal.Key("k-0000000000cc", bytes(32))
@@ -160,7 +160,7 @@ def test_a_record_that_does_not_open_is_a_key_problem_of_its_cp(value, reason):
         decode_record(CP_EVENTS, b"CP1" if b"CP2" not in value else None, value, keys)
     assert refused.value.cp_id == ("CP2" if "CP2" in reason else "CP1")
     assert KEY.secret.hex() not in str(refused.value)
-    assert seal._b64(KEY.secret) not in str(refused.value)
+    assert seal.b64url(KEY.secret) not in str(refused.value)
 
 
 def test_a_dead_letter_names_the_record_and_the_reason():
@@ -259,7 +259,7 @@ def test_a_record_that_does_not_open_is_dead_lettered_audited_and_shown(io, atta
     assert io.fleet.metrics()["key_mismatches_total"] == 1
     for key in io.keys.values():  # never a key in the trail or the dead letter
         for text in (json.dumps(row), letter.decode()):
-            assert key.secret.hex() not in text and seal._b64(key.secret) not in text
+            assert key.secret.hex() not in text and seal.b64url(key.secret) not in text
     io._handle(cp_record(io, CP_EVENTS, m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"})))
     assert io.fleet.cp("CP2")["state"] == "SUPPLYING"  # other CPs unaffected
 

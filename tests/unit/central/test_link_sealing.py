@@ -8,7 +8,7 @@ import re
 import pytest
 
 from cloud.central.link_sealing import REVOKED, CpSealing, wrap_for
-from protocol import auth, seal
+from protocol import auth, key_wrap, seal
 from protocol import messages as m
 
 KEY = seal.Key("k-000000000001", bytes(range(32)))
@@ -55,11 +55,11 @@ def test_the_welcome_key_unwraps_with_the_secret_and_the_challenge_only():
     secret, nonce = auth.new_secret(), auth.new_nonce()
     wrapped = wrap_for(auth.secret_key(secret).hex(), nonce, "CP1", KEY)
     assert KEY.secret.hex() not in wrapped
-    wrapping = seal.wrapping_key(auth.secret_key(secret), nonce, "CP1")
-    assert seal.unwrap(wrapped, KEY.key_id, wrapping, "CP1") == KEY
-    for other in (seal.wrapping_key(auth.secret_key("other"), nonce, "CP1"),
-                  seal.wrapping_key(auth.secret_key(secret), auth.new_nonce(), "CP1")):
+    wrapping = key_wrap.wrapping_key(auth.secret_key(secret), nonce, "CP1")
+    assert key_wrap.unwrap(wrapped, KEY.key_id, wrapping, "CP1") == KEY
+    for other in (key_wrap.wrapping_key(auth.secret_key("other"), nonce, "CP1"),
+                  key_wrap.wrapping_key(auth.secret_key(secret), auth.new_nonce(), "CP1")):
         with pytest.raises(seal.SealError, match="does not open"):
-            seal.unwrap(wrapped, KEY.key_id, other, "CP1")
+            key_wrap.unwrap(wrapped, KEY.key_id, other, "CP1")
     m.Welcome(cp_id="CP1", enabled=True, price_eur_kwh="0.35", key_id=KEY.key_id,
               wrapped_key=wrapped)  # fits the message's rules

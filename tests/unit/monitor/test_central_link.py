@@ -9,7 +9,7 @@ import pytest
 
 from edge.monitor.central_link import HANDSHAKE, REVOKED, CentralDialer, Outcome, _Handshake
 from edge.monitor.core import FROM_CENTRAL
-from protocol import auth, seal
+from protocol import auth, key_wrap, seal
 from protocol import messages as m
 from protocol.transport import Connection, SocketStream
 
@@ -45,9 +45,9 @@ def handshake(secret=SECRET):
 
 def welcome_for(nonce: str, key: seal.Key = KEY, secret: str = SECRET) -> m.Welcome:
     """What Central sends: the key wrapped under the stored secret key and the nonce."""
-    wrapping = seal.wrapping_key(auth.secret_key(secret), nonce, CP)
+    wrapping = key_wrap.wrapping_key(auth.secret_key(secret), nonce, CP)
     return m.Welcome(cp_id=CP, enabled=True, price_eur_kwh="0.30", key_id=key.key_id,
-                     wrapped_key=seal.wrap(key, wrapping, CP, seal.new_nonce()))
+                     wrapped_key=key_wrap.wrap(key, wrapping, CP, seal.new_nonce()))
 
 
 def test_challenge_welcome_then_the_link_is_sealed_and_messages_go_to_the_core():
