@@ -219,6 +219,8 @@ def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool =
             rate = burst(kafka.address, url, fleet, BURST_PER_CP, psutil.Process(process.pid),
                          progress)
             rate["burst_links_dropped"] = sum(cp.closed for cp in fleet) - dropped
+            rate["burst_why_dropped"] = dict((Counter(
+                cp.close_reason for cp in fleet if cp.closed) - Counter(dict(why))).most_common(3))
             loop.call_soon_threadsafe(loop.stop)
         finally:
             network.stop()

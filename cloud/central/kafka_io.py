@@ -68,12 +68,21 @@ RDKAFKA_LOG.setLevel(logging.CRITICAL)
 GROUP = "central"
 TOPICS_IN = (CP_EVENTS, CP_TELEMETRY, DRIVER_REQUESTS, DEADLETTER)
 BATCH, BATCH_WAIT = 500, 0.1
+BACKLOG_REST = 0.5  # a backlog drains at most 2/3 of the time: the CP loop has the rest
 PROBE_EVERY, PROBE_TIMEOUT = 1.0, 1.0
 STUCK_AFTER = 10.0  # consumer errors this long while the broker answers: rebuild it
 TRIES = 3  # a record whose handling keeps failing is dead-lettered after this
 SEND_TRIES = 5  # an update Kafka did not take is sent again this often
 COUNTERS = {CP_EVENTS: "events_consumed", CP_TELEMETRY: "telemetry_consumed",
             DRIVER_REQUESTS: "driver_requests"}
+
+
+def backlog_rest(taken: int, busy: float) -> float:
+    """Seconds Kafka's thread rests after a batch: none unless the batch was full (a
+    backlog), then BACKLOG_REST of the time it took.  Without the rest, draining a
+    backlog held the GIL so much that the CP loop answered frames seconds late and CPs
+    dropped their links (100,000 records at once: hundreds of 2,000 links)."""
+    return busy * BACKLOG_REST if taken >= BATCH else 0.0
 
 
 class _Reread(Exception):
@@ -229,6 +238,7 @@ class KafkaIO:
         records = [] if first is None else [first, *consumer.consume(BATCH - 1, 0)]
         done: dict[tuple[str, int], int] = {}
         errors = []
+        busy_since = time.monotonic()
         try:
             for record in records:
                 if record.error() is not None:
@@ -241,7 +251,9 @@ class KafkaIO:
             self._drop_consumer()
             return
         self._commit(consumer, done)
-        self._watch_errors(errors, time.monotonic())
+        now = time.monotonic()
+        self._watch_errors(errors, now)
+        self._stopping.wait(backlog_rest(len(records), now - busy_since))
 
     def _commit(self, consumer: confluent_kafka.Consumer, done: dict) -> None:
         if not done:

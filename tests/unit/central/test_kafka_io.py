@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from cloud.central import kafka_io
 from cloud.central.fleet import Fleet
-from cloud.central.kafka_io import KafkaIO
+from cloud.central.kafka_io import BACKLOG_REST, BATCH, KafkaIO, backlog_rest
 from cloud.central.kafka_records import (
     KeyProblem,
     bridge_deadletter,
@@ -415,3 +415,9 @@ def test_centrals_own_dead_letters_are_not_counted_again(io):
 def test_an_unreadable_dead_letter_is_still_shown():
     assert bridge_deadletter(b"CP9", b"\xff").reason == "unreadable dead letter"
     assert bridge_deadletter(None, b'{"reason": 7}').reason == "no reason given"
+
+
+def test_kafka_rests_after_a_full_batch_so_that_the_cp_loop_keeps_up_with_a_backlog():
+    assert backlog_rest(BATCH - 1, 0.040) == 0.0  # caught up: no rest
+    assert backlog_rest(BATCH, 0.040) == pytest.approx(0.040 * BACKLOG_REST)
+    assert 0 < BACKLOG_REST <= 1  # a backlog still drains faster than it comes
