@@ -11,6 +11,7 @@ from cloud.central.cp_connection import CpConnection
 from cloud.central.fleet import Fleet
 from cloud.central.framed import CommandLedger
 from runtime import systemd
+from runtime.loop_thread import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,12 @@ class CpServer:
         self.registry = fleet.registry  # credentials
         self.ledger = CommandLedger()  # what each command sent was, for its result
         self.host, self.port = host, port
-        self.loop = asyncio.new_event_loop()
+        self._runner = LoopThread("cp-server", self._run)
+        self.loop = self._runner.loop
         self.connections: set[CpConnection] = set()
         self.active: dict[str, CpConnection] = {}
         self.thread_id: int | None = None
         self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._run, name="cp-server", daemon=True)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
         self.watchdog = systemd.Watchdog()  # kicked by the sweep, on this loop only
 
     @property
@@ -41,17 +40,13 @@ class CpServer:
 
     def start(self) -> CpServer:
         """Bind and serve; raises OSError (e.g. port in use) from the caller's thread."""
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
+        self._runner.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():
+        if self._runner.alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
+            self._runner.join(5)
 
     def _run(self) -> None:
         self.thread_id = threading.get_ident()
@@ -60,12 +55,11 @@ class CpServer:
             self._server = self.loop.run_until_complete(self.loop.create_server(
                 lambda: CpConnection(self), self.host, self.port, backlog=1024))
         except BaseException as error:  # noqa: BLE001 - handed to start()'s caller
-            self._error = error
-            self._ready.set()
+            self._runner.bound(error)
             self.loop.close()
             return
         log.info("CP server listening on %s:%s", *self.address)
-        self._ready.set()
+        self._runner.bound()
         self.loop.call_soon(self._sweep)
         try:
             self.loop.run_forever()

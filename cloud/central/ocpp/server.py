@@ -29,7 +29,6 @@ import logging
 import socket
 import ssl
 import sys
-import threading
 from http import HTTPStatus
 from typing import Any
 
@@ -42,6 +41,7 @@ from cloud.central.ocpp.charge_point import Charger
 from cloud.central.ocpp.records import TransactionRecords
 from protocol import auth
 from protocol.rules import CP_ID
+from runtime.loop_thread import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,11 @@ class OcppServer:
         self.host, self.port, self.tls, self.sock = host, port, tls, sock
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.response_timeout = response_timeout
-        self.loop = asyncio.new_event_loop()
+        self._runner = LoopThread("ocpp-server", self._run)
+        self.loop = self._runner.loop
         self.active: dict[str, Charger] = {}
         self._server = None
         self._stopped: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="ocpp-server", daemon=True)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -131,17 +129,13 @@ class OcppServer:
         return f"{'wss' if self.tls else 'ws'}://{host}:{port}{PATH}"
 
     def start(self) -> OcppServer:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
+        self._runner.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive() and self._stopped is not None:
+        if self._runner.alive() and self._stopped is not None:
             self.loop.call_soon_threadsafe(self._stopped.set)
-            self._thread.join(5)
+            self._runner.join(5)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -161,11 +155,10 @@ class OcppServer:
                 max_size=2**20,
                 logger=OneLine(logging.getLogger("cloud.central.ocpp.websockets"), {}))
         except BaseException as error:  # noqa: BLE001 - handed to start()'s caller
-            self._error = error
-            self._ready.set()
+            self._runner.bound(error)
             return
         log.info("OCPP endpoint on %s", self.url)
-        self._ready.set()
+        self._runner.bound()
         await self._stopped.wait()
         self._server.close()
         await self._server.wait_closed()
