@@ -122,9 +122,9 @@ def parse(data: bytes) -> Envelope:
 # the nonce 16 characters of base64url (12 bytes, no padding), so nonce and ct decode as
 # one.  json.loads would give the same values; anything else goes through it.
 _TEXT = rb'"([^"\\\x00-\x1f]+)"'
-_EXACT = re.compile(rb'\{"v":1,"cp_id":%s,"key_id":%s,"type":%s,"id":%s,'
-                    rb'"nonce":"([A-Za-z0-9_-]{16})","ct":"([A-Za-z0-9_-]+)"\}'
-                    % (_TEXT, _TEXT, _TEXT, _TEXT))
+_TAIL = (rb'%s,"id":%s,"nonce":"([A-Za-z0-9_-]{16})","ct":"([A-Za-z0-9_-]+)"\}'
+         % (_TEXT, _TEXT))  # from the type on: an Opener's part of it
+_EXACT = re.compile(rb'\{"v":1,"cp_id":%s,"key_id":%s,"type":' % (_TEXT, _TEXT) + _TAIL)
 _ENVELOPE = tuple.__new__  # an Envelope from a tuple, past NamedTuple's generated __new__
 
 
@@ -183,7 +183,7 @@ class Opener:
     def __init__(self, cp_id: str, key: Key) -> None:
         self.cp_id, self.key = cp_id, key
         head = _COMPACT.encode({"v": VERSION, "cp_id": cp_id, "key_id": key.key_id})
-        self._prefix = head[:-1].encode() + b',"type":"'
+        self._prefix = head[:-1].encode() + b',"type":'
         self._ad = cp_id.encode("utf-8", "surrogatepass") + b"\x1f"
 
     def open(self, inner: Any, payload: bytes) -> Any:
@@ -191,7 +191,7 @@ class Opener:
         one this opener takes (see the class)."""
         if type(payload) is not bytes or not payload.startswith(self._prefix):
             return None
-        tail = _TAIL.fullmatch(payload, len(self._prefix))
+        tail = _OPENER_TAIL.fullmatch(payload, len(self._prefix))
         if tail is None:
             return None
         kind, id_, nonce, ct = tail.groups()
@@ -209,8 +209,7 @@ class Opener:
         return message
 
 
-_TAIL = re.compile(rb'([^"\\\x00-\x1f]+)","id":%s,"nonce":"([A-Za-z0-9_-]{16})",'
-                   rb'"ct":"([A-Za-z0-9_-]+)"\}' % _TEXT)
+_OPENER_TAIL = re.compile(_TAIL)
 
 
 def b64url(data: bytes) -> str:
