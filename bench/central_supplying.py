@@ -42,7 +42,7 @@ import psutil
 
 from bench.central_fleet import cpu_and_rss, register
 from bench.fleetsim import connect_fleet, published
-from bench.stats import state_counts, summary, supplying_in
+from bench.stats import metric, state_counts, summary, supplying_in
 from protocol import data
 from protocol.topics import CP_TELEMETRY
 from runtime.kafka import Producer
@@ -86,13 +86,14 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest:
     return produced
 
 
+def metrics(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
 def consumed(url: str) -> int:
     """Central's count of ``cp.telemetry`` records taken, from ``/metrics``."""
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith("evcharging_telemetry_consumed"):
-                return int(float(line.rsplit(" ", 1)[1]))
-    return 0
+    return int(metric(metrics(url), "evcharging_telemetry_consumed_total"))
 
 
 def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
@@ -133,8 +134,7 @@ def watch_supplying(url: str, counts: list, stop: threading.Event) -> None:
     """Once a second, how many CPs ``/metrics`` counts as SUPPLYING."""
     while not stop.wait(1.0):
         try:
-            with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
-                counts.append(supplying_in(response.read().decode()))
+            counts.append(supplying_in(metrics(url)))
         except OSError:
             continue  # no answer within 5 s: that second has no sample
 

@@ -31,9 +31,14 @@ def state_counts(cps: list[dict]) -> dict[str, int]:
     return dict(Counter(cp["state"] for cp in cps).most_common())
 
 
+def metric(metrics: str, sample: str) -> float:
+    """The value of ``sample`` (a name and its labels) in a ``/metrics`` text; 0 if absent."""
+    for line in metrics.splitlines():
+        if line.startswith(f"{sample} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def supplying_in(metrics: str) -> int:
     """How many CPs Central's ``/metrics`` text counts as SUPPLYING."""
-    for line in metrics.splitlines():
-        if line.startswith('evcharging_cps_by_state{state="SUPPLYING"} '):
-            return int(float(line.rsplit(" ", 1)[1]))
-    return 0
+    return int(metric(metrics, 'evcharging_cps_by_state{state="SUPPLYING"}'))

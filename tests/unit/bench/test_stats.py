@@ -1,6 +1,6 @@
 """Benchmark figures: percentiles, state counts and the SUPPLYING gauge."""
 
-from bench.stats import state_counts, summary, supplying_in
+from bench.stats import metric, state_counts, summary, supplying_in
 from cloud.central.app import prometheus_text
 
 
@@ -26,3 +26,10 @@ def test_supplying_read_from_centrals_metrics():
                             'cps_by_state{state="DISCONNECTED"}': 2, "heartbeats_total": 7})
     assert supplying_in(text) == 4998
     assert supplying_in(prometheus_text({"heartbeats_total": 7})) == 0
+
+
+def test_a_metric_is_read_by_its_whole_sample_name():
+    text = prometheus_text({"telemetry_consumed_total": 12, "telemetry_consumed_late": 3})
+    assert metric(text, "evcharging_telemetry_consumed_total") == 12.0
+    assert metric(text, "evcharging_telemetry_consumed") == 0.0
+    assert metric(text, "evcharging_heartbeats") == 0.0
