@@ -95,7 +95,7 @@ class DemoOcppCharger:
             f"    URL {self.url}, identity {OCPP_CP_ID}, password file "
             f"{self.password_file(secrets_dir)} (the secret the registry returned)",
             f"    MeterValues every {SAMPLE_INTERVAL_S} s: the demo set its "
-            "MeterValueSampleInterval with POST /api/cps/OCPP-01/ocpp/change_configuration",
+            f"MeterValueSampleInterval with POST /api/cps/{OCPP_CP_ID}/ocpp/change_configuration",
             f"  A real charger, {REAL_CHARGER}: register it (its password is the secret written "
             f"to {REAL_CHARGER}.secret),",
             f"    {ev_cp_m} register {' '.join(registry_flags)} --cp-id {REAL_CHARGER} "

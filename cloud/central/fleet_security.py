@@ -4,8 +4,8 @@ its event stream, whose audit trail records each of them.
 
 A CP's login (:meth:`Security.login`: a fresh key, persisted, its last authentication,
 ``key revoked`` lifted), a key's revocation (:meth:`Security.revoke_key`), messages that
-did not open or were replayed, input refused, failures, and CPs deregistered by another process (the
-registry), noticed by the sweep within a second.
+did not open or were replayed, input refused, failures, and CPs deregistered by another
+process (the registry), noticed by the sweep within a second.
 """
 
 from __future__ import annotations
