@@ -11,7 +11,6 @@ their own: Central pings them, as it does real chargers.
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 import time
 from collections.abc import Callable
@@ -20,11 +19,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.ocppsim import ChargerModel
+from protocol.auth import basic_authorization
 
 
 def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
+    return {"Authorization": basic_authorization(user, password)}
 
 
 class SimulatedCharger:

@@ -7,6 +7,7 @@ HMAC-SHA256 of ``nonce + cp_id`` keyed with the SHA-256 digest of the secret.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -45,3 +46,9 @@ def new_secret() -> str:
 def new_nonce() -> str:
     """A fresh challenge for one authentication."""
     return secrets.token_hex(16)
+
+
+def basic_authorization(user: str, password: str) -> str:
+    """The ``Authorization`` header of HTTP Basic authentication (an OCPP charger's
+    identity and password, security profile 1/2)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

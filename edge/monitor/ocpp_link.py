@@ -16,7 +16,6 @@ A call that gets no answer in time does not wedge the link: the next one goes ou
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import ssl
 import threading
@@ -28,6 +27,7 @@ from ocpp.exceptions import OCPPError
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from protocol.auth import basic_authorization
 from runtime import backoff
 
 from .ocpp_handlers import ChargePointHandlers
@@ -116,8 +116,7 @@ class OcppLink:
         delays, outage, refusal = self._delays(), False, None
         headers = {}
         if self._password is not None:
-            token = base64.b64encode(f"{self.cp_id}:{self._password}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
+            headers["Authorization"] = basic_authorization(self.cp_id, self._password)
         while not self._stopping.is_set():
             try:
                 async with connect(self.url, subprotocols=[SUBPROTOCOL], ssl=self._context,

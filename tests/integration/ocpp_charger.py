@@ -5,7 +5,6 @@ makes recorded (and answered as the test says), calls to Central made synchronou
 from __future__ import annotations
 
 import asyncio
-import base64
 import queue
 import threading
 from typing import Any
@@ -15,10 +14,11 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
+from protocol.auth import basic_authorization
+
 
 def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
+    return {"Authorization": basic_authorization(user, password)}
 
 
 class _Client(ChargePoint):

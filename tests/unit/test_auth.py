@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 
+from cloud.central.ocpp.server import credentials
 from protocol import auth
 
 
@@ -37,3 +38,9 @@ def test_secrets_and_nonces_are_fresh():
     assert len(auth.new_secret()) >= 32
     assert auth.new_secret() != auth.new_secret()
     assert auth.new_nonce() != auth.new_nonce()
+
+
+def test_a_basic_authorization_header_is_what_central_reads_back():
+    header = auth.basic_authorization("OCPP-01", "pa:ss wörd")
+    assert header == "Basic T0NQUC0wMTpwYTpzcyB3w7ZyZA=="
+    assert credentials(header) == ("OCPP-01", "pa:ss wörd")
