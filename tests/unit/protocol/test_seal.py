@@ -136,7 +136,12 @@ def test_the_fast_path_refuses_what_the_checks_refuse_for_the_same_reason(data, 
 @given(st.text(min_size=1), st.text(min_size=1), st.text(min_size=1), st.binary(max_size=64))
 def test_any_envelope_seal_writes_parses_to_what_was_sealed(cp_id, kind, message_id, plain):
     """Through the fast path (plain texts) or json.loads (quotes, escapes, non-ASCII)."""
-    envelope = seal.parse(seal.seal(KEY, cp_id, kind, message_id, plain, bytes(12)))
+    data = seal.seal(KEY, cp_id, kind, message_id, plain, bytes(12))
+    envelope = seal.parse(data)
+    assert data == json.dumps(  # what seal() writes is json.dumps' compact form
+        {"v": 1, "cp_id": cp_id, "key_id": KEY.key_id, "type": kind, "id": message_id,
+         "nonce": "AAAAAAAAAAAAAAAA", "ct": seal.b64url(envelope.ct)},
+        separators=(",", ":")).encode()
     assert (envelope.cp_id, envelope.key_id, envelope.type, envelope.id) == (
         cp_id, KEY.key_id, kind, message_id)
     assert seal.open_(KEY, envelope) == plain
@@ -157,6 +162,11 @@ def test_an_opener_opens_what_its_cp_seals_under_its_key():
     seal.seal(KEY, "MAD-01", "heartbeat", HEARTBEAT.id, b'{"type":"heartbeat"}', bytes(12)),
     VECTOR.replace(b'"ct":"d', b'"ct":"e'),  # tampered
     VECTOR.replace(b'"ct":"', b'"ct":"!'),  # not as seal() writes it
+    VECTOR.replace(b'"ct":"d', b'"ct":"=d'),  # padding inside: not strictly base64
+    VECTOR.replace(b'"nonce":"AAAAAAAAAAAAAAAA"', b'"nonce":"AAAAAAAAAAAAAAA"'),
+    VECTOR.replace(b'"heartbeat"', b'"heart\\"beat"'),  # an escaped quote
+    VECTOR.replace(b'"heartbeat"', b'"heart\xffbeat"'),  # not UTF-8
+    VECTOR.replace(b'"id":', b'"ID":'), VECTOR.replace(b'"}', b'","x":"y"}'),
     b" " + VECTOR, VECTOR + b" ", VECTOR[:-1], m.encode(HEARTBEAT), b"", bytearray(VECTOR),
 ])
 def test_an_opener_leaves_anything_else_to_the_general_path(payload):
