@@ -19,13 +19,10 @@ from typing import Any
 
 from edge.engine.clock import Now, real_now
 from protocol import messages as m
-from protocol.states import Health
-from protocol.transport import Connection
 from runtime import systemd
 from runtime.routing import Routes
 
 from .core import Dropped, EngineHealth, ToEngine
-from .dialers import EngineDialer
 from .display import MonitorStatus
 from .ocpp_config import Configuration
 from .ocpp_core import (
@@ -40,10 +37,10 @@ from .ocpp_core import (
 from .ocpp_ledger import Transaction
 from .ocpp_link import OcppLink
 from .ocpp_store import OcppStore
+from .shell import EngineShell
 
 log = logging.getLogger(__name__)
 
-TICK = 0.05
 EXECUTE = Routes("OCPP core action")
 
 
@@ -54,26 +51,21 @@ def _firmware() -> str:
         return "evcharging"
 
 
-class OcppMonitor:
+class OcppMonitor(EngineShell):
+    EXECUTE = EXECUTE
+
     def __init__(self, *, cp_id: str, engine: str, serial: bool, url: str, password: str | None,
                  context, store: OcppStore, price: Decimal, display: MonitorStatus,
                  on_fatal: Callable[[str], None], clock: Callable[[], Now] = real_now,
                  check_timeout: float = 0.9, call_timeout: float = 30.0,
                  watchdog: systemd.Watchdog | None = None) -> None:
+        super().__init__(cp_id=cp_id, engine=engine, serial=serial, display=display,
+                         clock=clock, watchdog=watchdog)
         self._store = store
         self._core = OcppCore(cp_id, price=price, config=Configuration(store.config()),
                               ledger=store.ledger(), firmware=_firmware(),
                               check_timeout=check_timeout)
-        self._clock = clock
-        self._display = display
-        self._watchdog = watchdog or systemd.Watchdog()
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._engine: Connection | None = None
         self._deferred: dict[str, list] = {}  # calls a request leads to, sent after our answer
-        self._engine_dialer = EngineDialer(
-            engine, cp_id, serial=serial, stop=self._stop, on_up=self._engine_up,
-            on_message=self._from_engine, on_down=self._engine_down)
         self.link = OcppLink(url, cp_id, password, context, self,
                              on_status=lambda text: display.update(central=text),
                              on_fatal=on_fatal, call_timeout=call_timeout)
@@ -109,21 +101,6 @@ class OcppMonitor:
             return {"cp_id": core.cp_id, "engine": str(core.health.health),
                     "central": core.accepted, "central_address": self.link.url,
                     "queued": self._store.depth(), "status": self._display.central}
-
-    # -- the engine link ------------------------------------------------------------
-    def _engine_up(self, conn: Connection) -> None:
-        with self._lock:
-            self._engine = conn
-            self._run(self._core.engine_connected(self._clock()))
-
-    def _engine_down(self, reason: str) -> None:
-        with self._lock:
-            self._engine = None
-            self._run(self._core.engine_lost(self._clock(), f"link lost: {reason}"))
-
-    def _from_engine(self, message: m.Message) -> None:
-        with self._lock:
-            self._run(self._core.from_engine(self._clock(), message))
 
     # -- the central system's link (its event loop's thread) -----------------------
     def csms_connected(self) -> None:
@@ -191,20 +168,9 @@ class OcppMonitor:
             self._store.attempted(transaction.seq)
             self._run(self._core.undelivered(self._clock(), transaction, error))
 
-    # -- time ---------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                now = self._clock()
-                self._run(self._core.tick(now))
-                deadline = self._core.deadline()
-            self._watchdog.kick()
-            wait = TICK if deadline is None else min(TICK, max(deadline - now.mono, 0.0))
-            self._stop.wait(wait)
-
-    def _run(self, actions: list) -> None:
-        for action in actions:
-            EXECUTE.handler(type(action))(self, action)
+    @staticmethod
+    def _monotonic(now: Now) -> float:
+        return now.mono
 
     @EXECUTE.on(ToEngine)
     def _to_engine(self, action: ToEngine) -> None:
@@ -245,15 +211,9 @@ class OcppMonitor:
     def _note(self, action: Note) -> None:
         log.log(logging.getLevelName(action.level.upper()), "%s", action.text)
 
-    @EXECUTE.on(EngineHealth)
-    def _engine_health(self, action: EngineHealth) -> None:
-        level = logging.INFO if action.engine == Health.OK else logging.WARNING
-        log.log(level, "engine %s: %s", action.engine, action.reason)
-        self._display.update(engine=action.engine)
 
-    @EXECUTE.on(Dropped)
-    def _dropped(self, action: Dropped) -> None:
-        log.info("dropped %s %s: %s", action.message.TYPE, action.message.id, action.why)
+EXECUTE.on(EngineHealth)(EngineShell._engine_health)
+EXECUTE.on(Dropped)(EngineShell._dropped)
 
 
 __all__ = ["OcppMonitor"]

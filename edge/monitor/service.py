@@ -2,8 +2,8 @@
 
 Every event (a link up or down, a message, time passing) is fed to
 :class:`~edge.monitor.core.MonitorCore` under one lock, and the actions it returns
-are carried out under the same lock, so EngineStatus and CentralStatus go out in the
-order the changes happened.
+are carried out under the same lock (:class:`~edge.monitor.shell.EngineShell`), so
+EngineStatus and CentralStatus go out in the order the changes happened.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from concurrent.futures import Future
 
 from protocol import messages as m
 from protocol.seal import Key
-from protocol.states import Health
 from protocol.transport import Connection
 from runtime import systemd
 from runtime.routing import Routes
@@ -25,7 +24,6 @@ from .central_link import CentralDialer
 from .core import (
     TO_CENTRAL,
     TO_ENGINE,
-    Action,
     Dropped,
     EngineHealth,
     KeyGone,
@@ -33,17 +31,18 @@ from .core import (
     ToCentral,
     ToEngine,
 )
-from .dialers import EngineDialer
 from .display import MonitorStatus
+from .shell import EngineShell
 
 log = logging.getLogger(__name__)
 
-TICK = 0.05
 RELAYED = TO_CENTRAL + TO_ENGINE
 EXECUTE = Routes("monitor core action")  # how the shell carries out each of the core's actions
 
 
-class Monitor:
+class Monitor(EngineShell):
+    EXECUTE = EXECUTE
+
     def __init__(
         self,
         *,
@@ -58,19 +57,11 @@ class Monitor:
         clock: Callable[[], float] = time.monotonic,
         watchdog: systemd.Watchdog | None = None,
     ) -> None:
+        super().__init__(cp_id=cp_id, engine=engine, serial=serial, display=display,
+                         clock=clock, watchdog=watchdog)
         self._core = MonitorCore(cp_id, central, check_timeout=check_timeout)
-        self._clock = clock
-        self._watchdog = watchdog or systemd.Watchdog()  # kicked by the loop thread only
-        self._display = display
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._engine: Connection | None = None
         self._central: Connection | None = None
         self._engine_known = threading.Event()  # the first login waits for it
-        self._engine_dialer = EngineDialer(
-            engine, cp_id, serial=serial, stop=self._stop,
-            on_up=self._engine_up, on_message=self._from_engine, on_down=self._engine_down,
-        )
         self._central_dialer = CentralDialer(
             central, cp_id, secret, location, stop=self._stop,
             on_up=self._central_up, on_message=self._from_central,
@@ -102,21 +93,6 @@ class Monitor:
         for thread in self._threads:
             thread.join(3.0)
         self._display.close()
-
-    # -- engine link (dialer and reader threads) ------------------------------
-    def _engine_up(self, conn: Connection) -> None:
-        with self._lock:
-            self._engine = conn
-            self._run(self._core.engine_connected(self._clock()))
-
-    def _engine_down(self, reason: str) -> None:
-        with self._lock:
-            self._engine = None
-            self._run(self._core.engine_lost(self._clock(), f"link lost: {reason}"))
-
-    def _from_engine(self, message: m.Message) -> None:
-        with self._lock:
-            self._run(self._core.from_engine(self._clock(), message))
 
     # -- Central link ---------------------------------------------------------
     def use_secret(self, secret: str) -> None:
@@ -160,21 +136,6 @@ class Monitor:
         with self._lock:
             self._run(self._core.from_central(self._clock(), message))
 
-    # -- time -----------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                now = self._clock()
-                self._run(self._core.tick(now))
-                deadline = self._core.deadline()
-            self._watchdog.kick()
-            wait = TICK if deadline is None else min(TICK, max(deadline - now, 0.0))
-            self._stop.wait(wait)
-
-    def _run(self, actions: list[Action]) -> None:
-        for action in actions:
-            EXECUTE.handler(type(action))(self, action)
-
     @EXECUTE.on(ToEngine)
     def _to_engine(self, action: ToEngine) -> None:
         sent = self._send(self._engine, action.message, "engine")
@@ -187,9 +148,7 @@ class Monitor:
 
     @EXECUTE.on(EngineHealth)
     def _engine_health(self, action: EngineHealth) -> None:
-        level = logging.INFO if action.engine == Health.OK else logging.WARNING
-        log.log(level, "engine %s: %s", action.engine, action.reason)
-        self._display.update(engine=action.engine)
+        super()._engine_health(action)
         self._engine_known.set()
 
     @EXECUTE.on(KeyGone)
@@ -201,10 +160,6 @@ class Monitor:
         if self._central is not None:
             self._central.close("key revoked by Central")
 
-    @EXECUTE.on(Dropped)
-    def _dropped(self, action: Dropped) -> None:
-        log.info("dropped %s %s: %s", action.message.TYPE, action.message.id, action.why)
-
     @staticmethod
     def _send(conn: Connection | None, message: m.Message, peer: str) -> bool:
         if conn is None or not conn.send(message):
@@ -213,3 +168,6 @@ class Monitor:
         if isinstance(message, RELAYED):
             log.info("%s %s -> %s", message.TYPE, message.id, peer)
         return True
+
+
+EXECUTE.on(Dropped)(EngineShell._dropped)
