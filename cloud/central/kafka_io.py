@@ -19,7 +19,7 @@ back without our topics (Tansu forgets everything on restart), the topics are cr
 and the consumer is rebuilt so it rejoins its group; a consumer that keeps failing is
 rebuilt too (and the dashboard shows Central degraded meanwhile).  The producer
 (:class:`runtime.kafka.Producer`, not idempotent here: see ``__init__``) reconnects by
-itself; an update it could not deliver is sent again.
+itself; :class:`~cloud.central.kafka_out.Sender` sends again what it could not deliver.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
 import confluent_kafka
@@ -36,6 +36,7 @@ from confluent_kafka.admin import AdminClient
 
 from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
+from cloud.central.kafka_out import Sender
 from cloud.central.kafka_records import (
     FROM_KAFKA,
     Refused,
@@ -72,7 +73,6 @@ BACKLOG_REST = 0.5  # a backlog drains at most 2/3 of the time: the CP loop has 
 PROBE_EVERY, PROBE_TIMEOUT = 1.0, 1.0
 STUCK_AFTER = 10.0  # consumer errors this long while the broker answers: rebuild it
 TRIES = 3  # a record whose handling keeps failing is dead-lettered after this
-SEND_TRIES = 5  # an update Kafka did not take is sent again this often
 COUNTERS = {CP_EVENTS: "events_consumed", CP_TELEMETRY: "telemetry_consumed",
             DRIVER_REQUESTS: "driver_requests"}
 
@@ -99,6 +99,7 @@ class KafkaIO:
         # letters carry their own ids, so a duplicate after a retry is harmless.
         self.producer = producer or Producer(bootstrap, logger=RDKAFKA_LOG,
                                              **{"enable.idempotence": False})
+        self.sender = Sender(self.producer)
         self.admin = admin or AdminClient({
             "bootstrap.servers": bootstrap, "logger": RDKAFKA_LOG,
             "socket.connection.setup.timeout.ms": 3000, "reconnect.backoff.max.ms": 1000})
@@ -108,9 +109,7 @@ class KafkaIO:
         self._consumer: confluent_kafka.Consumer | None = None
         self._seen = SeenIds()
         self._tries: Counter[tuple[str, int, int]] = Counter()
-        self._resend: deque[tuple[str, str, bytes, int]] = deque(maxlen=10000)
         self._errors_since: float | None = None
-        self._deadlettered = False
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kafka", daemon=True)
 
@@ -124,28 +123,13 @@ class KafkaIO:
 
     # -- out -------------------------------------------------------------------------
     def send_update(self, update: d.DriverMessage) -> None:
-        self._send(DRIVER_UPDATES, update.driver_id, d.encode(update))
-
-    def _send(self, topic: str, key: str, value: bytes, tries: int = 1) -> None:
-        def delivered(error: KafkaError | None, _msg: Any) -> None:
-            if error is None:
-                return
-            if tries < SEND_TRIES:
-                self._resend.append((topic, key, value, tries + 1))
-            else:
-                log.warning("gave up sending to %s for %s: %s", topic, key, error.str())
-
-        try:
-            self.producer.produce(topic, key, value, delivered)
-        except KafkaException as error:
-            log.warning("cannot send to %s for %s: %s", topic, key, error)
+        self.sender.send(DRIVER_UPDATES, update.driver_id, d.encode(update))
 
     def _refuse(self, record: Any, error: Exception, source: str) -> None:
         """To ``deadletter`` with the reason, counted, and audited (kafka_records.report)."""
         log.warning("dead-lettered %s: %s", source, error)
         self.fleet.count("deadlettered")
-        self._send(DEADLETTER, record.key(), deadletter_record(record, str(error)))
-        self._deadlettered = True
+        self.sender.dead_letter(record.key(), deadletter_record(record, str(error)))
         report(self.fleet, record, source, error)
 
     # -- the loop ----------------------------------------------------------------------
@@ -158,7 +142,7 @@ class KafkaIO:
                         self._probe()
                         next_probe = time.monotonic() + PROBE_EVERY
                     if self._reachable:
-                        self._resend_failed()
+                        self.sender.resend_failed()
                         self._consume()
                     else:
                         self._stopping.wait(0.2)
@@ -258,9 +242,7 @@ class KafkaIO:
     def _commit(self, consumer: confluent_kafka.Consumer, done: dict) -> None:
         if not done:
             return
-        if self._deadlettered:
-            self.producer.flush(5)
-            self._deadlettered = False
+        self.sender.flush_dead_letters()
         offsets = [TopicPartition(t, p, o) for (t, p), o in done.items()]
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
@@ -285,10 +267,6 @@ class KafkaIO:
             log.warning("Kafka consumer failing (%s): rebuilding it", errors[-1].str())
             self._failing(now)
             self._drop_consumer(leave=False)
-
-    def _resend_failed(self) -> None:
-        for _ in range(len(self._resend)):
-            self._send(*self._resend.popleft())
 
     # -- one record ------------------------------------------------------------------
     def _handle(self, record: Any) -> None:
