@@ -73,7 +73,7 @@ class KeysCore(TableCore):
     def deregistered(self, cp_id: str, now: Moment) -> Effects:
         """The registry deregistered the CP: it leaves the table and its link is
         dropped at once."""
-        cp = self.cps.pop(cp_id, None)
+        cp = self._forget(cp_id)
         if cp is None:
             return []
         effects = self._drop_authorizations(cp_id, "CP deregistered", now)

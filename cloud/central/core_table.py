@@ -13,6 +13,7 @@ command ports.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ class TableCore:
     def __init__(self, new_id: Callable[[], str] = m.new_id) -> None:
         self.new_id = new_id
         self.cps: dict[str, CpRecord] = {}
+        self._ids: list[str] = []  # the keys of cps in order, kept so for pages
         self.authorizations: dict[str, Authorization] = {}
         self.counters: Counter[str] = Counter()
 
@@ -47,7 +49,15 @@ class TableCore:
             return []
         cp = self.cps[cp_id] = CpRecord(cp_id, location, price, frozenset(stop_reasons),
                                         **(credentials or {}))
+        bisect.insort(self._ids, cp_id)
         return self._refresh(cp, now)
+
+    def _forget(self, cp_id: str) -> CpRecord | None:
+        """The CP taken out of the table (None if it was not in it)."""
+        cp = self.cps.pop(cp_id, None)
+        if cp is not None:
+            del self._ids[bisect.bisect_left(self._ids, cp_id)]
+        return cp
 
     def view(self, cp_id: str) -> dict[str, Any] | None:
         cp = self.cps.get(cp_id)
@@ -55,7 +65,7 @@ class TableCore:
 
     def views(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """CPs by id, ``limit`` of them (all when None) from ``offset``."""
-        ids = sorted(self.cps)[offset:None if limit is None else offset + limit]
+        ids = self._ids[offset:None if limit is None else offset + limit]
         return [dict(self.cps[cp_id].view) for cp_id in ids]
 
     def requests(self) -> list[dict[str, Any]]:
