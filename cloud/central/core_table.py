@@ -68,6 +68,10 @@ class TableCore:
         ids = self._ids[offset:None if limit is None else offset + limit]
         return [dict(self.cps[cp_id].view) for cp_id in ids]
 
+    def matching(self, keep: Callable[[dict[str, Any]], bool]) -> list[str]:
+        """The ids, in order, of the CPs whose view ``keep`` takes."""
+        return [cp_id for cp_id in self._ids if keep(self.cps[cp_id].view)]
+
     def requests(self) -> list[dict[str, Any]]:
         return [a.as_request()
                 for a in sorted(self.authorizations.values(), key=lambda a: a.since)]

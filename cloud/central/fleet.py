@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from cloud.central import effects as fx
-from cloud.central import session_report
 from cloud.central.audit_trail import standard_stream
 from cloud.central.core import Core, Denial
 from cloud.central.cpstate import StopReason
@@ -82,60 +81,7 @@ class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk, OcppDesk):
         if effects:
             self._executor.run(effects)
 
-    # -- views -------------------------------------------------------------------
-    def cps(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """CPs by id: ``limit`` of them (all when None) from ``offset``."""
-        with self._lock:
-            return self._core.views(offset, limit)
-
-    def cp_count(self) -> int:
-        return len(self._core.cps)
-
-    def cp(self, cp_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._core.view(cp_id)
-
-    def requests(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return self._core.requests()
-
-    def driver_session(self, driver_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._core.driver_session(driver_id)
-
-    def sessions(self, cp_id: str | None = None, driver_id: str | None = None,
-                 day: str | None = None, limit: int | None = 1000, offset: int = 0,
-                 status: str | None = None) -> list[dict]:
-        return self.store.sessions(cp_id=cp_id, driver_id=driver_id, day=day, limit=limit,
-                                   offset=offset, status=status)
-
-    def session_totals(self, cp_id: str | None = None, driver_id: str | None = None,
-                       day: str | None = None, status: str | None = None
-                       ) -> session_report.Totals:
-        """Count, kWh and EUR of every session the filter selects (exact, unpaged)."""
-        return session_report.totals(self.store.session_amounts(cp_id, driver_id, day, status))
-
-    def drivers(self) -> list[dict[str, Any]]:
-        return self.store.drivers()
-
-    def messages(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self._lock:
-            return self._hub.messages(limit)
-
-    def power(self, now: float | None = None) -> dict[str, Any]:
-        """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
-        with self._lock:
-            return self._hub.power(self._epoch() if now is None else now)
-
-    def sample_power(self, now: float | None = None) -> None:
-        """Called often (the CP server's sweep): one sample every few seconds."""
-        with self._lock:
-            views = (cp.view for cp in self._core.cps.values())
-            self._hub.sample_power(self._epoch() if now is None else now, views)
-
-    def _epoch(self) -> float:
-        return m.parse_ts(self.wallclock()).timestamp()
-
+    # -- counters ------------------------------------------------------------------
     def metrics(self) -> dict[str, float]:
         with self._lock:
             values = self._core.metrics(COUNTERS)

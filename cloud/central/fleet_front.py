@@ -1,10 +1,12 @@
 """The Fleet's public front: what the dashboard and the API show of the whole network.
 
-The drivers' board (a page of drivers, each with its supply under way and where, and
-its last ticket), the network's errors (a view over the audit trail and the problems
-going on now: :mod:`cloud.central.network_errors`), a page of CPs filtered by text and
-state, and the fleet's summary (how many CPs, how many in each state), so a dashboard
-over 10,000 CPs fetches one page and the counts, never every CP.  A mixin of
+One CP or every CP, authorization requests, sessions and their totals, drivers, the
+dashboard's messages and the fleet's power over the last hour; the drivers' board (a
+page of drivers, each with its supply under way and where, and its last ticket), the
+network's errors (a view over the audit trail and the problems going on now:
+:mod:`cloud.central.network_errors`), a page of CPs filtered by text and state, and the
+fleet's summary (how many CPs, how many in each state), so a dashboard over 10,000 CPs
+fetches one page and the counts, never every CP.  A mixin of
 :class:`cloud.central.fleet.Fleet` (its lock, store, core, hub and clocks).
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from cloud.central import network_errors
+from cloud.central import network_errors, session_report
 from cloud.central.events import Failure
 from protocol import messages as m
 from protocol.states import CpState
@@ -46,6 +48,60 @@ class FrontDesk:
     """Mixed into Fleet; uses its ``_lock``, ``_core``, ``_hub``, ``store``, ``events``
     and ``wallclock``."""
 
+    # -- one CP, every CP, sessions, drivers, messages, power -------------------------
+    def cps(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """CPs by id: ``limit`` of them (all when None) from ``offset``."""
+        with self._lock:
+            return self._core.views(offset, limit)
+
+    def cp_count(self) -> int:
+        return len(self._core.cps)
+
+    def cp(self, cp_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._core.view(cp_id)
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._core.requests()
+
+    def driver_session(self, driver_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._core.driver_session(driver_id)
+
+    def sessions(self, cp_id: str | None = None, driver_id: str | None = None,
+                 day: str | None = None, limit: int | None = 1000, offset: int = 0,
+                 status: str | None = None) -> list[dict]:
+        return self.store.sessions(cp_id=cp_id, driver_id=driver_id, day=day, limit=limit,
+                                   offset=offset, status=status)
+
+    def session_totals(self, cp_id: str | None = None, driver_id: str | None = None,
+                       day: str | None = None, status: str | None = None
+                       ) -> session_report.Totals:
+        """Count, kWh and EUR of every session the filter selects (exact, unpaged)."""
+        return session_report.totals(self.store.session_amounts(cp_id, driver_id, day, status))
+
+    def drivers(self) -> list[dict[str, Any]]:
+        return self.store.drivers()
+
+    def messages(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._hub.messages(limit)
+
+    def power(self, now: float | None = None) -> dict[str, Any]:
+        """The fleet's total kW over the last hour: ``{span, step, now, points}``."""
+        with self._lock:
+            return self._hub.power(self._epoch() if now is None else now)
+
+    def sample_power(self, now: float | None = None) -> None:
+        """Called often (the CP server's sweep): one sample every few seconds."""
+        with self._lock:
+            views = (cp.view for cp in self._core.cps.values())
+            self._hub.sample_power(self._epoch() if now is None else now, views)
+
+    def _epoch(self) -> float:
+        return m.parse_ts(self.wallclock()).timestamp()
+
     # -- charging points, a page at a time ------------------------------------------------
     def cp_page(self, offset: int = 0, limit: int | None = None, text: str = "",
                 state: str | None = None) -> tuple[list[dict[str, Any]], int]:
@@ -54,10 +110,9 @@ class FrontDesk:
         with self._lock:
             if not text and state is None:
                 return self._core.views(offset, limit), len(self._core.cps)
-            cps = self._core.cps
-            ids = [cp_id for cp_id in sorted(cps) if cp_matches(cps[cp_id].view, text, state)]
+            ids = self._core.matching(lambda view: cp_matches(view, text, state))
             end = None if limit is None else offset + limit
-            return [dict(cps[cp_id].view) for cp_id in ids[offset:end]], len(ids)
+            return [self._core.view(cp_id) for cp_id in ids[offset:end]], len(ids)
 
     def summary(self) -> dict[str, Any]:
         """``{cps, states: {STATE: count}}`` over every CP (each state, 0 included)."""
