@@ -16,7 +16,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from protocol.topics import DEADLETTER
 
-log = logging.getLogger("cloud.central.kafka_io")
+log = logging.getLogger(__name__)
 
 SEND_TRIES = 5  # a record Kafka did not take is sent again this often
 
