@@ -221,14 +221,14 @@ class KafkaIO:
         first = consumer.poll(BATCH_WAIT)
         records = [] if first is None else [first, *consumer.consume(BATCH - 1, 0)]
         done: dict[tuple[str, int], int] = {}
-        errors = []
         busy_since = time.monotonic()
+        errors = [record.error() for record in records if record.error() is not None]
+        records = [record for record in records if record.error() is None]
+        # the batch opened in one loop, then applied record by record
+        decoded = [self._decode(record) for record in records]
         try:
-            for record in records:
-                if record.error() is not None:
-                    errors.append(record.error())
-                    continue
-                self._handle(record)
+            for record, message in zip(records, decoded, strict=True):
+                self._apply(record, message)
                 done[(record.topic(), record.partition())] = record.offset() + 1
         except _Reread:
             self._commit(consumer, done)
@@ -270,6 +270,20 @@ class KafkaIO:
 
     # -- one record ------------------------------------------------------------------
     def _handle(self, record: Any) -> None:
+        self._apply(record, self._decode(record))
+
+    def _decode(self, record: Any) -> Any:
+        """The record's message, or the ProtocolError that says why it has none (None
+        for the bridge's dead letters, read by :meth:`_bridge_deadletter`)."""
+        topic = record.topic()
+        if topic == DEADLETTER:
+            return None
+        try:
+            return decode_record(topic, record.key(), record.value(), self.fleet.keys)
+        except ProtocolError as error:
+            return error
+
+    def _apply(self, record: Any, message: Any) -> None:
         topic = record.topic()
         if topic == DEADLETTER:
             self._bridge_deadletter(record)
@@ -277,10 +291,8 @@ class KafkaIO:
         self.fleet.count(COUNTERS.get(topic, "events_consumed"))
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
-        try:
-            message = decode_record(topic, record.key(), record.value(), self.fleet.keys)
-        except ProtocolError as error:
-            self._refuse(record, error, source)
+        if isinstance(message, ProtocolError):
+            self._refuse(record, message, source)
             return
         if message.id in self._seen:
             if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):

@@ -274,6 +274,37 @@ def test_a_replayed_record_is_refused_and_audited_once_applied(io):
     assert (row["cp_id"], row["params"]) == ("CP1", {"type": "supply_started", "id": STARTED.id})
 
 
+class BatchConsumer:
+    """A consumer with one batch to give, which remembers what was committed."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records, self.committed = records, []
+
+    def poll(self, timeout: float):
+        return self.records[0]
+
+    def consume(self, count: int, timeout: float) -> list[Record]:
+        return self.records[1:count + 1]
+
+    def commit(self, offsets, asynchronous: bool) -> None:
+        self.committed += [(o.topic, o.partition, o.offset) for o in offsets]
+
+
+def test_a_batch_is_opened_first_then_applied_in_order_and_committed(io):
+    """The replay of a record in the same batch is still refused: ids are checked as
+    the records are applied, not as they are opened."""
+    started = cp_record(io, CP_EVENTS, STARTED, offset=0)
+    io._consumer = consumer = BatchConsumer([
+        started, Record(CP_EVENTS, started.value(), b"CP1", 1),
+        Record(CP_EVENTS, b"\xff{", b"CP1", 2),
+        cp_record(io, CP_TELEMETRY, TELEMETRY, offset=0)])
+    io._consume()
+    assert io.fleet.cp("CP1")["state"] == "SUPPLYING" and io.fleet.cp("CP1")["kwh"] == "1"
+    assert [json.loads(letter)["reason"].split(":")[0]
+            for letter in io.producer.on(DEADLETTER)] == ["replayed", "not sealed"]
+    assert sorted(consumer.committed) == [(CP_EVENTS, 0, 3), (CP_TELEMETRY, 0, 1)]
+
+
 def test_a_retained_status_delivered_again_is_no_replay(io):
     record = cp_record(io, CP_EVENTS, data.CpStatus(cp_id="CP1", status="online"))
     for offset in range(2):  # MQTT delivers a retained message at each subscription
