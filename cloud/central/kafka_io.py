@@ -5,12 +5,13 @@ panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
-already fetched) is handled record by record: decoded (:mod:`cloud.central.kafka_records`:
-a CP's record is opened with its key; what is malformed, does not open or is a CP's
-message again goes to ``deadletter`` with the reason, and is audited), skipped if its
-``id`` was handled already, then routed by its type (``kafka_records.FROM_KAFKA``) to the
-Fleet or the :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done
-when they return; only then are the batch's offsets committed.  A record whose handling
+already fetched) is decoded first, all of it (:mod:`cloud.central.kafka_records`: a CP's
+record is opened with its key), then handled record by record: what is malformed, does
+not open or is a CP's message again goes to ``deadletter`` with the reason, and is
+audited; a record whose ``id`` was handled already is skipped; the rest is routed by its
+type (``kafka_records.FROM_KAFKA``) to the Fleet or the
+:class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
+return; only then are the batch's offsets committed.  A record whose handling
 fails is read again (three tries, then dead-lettered).
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
