@@ -5,13 +5,12 @@ panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
-already fetched) is decoded first, all of it (:mod:`cloud.central.kafka_records`: a CP's
-record is opened with its key), then handled record by record: what is malformed, does
-not open or is a CP's message again goes to ``deadletter`` with the reason, and is
-audited; a record whose ``id`` was handled already is skipped; the rest is routed by its
-type (``kafka_records.FROM_KAFKA``) to the Fleet or the
-:class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
-return; only then are the batch's offsets committed.  A record whose handling
+already fetched) is handled record by record: decoded (:mod:`cloud.central.kafka_records`:
+a CP's record is opened with its key; what is malformed, does not open or is a CP's
+message again goes to ``deadletter`` with the reason, and is audited), skipped if its
+``id`` was handled already, then routed by its type (``kafka_records.FROM_KAFKA``) to the
+Fleet or the :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done
+when they return; only then are the batch's offsets committed.  A record whose handling
 fails is read again (three tries, then dead-lettered).
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
@@ -222,14 +221,14 @@ class KafkaIO:
         first = consumer.poll(BATCH_WAIT)
         records = [] if first is None else [first, *consumer.consume(BATCH - 1, 0)]
         done: dict[tuple[str, int], int] = {}
+        errors = []
         busy_since = time.monotonic()
-        errors = [record.error() for record in records if record.error() is not None]
-        records = [record for record in records if record.error() is None]
-        # the batch opened in one loop, then applied record by record
-        decoded = [self._decode(record) for record in records]
         try:
-            for record, message in zip(records, decoded, strict=True):
-                self._apply(record, message)
+            for record in records:
+                if record.error() is not None:
+                    errors.append(record.error())
+                    continue
+                self._handle(record)
                 done[(record.topic(), record.partition())] = record.offset() + 1
         except _Reread:
             self._commit(consumer, done)
@@ -271,20 +270,6 @@ class KafkaIO:
 
     # -- one record ------------------------------------------------------------------
     def _handle(self, record: Any) -> None:
-        self._apply(record, self._decode(record))
-
-    def _decode(self, record: Any) -> Any:
-        """The record's message, or the ProtocolError that says why it has none (None
-        for the bridge's dead letters, read by :meth:`_bridge_deadletter`)."""
-        topic = record.topic()
-        if topic == DEADLETTER:
-            return None
-        try:
-            return decode_record(topic, record.key(), record.value(), self.fleet.keys)
-        except ProtocolError as error:
-            return error
-
-    def _apply(self, record: Any, message: Any) -> None:
         topic = record.topic()
         if topic == DEADLETTER:
             self._bridge_deadletter(record)
@@ -292,8 +277,10 @@ class KafkaIO:
         self.fleet.count(COUNTERS.get(topic, "events_consumed"))
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
-        if isinstance(message, ProtocolError):
-            self._refuse(record, message, source)
+        try:
+            message = decode_record(topic, record.key(), record.value(), self.fleet.keys)
+        except ProtocolError as error:
+            self._refuse(record, error, source)
             return
         if message.id in self._seen:
             if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):
