@@ -22,10 +22,6 @@ from bench.ocppsim import ChargerModel
 from protocol.auth import basic_authorization
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": basic_authorization(user, password)}
-
-
 class SimulatedCharger:
     def __init__(self, model: ChargerModel, password: str) -> None:
         self.model, self.password = model, password
@@ -38,8 +34,9 @@ class SimulatedCharger:
 
     async def run(self, url: str) -> None:
         try:
+            authorization = basic_authorization(self.cp_id, self.password)
             async with connect(f"{url}{self.cp_id}", subprotocols=["ocpp1.6"],
-                               additional_headers=basic(self.cp_id, self.password),
+                               additional_headers={"Authorization": authorization},
                                compression=None, ping_interval=None, open_timeout=60,
                                close_timeout=2) as websocket:
                 writer = asyncio.create_task(self._write(websocket))

@@ -17,10 +17,6 @@ from ocpp.v16.enums import Action
 from protocol.auth import basic_authorization
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": basic_authorization(user, password)}
-
-
 class _Client(ChargePoint):
     def __init__(self, cp_id, connection, owner) -> None:
         super().__init__(cp_id, connection, response_timeout=10)
@@ -102,7 +98,8 @@ class Charger:
         try:
             connection = await websockets.connect(
                 f"{url}{self.cp_id}", subprotocols=self._subprotocols or None,
-                additional_headers=basic(self.cp_id, password), ssl=self._ssl)
+                additional_headers={"Authorization": basic_authorization(self.cp_id, password)},
+                ssl=self._ssl)
         except websockets.InvalidStatus as error:
             self.refused = error.response.status_code
             self._ready.set()
