@@ -125,9 +125,10 @@ def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
     elapsed = time.perf_counter() - started
     cpu_after = central.cpu_times()
     busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / elapsed
-    return {"burst_records": len(records), "burst_taken": len(records) - (target - taken),
+    taken_here = len(records) - (target - taken)
+    return {"burst_records": len(records), "burst_taken": taken_here,
             "burst_s": round(elapsed, 2), "burst_cpu_percent": round(100 * busy, 1),
-            "burst_msgs_per_s": round((len(records) - (target - taken)) / elapsed)}
+            "burst_msgs_per_s": round(taken_here / elapsed)}
 
 
 def watch_supplying(url: str, counts: list, stop: threading.Event) -> None:

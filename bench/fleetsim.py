@@ -74,12 +74,12 @@ class SimulatedCP(asyncio.Protocol):
                                       reason="bench: no vehicle" if refused else ""))
         elif isinstance(message, m.Challenge):
             self._wrapping = key_wrap.wrapping_key(secret_key(self.secret), message.nonce,
-                                               self.cp_id)
+                                                   self.cp_id)
             self.send(m.Authenticate(cp_id=self.cp_id, hmac=proof(self.secret, message.nonce,
                                                                     self.cp_id)))
         elif isinstance(message, m.Welcome):
             self.key = key_wrap.unwrap(message.wrapped_key, message.key_id, self._wrapping,
-                                   self.cp_id)
+                                       self.cp_id)
             if self.sealing:
                 self.link.codec = seal.SealingCodec(m.CONTROL_CODEC, self.cp_id, self.key)
             self.welcomed.set()
