@@ -7,20 +7,15 @@ clear.  Pure functions, fixed vectors in the tests; the nonce is passed in.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from protocol.seal import (
-    KEY_BYTES,
-    NONCE_BYTES,
-    Key,
-    SealError,
-    associated_data,
-    b64url,
-    unb64url,
-)
+from protocol.seal import KEY_BYTES, NONCE_BYTES, Key, SealError, associated_data
 
 WRAP_INFO = b"evcharging key wrap v1"
 
@@ -48,3 +43,15 @@ def unwrap(wrapped: str, key_id: str, wrapping: bytes, cp_id: str) -> Key:
     except InvalidTag:
         raise SealError("wrapped key does not open: wrong secret or tampered") from None
     return Key(key_id, secret)
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as a wrapped key is written."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str, what: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise SealError(f"{what} is not base64url") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
@@ -164,3 +166,17 @@ def served(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def tampered(envelope: bytes) -> bytes:
+    """A sealed envelope with the last bit of its ciphertext flipped: it no longer opens."""
+    body = json.loads(envelope)
+    ct = bytearray(base64.b64decode(body["ct"]))
+    ct[-1] ^= 0x01
+    return json.dumps({**body, "ct": base64.b64encode(bytes(ct)).decode()}).encode()
+
+
+def in_clear(secret: bytes) -> tuple[str, ...]:
+    """How a key's secret would read in a log, a record or a letter: hex or base64."""
+    return (secret.hex(), base64.b64encode(secret).decode(),
+            base64.urlsafe_b64encode(secret).rstrip(b"=").decode())

@@ -32,9 +32,6 @@ DATA_CODEC = m.JsonCodec(data.DATA_TYPES)  # what an engine seals: a data-plane 
 class DataKeys(Protocol):
     """The CPs' keys as the data plane asks for them (:class:`cloud.central.keys.Keys`)."""
 
-    def opener(self, cp_key: bytes) -> seal.Opener | None:
-        """The opener of the CP's current key, by the CP id's bytes."""
-
     def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
         """The key ``key_id`` of the CP, current or within its grace."""
 
@@ -100,23 +97,15 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None,
 
 
 def open_record(key: bytes | None, value: bytes, keys: DataKeys) -> m.Message:
-    """The data-plane message sealed in ``value``; KeyProblem if it does not open.
-
-    The common case, a record sealed under its CP's current key exactly as an engine
-    seals it, is opened by that key's :class:`~protocol.seal.Opener`; anything else is
-    parsed, its key looked up by id (an earlier key within its grace), and opened or
-    refused with the reason."""
-    if key is not None:
-        opener = keys.opener(key)
-        message = opener.open(DATA_CODEC, value) if opener is not None else None
-        if message is not None:
-            return message
+    """The data-plane message sealed in ``value`` by the CP the record's key names, under
+    that CP's current key or an earlier one within its grace; KeyProblem if it does not
+    open, with the reason."""
     claimed = key.decode("utf-8", "replace") if key is not None else None
     try:
         envelope = seal.parse(value)
     except seal.SealError as error:
-        raise KeyProblem(claimed, f"not sealed: {error}") from None
-    if key is not None and key != envelope.cp_id.encode():
+        raise KeyProblem(claimed, str(error)) from None
+    if key is not None and key != envelope.cp_id.encode("utf-8", "surrogatepass"):
         raise KeyProblem(claimed, f"sealed by {envelope.cp_id[:64]!r}, not by {claimed[:64]!r}")
     sealing_key = keys.for_data(envelope.cp_id, envelope.key_id)
     if sealing_key is None:

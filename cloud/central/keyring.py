@@ -37,18 +37,13 @@ class IssuedKey:
 
 
 class KeyRing:
-    """The keys, and each CP's current key's :class:`~protocol.seal.Opener` in
-    ``openers``, by the CP id's bytes (a Kafka record's key): one lookup a record."""
+    """Every CP's keys, current and in grace, oldest first."""
 
     def __init__(self, keys: Iterable[IssuedKey] = (), grace: float = GRACE) -> None:
         self.grace = grace
         self._by_cp: dict[str, list[IssuedKey]] = {}
-        self.openers: dict[bytes, seal.Opener] = {}
         for issued in sorted(keys, key=lambda k: k.issued_at):
             self._by_cp.setdefault(issued.cp_id, []).append(issued)
-        for cp_id in self._by_cp:
-            if (current := self.current(cp_id)) is not None:
-                self.openers[cp_id.encode()] = seal.Opener(cp_id, current.key)
 
     def issue(self, cp_id: str, key: seal.Key,
               now: float) -> tuple[IssuedKey, IssuedKey | None, list[IssuedKey]]:
@@ -66,7 +61,6 @@ class KeyRing:
                 dropped.append(issued)
         current = IssuedKey(cp_id, key, now)
         self._by_cp[cp_id] = [*kept, current]
-        self.openers[cp_id.encode()] = seal.Opener(cp_id, key)
         return current, retired, dropped
 
     def current(self, cp_id: str) -> IssuedKey | None:
@@ -85,7 +79,6 @@ class KeyRing:
 
     def revoke(self, cp_id: str) -> tuple[str, ...]:
         """Delete every key of the CP; returns their ids, oldest first."""
-        self.openers.pop(cp_id.encode(), None)
         return tuple(issued.key_id for issued in self._by_cp.pop(cp_id, []))
 
     def expire(self, now: float) -> list[IssuedKey]:

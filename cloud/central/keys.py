@@ -106,20 +106,14 @@ class Keys:
         with self.lock:
             return self.ring.current(cp_id)
 
-    def opener(self, cp_key: bytes) -> seal.Opener | None:
-        """The opener of the CP's current key (``cp_key``: its id's bytes, a Kafka
-        record's key), for the data plane's common case.
+    def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
+        """The key that opens a data-plane message of ``cp_id`` sealed under ``key_id``.
 
-        It takes no lock: Kafka's thread opens every record, and waiting for the store's
-        lock, held by the CP server's loop and the HTTP threads in turn, cost more than
-        the opening.  It is a dict lookup (and for_data's a list's last item), each
+        The current one takes no lock: Kafka's thread opens every record, and waiting
+        for the store's lock, held by the CP server's loop and the HTTP threads in turn,
+        cost more than the opening.  It is a dict lookup and a list's last item, each
         atomic: a key issued or revoked at the same moment is seen either before or
         after, as if the record had come a moment later or earlier."""
-        return self.ring.openers.get(cp_key)
-
-    def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
-        """The key that opens a data-plane message of ``cp_id`` sealed under ``key_id``
-        (the current one without a lock, as :meth:`opener`)."""
         current = self.ring.current(cp_id)
         if current is not None and current.key.key_id == key_id:
             return current.key

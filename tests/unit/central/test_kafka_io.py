@@ -34,6 +34,7 @@ from protocol.topics import (
     DRIVER_UPDATES,
     KAFKA_TOPICS,
 )
+from tests.support import in_clear, tampered
 from tests.unit.central.conftest import Site
 
 T0 = "2026-01-02T10:00:00.000Z"
@@ -96,9 +97,6 @@ def sealed(message: m.Message, key: seal.Key = KEY, cp_id: str | None = None) ->
 class Keys:
     """CP1's key is KEY, its current one; what Central's keys would answer."""
 
-    def opener(self, cp_key: bytes) -> seal.Opener | None:
-        return seal.Opener("CP1", KEY) if cp_key == b"CP1" else None
-
     def for_data(self, cp_id: str, key_id: str) -> seal.Key | None:
         return KEY if (cp_id, key_id) == ("CP1", KEY.key_id) else None
 
@@ -121,7 +119,7 @@ def test_records_decode(topic, key, message):
 @pytest.mark.parametrize(("topic", "key", "value", "reason"), [
     (CP_EVENTS, b"CP1", None, "empty record"),
     (CP_EVENTS, b"CP1", b"\xff{", "invalid JSON"),
-    (CP_EVENTS, b"CP1", b"[1]", "JSON object"),
+    (CP_EVENTS, b"CP1", b"[1]", "Expected `object`, got `array`"),
     (CP_EVENTS, b"CP1", sealed(TELEMETRY), "does not belong on events"),
     (CP_TELEMETRY, b"CP1", sealed(STARTED), "does not belong on telemetry"),
     (CP_EVENTS, b"CP2", sealed(STARTED), "sealed by 'CP1', not by 'CP2'"),
@@ -136,18 +134,11 @@ def test_malformed_records_are_refused_with_a_reason(topic, key, value, reason):
         decode_record(topic, key, value, keys)
 
 
-def tampered(value: bytes) -> bytes:
-    body = json.loads(value)
-    ct = bytearray(seal.unb64url(body["ct"], "ct"))
-    ct[0] ^= 1
-    return json.dumps({**body, "ct": seal.b64url(bytes(ct))}).encode()
-
-
 OTHER = seal.Key("k-0000000000cc", bytes(32))
 
 
 @pytest.mark.parametrize(("value", "reason"), [
-    (m.encode(STARTED), "not sealed: unknown envelope version"),
+    (m.encode(STARTED), "not a sealed envelope: Object contains unknown field"),
     (tampered(sealed(STARTED)), "does not open: tampered"),
     (sealed(STARTED, OTHER), "key 'k-0000000000cc' is not a key of 'CP1'"),
     (sealed(STARTED, seal.Key(KEY.key_id, bytes(32))), "does not open"),
@@ -159,8 +150,7 @@ def test_a_record_that_does_not_open_is_a_key_problem_of_its_cp(value, reason):
     with pytest.raises(KeyProblem, match=reason) as refused:
         decode_record(CP_EVENTS, b"CP1" if b"CP2" not in value else None, value, keys)
     assert refused.value.cp_id == ("CP2" if "CP2" in reason else "CP1")
-    assert KEY.secret.hex() not in str(refused.value)
-    assert seal.b64url(KEY.secret) not in str(refused.value)
+    assert not any(text in str(refused.value) for text in in_clear(KEY.secret))
 
 
 def test_a_dead_letter_names_the_record_and_the_reason():
@@ -259,7 +249,7 @@ def test_a_record_that_does_not_open_is_dead_lettered_audited_and_shown(io, atta
     assert io.fleet.metrics()["key_mismatches_total"] == 1
     for key in io.keys.values():  # never a key in the trail or the dead letter
         for text in (json.dumps(row), letter.decode()):
-            assert key.secret.hex() not in text and seal.b64url(key.secret) not in text
+            assert not any(secret in text for secret in in_clear(key.secret))
     io._handle(cp_record(io, CP_EVENTS, m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"})))
     assert io.fleet.cp("CP2")["state"] == "SUPPLYING"  # other CPs unaffected
 
@@ -301,7 +291,7 @@ def test_a_batch_is_opened_first_then_applied_in_order_and_committed(io):
     io._consume()
     assert io.fleet.cp("CP1")["state"] == "SUPPLYING" and io.fleet.cp("CP1")["kwh"] == "1"
     assert [json.loads(letter)["reason"].split(":")[0]
-            for letter in io.producer.on(DEADLETTER)] == ["replayed", "not sealed"]
+            for letter in io.producer.on(DEADLETTER)] == ["replayed", "not a sealed envelope"]
     assert sorted(consumer.committed) == [(CP_EVENTS, 0, 3), (CP_TELEMETRY, 0, 1)]
 
 

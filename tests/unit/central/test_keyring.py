@@ -63,21 +63,3 @@ def test_revocation_deletes_every_key_of_the_cp_and_no_other():
 def test_a_ring_is_rebuilt_from_what_was_persisted():
     ring = KeyRing([IssuedKey("CP1", key(2), 5.0), IssuedKey("CP1", key(1), 0.0, 5.0)])
     assert ring.current("CP1").key_id == "k-2" and ring.for_data("CP1", "k-1", 6.0) == key(1)
-
-
-def openers(ring: KeyRing) -> dict[bytes, str]:
-    return {cp: opener.key.key_id for cp, opener in ring.openers.items()}
-
-
-def test_each_cp_has_the_opener_of_its_current_key_and_only_that_one():
-    ring = KeyRing([IssuedKey("CP1", key(2), 5.0), IssuedKey("CP1", key(1), 0.0, 5.0),
-                    IssuedKey("CP2", key(3), 0.0, 5.0)])  # CP2: only a key in its grace
-    assert openers(ring) == {b"CP1": "k-2"}
-    ring.issue("CP2", key(4), 6.0)
-    ring.issue("CP1", key(5), 7.0)
-    assert openers(ring) == {b"CP1": "k-5", b"CP2": "k-4"}
-    ring.expire(1e12)
-    assert openers(ring) == {b"CP1": "k-5", b"CP2": "k-4"}
-    ring.revoke("CP1")
-    assert openers(ring) == {b"CP2": "k-4"}
-    assert ring.openers[b"CP2"].cp_id == "CP2"
