@@ -63,8 +63,10 @@ class Key:
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An envelope's clear parts, in their order on the wire."""
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+               gc=False):
+    """An envelope's clear parts, in their order on the wire (texts and bytes only: no
+    cycle, so the garbage collector need not track it)."""
 
     v: int
     cp_id: Text
