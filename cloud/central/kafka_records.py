@@ -105,7 +105,7 @@ def open_record(key: bytes | None, value: bytes, keys: DataKeys) -> m.Message:
         envelope = seal.parse(value)
     except seal.SealError as error:
         raise KeyProblem(claimed, str(error)) from None
-    if key is not None and key != envelope.cp_id.encode("utf-8", "surrogatepass"):
+    if key is not None and key != envelope.cp_id.encode():
         raise KeyProblem(claimed, f"sealed by {envelope.cp_id[:64]!r}, not by {claimed[:64]!r}")
     sealing_key = keys.for_data(envelope.cp_id, envelope.key_id)
     if sealing_key is None:

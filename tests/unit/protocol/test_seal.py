@@ -65,6 +65,7 @@ def test_another_cps_key_does_not_open_and_another_key_id_is_named():
 @pytest.mark.parametrize(("data", "reason"), [
     (b"{", "invalid JSON"), (VECTOR + b"}", "invalid JSON"), (VECTOR[:-2] + b"}", "invalid JSON"),
     (VECTOR.replace(b"heartbeat", b"heart\xffbeat"), "invalid JSON .*UTF-8"),
+    (VECTOR.replace(b'"heartbeat"', b'"\\ud800"'), "invalid JSON .*surrogate"),  # not UTF-8
     (b"[]", "Expected `object`, got `array`"),
     (VECTOR.replace(b'"v":1,', b'"v":2,'), "unknown envelope version 2"),
     (VECTOR.replace(b'"v":1,', b'"v":true,'), "Expected `int`, got `bool` - at `\\$.v`"),
