@@ -4,13 +4,14 @@ refused (counted, and audited as input refused with the bridge's reason: the Err
 panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
-every second.  A batch (the first record waited for up to 0.1 s, then up to 499 more
-already fetched) is handled record by record: decoded (:mod:`cloud.central.kafka_records`:
-a CP's record is opened with its key; what is malformed, does not open or is a CP's
-message again goes to ``deadletter`` with the reason, and is audited), skipped if its
-``id`` was handled already, then routed by its type (``kafka_records.FROM_KAFKA``) to the
-Fleet or the :class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done
-when they return; only then are the batch's offsets committed.  A record whose handling
+every second.  A batch (:mod:`cloud.central.kafka_pace`: the first record waited for up
+to 0.1 s, then up to 499 more already fetched) is handled record by record: decoded
+(:mod:`cloud.central.kafka_records`: a CP's record is opened with its key; what is
+malformed, does not open or is a CP's message again goes to ``deadletter`` with the
+reason, and is audited), skipped if its ``id`` was handled already, then routed by its
+type (``kafka_records.FROM_KAFKA``) to the Fleet or the
+:class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
+return; only then are the batch's offsets committed.  A record whose handling
 fails is read again (three tries, then dead-lettered).
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
@@ -37,6 +38,7 @@ from confluent_kafka.admin import AdminClient
 from cloud.central.driver_desk import DriverDesk
 from cloud.central.drivers import SeenIds
 from cloud.central.kafka_out import Sender
+from cloud.central.kafka_pace import BATCH, BATCH_WAIT, rest_after
 from cloud.central.kafka_records import (
     FROM_KAFKA,
     Refused,
@@ -68,29 +70,11 @@ RDKAFKA_LOG.setLevel(logging.CRITICAL)
 
 GROUP = "central"
 TOPICS_IN = (CP_EVENTS, CP_TELEMETRY, DRIVER_REQUESTS, DEADLETTER)
-BATCH, BATCH_WAIT = 500, 0.1
-BACKLOG_REST = 0.5  # a backlog drains at most 2/3 of the time: the CP loop has the rest
-GATHER = 0.02  # seconds records gather after a batch of several: fewer, larger batches
 PROBE_EVERY, PROBE_TIMEOUT = 1.0, 1.0
 STUCK_AFTER = 10.0  # consumer errors this long while the broker answers: rebuild it
 TRIES = 3  # a record whose handling keeps failing is dead-lettered after this
 COUNTERS = {CP_EVENTS: "events_consumed", CP_TELEMETRY: "telemetry_consumed",
             DRIVER_REQUESTS: "driver_requests"}
-
-
-def rest_after(taken: int, busy: float) -> float:
-    """Seconds Kafka's thread rests after a batch of ``taken`` records that took
-    ``busy`` seconds to handle.
-
-    - A full batch (a backlog): BACKLOG_REST of the time it took.  Without the rest,
-      draining a backlog held the GIL so much that the CP loop answered frames seconds
-      late and CPs dropped their links (100,000 records at once: hundreds of 2,000).
-    - Several records (steady load): GATHER, so that the next batch is larger: fewer
-      wake-ups, each of which takes the GIL from the CP loop and finds cold caches.
-    - One record or none (light traffic): no rest, so a lone record waits for nothing."""
-    if taken >= BATCH:
-        return busy * BACKLOG_REST
-    return GATHER if taken > 1 else 0.0
 
 
 class _Reread(Exception):

@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from cloud.central import kafka_io
 from cloud.central.fleet import Fleet
-from cloud.central.kafka_io import BACKLOG_REST, BATCH, GATHER, KafkaIO, rest_after
+from cloud.central.kafka_io import KafkaIO
 from cloud.central.kafka_records import (
     KeyProblem,
     bridge_deadletter,
@@ -436,11 +436,3 @@ def test_centrals_own_dead_letters_are_not_counted_again(io):
 def test_an_unreadable_dead_letter_is_still_shown():
     assert bridge_deadletter(b"CP9", b"\xff").reason == "unreadable dead letter"
     assert bridge_deadletter(None, b'{"reason": 7}').reason == "no reason given"
-
-
-def test_kafka_rests_after_a_full_batch_and_lets_records_gather_under_load():
-    assert rest_after(1, 0.001) == rest_after(0, 0.0) == 0.0  # light traffic: no rest
-    assert rest_after(BATCH - 1, 0.040) == GATHER  # steady load: the next batch gathers
-    assert 0 < GATHER <= 0.05  # ... for a moment: 50 ms at most
-    assert rest_after(BATCH, 0.040) == pytest.approx(0.040 * BACKLOG_REST)
-    assert 0 < BACKLOG_REST <= 1  # a backlog still drains faster than it comes
