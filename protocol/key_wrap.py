@@ -30,11 +30,11 @@ def wrapping_key(stored_key: bytes, challenge: str, cp_id: str) -> bytes:
 def wrap(key: Key, wrapping: bytes, cp_id: str, nonce: bytes) -> str:
     """``key`` wrapped for the wire (base64url of nonce + ciphertext)."""
     ct = AESGCM(wrapping).encrypt(nonce, key.secret, associated_data(cp_id, "key", key.key_id))
-    return b64url(nonce + ct)
+    return _b64url(nonce + ct)
 
 
 def unwrap(wrapped: str, key_id: str, wrapping: bytes, cp_id: str) -> Key:
-    raw = unb64url(wrapped, "wrapped key")
+    raw = _unb64url(wrapped, "wrapped key")
     if len(raw) != NONCE_BYTES + KEY_BYTES + 16:
         raise SealError("wrapped key has the wrong size")
     try:
@@ -45,12 +45,12 @@ def unwrap(wrapped: str, key_id: str, wrapping: bytes, cp_id: str) -> Key:
     return Key(key_id, secret)
 
 
-def b64url(data: bytes) -> str:
+def _b64url(data: bytes) -> str:
     """Unpadded base64url, as a wrapped key is written."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def unb64url(text: str, what: str) -> bytes:
+def _unb64url(text: str, what: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
