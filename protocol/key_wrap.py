@@ -34,7 +34,7 @@ def wrap(key: Key, wrapping: bytes, cp_id: str, nonce: bytes) -> str:
 
 
 def unwrap(wrapped: str, key_id: str, wrapping: bytes, cp_id: str) -> Key:
-    raw = _unb64url(wrapped, "wrapped key")
+    raw = _unb64url(wrapped)
     if len(raw) != NONCE_BYTES + KEY_BYTES + 16:
         raise SealError("wrapped key has the wrong size")
     try:
@@ -50,8 +50,8 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64url(text: str, what: str) -> bytes:
+def _unb64url(text: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise SealError(f"{what} is not base64url") from None
+        raise SealError("wrapped key is not base64url") from None

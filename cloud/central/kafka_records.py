@@ -100,12 +100,12 @@ def open_record(key: bytes | None, value: bytes, keys: DataKeys) -> m.Message:
     """The data-plane message sealed in ``value`` by the CP the record's key names, under
     that CP's current key or an earlier one within its grace; KeyProblem if it does not
     open, with the reason."""
-    claimed = key.decode("utf-8", "replace") if key is not None else None
     try:
         envelope = seal.parse(value)
     except seal.SealError as error:
-        raise KeyProblem(claimed, str(error)) from None
+        raise KeyProblem(_key_text(key), str(error)) from None
     if key is not None and key != envelope.cp_id.encode():
+        claimed = _key_text(key)
         raise KeyProblem(claimed, f"sealed by {envelope.cp_id[:64]!r}, not by {claimed[:64]!r}")
     sealing_key = keys.for_data(envelope.cp_id, envelope.key_id)
     if sealing_key is None:
@@ -118,13 +118,17 @@ def open_record(key: bytes | None, value: bytes, keys: DataKeys) -> m.Message:
         raise KeyProblem(envelope.cp_id, str(error)) from None
 
 
+def _key_text(key: bytes | None) -> str | None:
+    """A record's key as text (the CP a CP's record claims to come from)."""
+    return key.decode("utf-8", "replace") if key is not None else None
+
+
 def deadletter_record(record: Any, reason: str) -> bytes:
     """What goes to ``deadletter``: the reason, where the record was, and the record."""
     value = record.value() or b""
-    key = record.key()
     body = {"reason": reason, "by": "central", "ts": m.utc_now(), "topic": record.topic(),
             "partition": record.partition(), "offset": record.offset(),
-            "key": key.decode("utf-8", "replace") if key is not None else None,
+            "key": _key_text(record.key()),
             "payload": value[:65536].decode("utf-8", "replace")}
     return json.dumps(body, ensure_ascii=False).encode()
 
