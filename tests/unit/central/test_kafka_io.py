@@ -280,9 +280,9 @@ class BatchConsumer:
         self.committed += [(o.topic, o.partition, o.offset) for o in offsets]
 
 
-def test_a_batch_is_opened_first_then_applied_in_order_and_committed(io):
-    """The replay of a record in the same batch is still refused: ids are checked as
-    the records are applied, not as they are opened."""
+def test_a_batch_is_handled_in_order_and_committed(io):
+    """A replay and a malformed record in the same batch are dead-lettered in order;
+    each partition's offset after its last record is committed."""
     started = cp_record(io, CP_EVENTS, STARTED, offset=0)
     io._consumer = consumer = BatchConsumer([
         started, Record(CP_EVENTS, started.value(), b"CP1", 1),
