@@ -37,13 +37,18 @@ class IssuedKey:
 
 
 class KeyRing:
-    """Every CP's keys, current and in grace, oldest first."""
+    """Every CP's keys, current and in grace, oldest first; and ``current_keys``, each
+    CP's current key alone (the one lookup the data plane makes per record; the dict is
+    updated in place, never replaced)."""
 
     def __init__(self, keys: Iterable[IssuedKey] = (), grace: float = GRACE) -> None:
         self.grace = grace
         self._by_cp: dict[str, list[IssuedKey]] = {}
         for issued in sorted(keys, key=lambda k: k.issued_at):
             self._by_cp.setdefault(issued.cp_id, []).append(issued)
+        self.current_keys: dict[str, seal.Key] = {
+            cp_id: keys[-1].key for cp_id, keys in self._by_cp.items()
+            if keys[-1].retired_at is None}
 
     def issue(self, cp_id: str, key: seal.Key,
               now: float) -> tuple[IssuedKey, IssuedKey | None, list[IssuedKey]]:
@@ -61,6 +66,7 @@ class KeyRing:
                 dropped.append(issued)
         current = IssuedKey(cp_id, key, now)
         self._by_cp[cp_id] = [*kept, current]
+        self.current_keys[cp_id] = key
         return current, retired, dropped
 
     def current(self, cp_id: str) -> IssuedKey | None:
@@ -79,6 +85,7 @@ class KeyRing:
 
     def revoke(self, cp_id: str) -> tuple[str, ...]:
         """Delete every key of the CP; returns their ids, oldest first."""
+        self.current_keys.pop(cp_id, None)
         return tuple(issued.key_id for issued in self._by_cp.pop(cp_id, []))
 
     def expire(self, now: float) -> list[IssuedKey]:

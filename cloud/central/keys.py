@@ -111,12 +111,12 @@ class Keys:
 
         The current one takes no lock: Kafka's thread opens every record, and waiting
         for the store's lock, held by the CP server's loop and the HTTP threads in turn,
-        cost more than the opening.  It is a dict lookup and a list's last item, each
-        atomic: a key issued or revoked at the same moment is seen either before or
-        after, as if the record had come a moment later or earlier."""
-        current = self.ring.current(cp_id)
-        if current is not None and current.key.key_id == key_id:
-            return current.key
+        cost more than the opening.  It is one dict lookup, atomic: a key issued or
+        revoked at the same moment is seen either before or after, as if the record had
+        come a moment later or earlier."""
+        current = self.ring.current_keys.get(cp_id)
+        if current is not None and current.key_id == key_id:
+            return current
         with self.lock:
             return self.ring.for_data(cp_id, key_id, self.clock())
 

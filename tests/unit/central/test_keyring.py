@@ -47,6 +47,7 @@ def test_keys_belong_to_their_cp():
     ring.issue("CP2", key(2), 0.0)
     assert ring.for_data("CP1", "k-2", 1.0) is None and ring.for_data("CP2", "k-2", 1.0) == key(2)
     assert ring.current("CP3") is None and ring.cp_ids() == {"CP1", "CP2"}
+    assert ring.current_keys == {"CP1": key(1), "CP2": key(2)}
 
 
 def test_revocation_deletes_every_key_of_the_cp_and_no_other():
@@ -57,9 +58,12 @@ def test_revocation_deletes_every_key_of_the_cp_and_no_other():
     assert ring.revoke("CP1") == ("k-1", "k-2")
     assert ring.current("CP1") is None and ring.for_data("CP1", "k-1", 2.0) is None
     assert ring.for_data("CP1", "k-2", 2.0) is None and ring.current("CP2").key_id == "k-3"
+    assert ring.current_keys == {"CP2": key(3)}
     assert ring.revoke("CP1") == ()
 
 
 def test_a_ring_is_rebuilt_from_what_was_persisted():
-    ring = KeyRing([IssuedKey("CP1", key(2), 5.0), IssuedKey("CP1", key(1), 0.0, 5.0)])
+    ring = KeyRing([IssuedKey("CP1", key(2), 5.0), IssuedKey("CP1", key(1), 0.0, 5.0),
+                    IssuedKey("CP2", key(3), 0.0, 5.0)])  # CP2: no current key
     assert ring.current("CP1").key_id == "k-2" and ring.for_data("CP1", "k-1", 6.0) == key(1)
+    assert ring.current_keys == {"CP1": key(2)}
