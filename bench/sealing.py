@@ -117,11 +117,8 @@ def cold_keys(count: int = COLD_KEYS, rounds: int = 3) -> list[dict]:
                 spent += time.perf_counter() - started
         return round(spent / (rounds * count) * 1e6, 1)
 
-    figures = []
-    for between in BETWEEN:
-        figures.append({
-            "touched_between_kib": between // 1024,
-            "kept_context_us": per_call_us(between, lambda k, ct: k.aead.decrypt(nonce, ct, ad)),
-            "built_per_call_us": per_call_us(
-                between, lambda k, ct: AESGCM(k.secret).decrypt(nonce, ct, ad))})
-    return figures
+    return [{"touched_between_kib": between // 1024,
+             "kept_context_us": per_call_us(between, lambda k, ct: k.aead.decrypt(nonce, ct, ad)),
+             "built_per_call_us": per_call_us(
+                 between, lambda k, ct: AESGCM(k.secret).decrypt(nonce, ct, ad))}
+            for between in BETWEEN]
