@@ -43,10 +43,12 @@ def open_page(browser, url: str):
 
 
 def wait_background(page, selector: str, colour: str) -> None:
-    """Wait for the computed background colour (tiles fade between colours)."""
+    """Wait for the computed background colour (tiles fade between colours), of the
+    node the selector finds at each poll (an update replaces a tile's node)."""
     page.wait_for_function(
-        "([selector, colour]) => getComputedStyle(document.querySelector(selector))"
-        ".backgroundColor === colour", arg=[selector, colour], timeout=5000)
+        "([selector, colour]) => { const node = document.querySelector(selector);"
+        " return node !== null && getComputedStyle(node).backgroundColor === colour; }",
+        arg=[selector, colour], timeout=5000)
 
 
 def test_tile_turns_red_live_when_a_cp_breaks_down(browser, central, site, output_dir):

@@ -15,7 +15,9 @@ def test_fault_button_turns_the_tile_red(network, browser, output_dir):
     page.goto(network.url + "/")
     tile = page.locator(f"#cp-{cp.cp_id}")
     tile.and_(page.locator('[data-state="ACTIVATED"]')).wait_for(timeout=10_000)
-    assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == GREEN
+    # by selector, not through the located node: an update replaces a tile's node, and a
+    # node replaced a moment before has no computed colour ('')
+    wait_background(page, f"#cp-{cp.cp_id}", GREEN)
 
     network.panel(cp, "press", "fault")
     tile.and_(page.locator('[data-state="BROKEN"]')).wait_for(timeout=3_000)
