@@ -69,7 +69,7 @@ def report(fleet, record: Any, source: str, error: Exception) -> None:
         fleet.on_replay(message.cp_id, source, message.TYPE, message.id)
     elif isinstance(error, ProtocolError | Refused):
         actor = "driver" if topic == DRIVER_REQUESTS else "cp"
-        owner = key.decode("utf-8", "replace")[:64] if key and actor == "cp" else None
+        owner = _text(key) if actor == "cp" else None
         fleet.on_refused_input(owner, source, str(error), actor)
     else:
         fleet.on_failure(source, str(error))
@@ -123,6 +123,12 @@ def _key_text(key: bytes | None) -> str | None:
     return key.decode("utf-8", "replace") if key is not None else None
 
 
+def _text(key: bytes | None) -> str | None:
+    """A record's key as the CP an audit record or a tile names: at most 64 characters,
+    None for none or an empty one."""
+    return _key_text(key)[:64] if key else None
+
+
 def deadletter_record(record: Any, reason: str) -> bytes:
     """What goes to ``deadletter``: the reason, where the record was, and the record."""
     value = record.value() or b""
@@ -161,9 +167,6 @@ def bridge_deadletter(key: bytes | None, value: bytes | None) -> BridgeDeadLette
     topic = body.get("mqtt_topic") if isinstance(body.get("mqtt_topic"), str) else "?"
     return BridgeDeadLetter(_text(key), topic[:150], reason[:300])
 
-
-def _text(key: bytes | None) -> str | None:
-    return key.decode("utf-8", "replace")[:64] if key else None
 
 
 @FROM_KAFKA.on(*d.REQUEST_TYPES.values())
