@@ -47,8 +47,8 @@ class KeyRing:
         for issued in sorted(keys, key=lambda k: k.issued_at):
             self._by_cp.setdefault(issued.cp_id, []).append(issued)
         self.current_keys: dict[str, seal.Key] = {
-            cp_id: keys[-1].key for cp_id, keys in self._by_cp.items()
-            if keys[-1].retired_at is None}
+            cp_id: ring[-1].key for cp_id, ring in self._by_cp.items()
+            if ring[-1].retired_at is None}
 
     def issue(self, cp_id: str, key: seal.Key,
               now: float) -> tuple[IssuedKey, IssuedKey | None, list[IssuedKey]]:
