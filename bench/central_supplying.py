@@ -42,7 +42,7 @@ import psutil
 
 from bench.central_fleet import cpu_and_rss, register
 from bench.fleetsim import connect_fleet, published
-from bench.stats import metric, state_counts, summary, supplying_in
+from bench.stats import metric, paired_cost, state_counts, summary, supplying_in
 from protocol import data
 from protocol.topics import CP_TELEMETRY
 from runtime.kafka import Producer
@@ -250,5 +250,9 @@ def compare(count: int = 2000, window: float = 20.0, rounds: int = 2, progress=p
             "cpu_percent_plain": cpu[False], "cpu_percent_sealed": cpu[True],
             "cpu_ratio": round(ratio, 3),
             "throughput_cost_percent": round(100 * (1 - 1 / ratio), 1),
+            # throughput at a given load is the inverse of its CPU
+            "throughput_cost_by_round": paired_cost([1 / c for c in cpu[False]],
+                                                    [1 / c for c in cpu[True]]),
             "burst_msgs_per_s_plain": rates[False], "burst_msgs_per_s_sealed": rates[True],
-            "burst_throughput_cost_percent": round(100 * (1 - burst_ratio), 1)}
+            "burst_throughput_cost_percent": round(100 * (1 - burst_ratio), 1),
+            "burst_cost_by_round": paired_cost(rates[False], rates[True])}

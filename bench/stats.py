@@ -26,6 +26,18 @@ def summary(name: str, seconds: list[float]) -> dict:
     }
 
 
+def paired_cost(without: list[float], with_: list[float]) -> dict:
+    """What a change costs, round by round: each round's throughput ``with_`` against
+    ``without`` measured beside it, as a percentage lost; their mean and its standard
+    error, so that a figure near a limit shows how near.  (Pairing takes out the
+    machine's drift between rounds, which is larger than the cost itself.)"""
+    costs = [100 * (1 - w / wo) for wo, w in zip(without, with_, strict=True)]
+    spread = statistics.stdev(costs) / len(costs) ** 0.5 if len(costs) > 1 else None
+    return {"by_round": [round(cost, 1) for cost in costs],
+            "mean": round(statistics.fmean(costs), 1),
+            "standard_error": None if spread is None else round(spread, 1)}
+
+
 def state_counts(cps: list[dict]) -> dict[str, int]:
     """How many CPs are in each state, from ``GET /api/cps``, most common first."""
     return dict(Counter(cp["state"] for cp in cps).most_common())

@@ -1,6 +1,6 @@
 """Benchmark figures: percentiles, state counts and the SUPPLYING gauge."""
 
-from bench.stats import metric, state_counts, summary, supplying_in
+from bench.stats import metric, paired_cost, state_counts, summary, supplying_in
 from cloud.central.app import prometheus_text
 
 
@@ -13,6 +13,13 @@ def test_summary_in_milliseconds():
 def test_a_run_that_measured_nothing_still_has_figures():
     # a collapsed run (no probe ever SUPPLYING) printed a traceback instead of its figures
     assert summary("telemetry -> REST", []) == {"name": "telemetry -> REST", "samples": 0}
+
+
+def test_paired_cost_round_by_round_with_its_standard_error():
+    # rounds at 8,000 and 10,000 records a second without; 10 and 20 % fewer with
+    figures = paired_cost([8000, 10000], [7200, 8000])
+    assert figures == {"by_round": [10.0, 20.0], "mean": 15.0, "standard_error": 5.0}
+    assert paired_cost([100], [88])["standard_error"] is None  # one round: no spread
 
 
 def test_state_counts_most_common_first():
