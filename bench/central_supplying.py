@@ -21,7 +21,9 @@ sealing layer (``bench.plain_central``; the CPs then send plain) and against Cen
 is, alternately, ``rounds`` times each in the same run, and reports Central's CPU for each
 and the ratio of the means.  The same traffic at ``ratio`` times the CPU per message is a
 throughput of ``1 / ratio``: ``throughput_cost_percent``; the bursts' rates give
-``burst_throughput_cost_percent``.
+``burst_throughput_cost_percent``.  Both also round by round, each sealed run against
+the plain run beside it (``throughput_cost_by_round``, ``burst_cost_by_round``:
+:func:`bench.stats.paired_cost`).
 """
 
 from __future__ import annotations
