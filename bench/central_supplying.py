@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import tempfile
 import threading
@@ -54,6 +55,10 @@ from sim.network import Network, free_ports, wait_port
 ROOT = Path(__file__).resolve().parent.parent
 LAG_WINDOW = 10.0  # seconds of probing the lag, after the CPU window
 BURST_PER_CP = 50  # telemetry records per CP in the burst: 100,000 for 2,000 CPs
+# librdkafka's own lines ("Disconnected" as each run's broker stops under a producer
+# not yet collected) stay out of the figures' output
+RDKAFKA_LOG = logging.getLogger("bench.rdkafka")
+RDKAFKA_LOG.setLevel(logging.CRITICAL)
 
 
 def kwh_of(url: str, cp_id: str) -> str | None:
@@ -65,7 +70,7 @@ def telemetry_loop(kafka: str, fleet, stop: threading.Event, sent: dict, latest:
                    probes: set) -> int:
     """Every second, one Telemetry per CP supplying; remembers when each probe's value
     went out (``sent``) and which value it sent last (``latest``)."""
-    producer = Producer(kafka, **{"linger.ms": 5})
+    producer = Producer(kafka, logger=RDKAFKA_LOG, **{"linger.ms": 5})
     second, produced = 0, 0
     while not stop.is_set():
         tick = time.monotonic()
@@ -113,7 +118,8 @@ def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
             cp_id=cp.cp_id, session_id=cp.session_id, **figures)))
             for cp in fleet if cp.session_id is not None]
     progress(f"  burst: {len(records)} telemetry records at once")
-    producer = Producer(kafka, **{"linger.ms": 5, "queue.buffering.max.messages": 1000000})
+    producer = Producer(kafka, logger=RDKAFKA_LOG,
+                        **{"linger.ms": 5, "queue.buffering.max.messages": 1000000})
     target = consumed(url) + len(records)
     cpu_before = central.cpu_times()
     started = time.perf_counter()
