@@ -168,7 +168,6 @@ def bridge_deadletter(key: bytes | None, value: bytes | None) -> BridgeDeadLette
     return BridgeDeadLetter(_text(key), topic[:150], reason[:300])
 
 
-
 @FROM_KAFKA.on(*d.REQUEST_TYPES.values())
 def driver_request(fleet, desk, request: d.DriverMessage) -> None:
     desk.handle(request)
