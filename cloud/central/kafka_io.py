@@ -5,14 +5,12 @@ panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (:mod:`cloud.central.kafka_pace`: the first record waited for up
-to 0.1 s, then up to 499 more already fetched) is handled record by record: decoded
-(:mod:`cloud.central.kafka_records`: a CP's record is opened with its key; what is
+to 0.1 s, then up to 499 more already fetched) is handled record by record
+(:mod:`cloud.central.kafka_intake`: decoded, a CP's record opened with its key; what is
 malformed, does not open or is a CP's message again goes to ``deadletter`` with the
-reason, and is audited), skipped if its ``id`` was handled already, then routed by its
-type (``kafka_records.FROM_KAFKA``) to the Fleet or the
-:class:`~cloud.central.driver_desk.DriverDesk`, whose SQLite writes are done when they
-return; only then are the batch's offsets committed.  A record whose handling
-fails is read again (three tries, then dead-lettered).
+reason, and is audited; then routed by its type to the Fleet or the driver desk, whose
+SQLite writes are done when they return); only then are the batch's offsets committed.
+A record whose handling fails is read again (three tries, then dead-lettered).
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
 control plane and the dashboard go on.  When the broker answers again, or when it comes
@@ -28,29 +26,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from typing import Any
 
 import confluent_kafka
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from cloud.central.driver_desk import DriverDesk
-from cloud.central.drivers import SeenIds
+from cloud.central.kafka_intake import Intake, Reread
 from cloud.central.kafka_out import Sender
 from cloud.central.kafka_pace import BATCH, BATCH_WAIT, rest_after
-from cloud.central.kafka_records import (
-    FROM_KAFKA,
-    Refused,
-    Replayed,
-    bridge_deadletter,
-    deadletter_record,
-    decode_record,
-    report,
-)
-from protocol import data
 from protocol import driver as d
-from protocol.errors import ProtocolError
 from protocol.topics import (
     CP_EVENTS,
     CP_TELEMETRY,
@@ -72,26 +57,19 @@ GROUP = "central"
 TOPICS_IN = (CP_EVENTS, CP_TELEMETRY, DRIVER_REQUESTS, DEADLETTER)
 PROBE_EVERY, PROBE_TIMEOUT = 1.0, 1.0
 STUCK_AFTER = 10.0  # consumer errors this long while the broker answers: rebuild it
-TRIES = 3  # a record whose handling keeps failing is dead-lettered after this
-COUNTERS = {CP_EVENTS: "events_consumed", CP_TELEMETRY: "telemetry_consumed",
-            DRIVER_REQUESTS: "driver_requests"}
-
-
-class _Reread(Exception):
-    """Handling failed: commit what was done and read the rest again."""
 
 
 class KafkaIO:
     def __init__(self, fleet, bootstrap: str, producer: Any = None, admin: Any = None) -> None:
         self.fleet = fleet
         self.bootstrap = bootstrap
-        self.desk = DriverDesk(fleet, self.send_update)
         # Not idempotent: librdkafka's idempotent producer never recovers from a broker
         # that forgot its producer id (it bumps its epoch forever).  Updates and dead
         # letters carry their own ids, so a duplicate after a retry is harmless.
         self.producer = producer or Producer(bootstrap, logger=RDKAFKA_LOG,
                                              **{"enable.idempotence": False})
         self.sender = Sender(self.producer)
+        self.intake = Intake(fleet, self.sender, self.send_update)
         self.admin = admin or AdminClient({
             "bootstrap.servers": bootstrap, "logger": RDKAFKA_LOG,
             "socket.connection.setup.timeout.ms": 3000, "reconnect.backoff.max.ms": 1000})
@@ -99,8 +77,6 @@ class KafkaIO:
         self._reachable: bool | None = None  # the broker answered the last probe
         self._failing_since: float | None = None  # the consumer kept failing: degraded
         self._consumer: confluent_kafka.Consumer | None = None
-        self._seen = SeenIds()
-        self._tries: Counter[tuple[str, int, int]] = Counter()
         self._errors_since: float | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kafka", daemon=True)
@@ -116,13 +92,6 @@ class KafkaIO:
     # -- out -------------------------------------------------------------------------
     def send_update(self, update: d.DriverMessage) -> None:
         self.sender.send(DRIVER_UPDATES, update.driver_id, d.encode(update))
-
-    def _refuse(self, record: Any, error: Exception, source: str) -> None:
-        """To ``deadletter`` with the reason, counted, and audited (kafka_records.report)."""
-        log.warning("dead-lettered %s: %s", source, error)
-        self.fleet.count("deadlettered")
-        self.sender.dead_letter(record.key(), deadletter_record(record, str(error)))
-        report(self.fleet, record, source, error)
 
     # -- the loop ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -220,9 +189,9 @@ class KafkaIO:
                 if record.error() is not None:
                     errors.append(record.error())
                     continue
-                self._handle(record)
+                self.intake.handle(record)
                 done[(record.topic(), record.partition())] = record.offset() + 1
-        except _Reread:
+        except Reread:
             self._commit(consumer, done)
             self._drop_consumer()
             return
@@ -259,48 +228,3 @@ class KafkaIO:
             log.warning("Kafka consumer failing (%s): rebuilding it", errors[-1].str())
             self._failing(now)
             self._drop_consumer(leave=False)
-
-    # -- one record ------------------------------------------------------------------
-    def _handle(self, record: Any) -> None:
-        topic = record.topic()
-        if topic == DEADLETTER:
-            self._bridge_deadletter(record)
-            return
-        self.fleet.count(COUNTERS.get(topic, "events_consumed"))
-        where = (topic, record.partition(), record.offset())
-        source = f"kafka {topic}[{where[1]}]@{where[2]}"
-        try:
-            message = decode_record(topic, record.key(), record.value(), self.fleet.keys)
-        except ProtocolError as error:
-            self._refuse(record, error, source)
-            return
-        if message.id in self._seen:
-            if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):
-                self._refuse(record, Replayed(message), source)  # (a status is retained)
-            return
-        try:
-            self._dispatch(topic, message)
-        except Refused as refusal:
-            self._refuse(record, refusal, source)
-        except Exception as error:
-            self._tries[where] += 1
-            if self._tries[where] < TRIES:
-                log.warning("could not handle %s[%d]@%d (%s): reading it again", *where, error)
-                raise _Reread from error
-            log.exception("could not handle %s[%d]@%d; dead-lettering it", *where)
-            self._refuse(record, RuntimeError(f"Central could not handle it: {error}"), source)
-        self._tries.pop(where, None)
-        self._seen.add(message.id)
-
-    def _bridge_deadletter(self, record: Any) -> None:
-        """A dead letter the bridge wrote: counted and audited once per position."""
-        position = f"{record.partition()}@{record.offset()}"
-        dead = bridge_deadletter(record.key(), record.value())
-        if dead is None or f"deadletter {position}" in self._seen:
-            return
-        self.fleet.count("bridge_deadletters")
-        self.fleet.on_refused_input(dead.cp_id, dead.source(), dead.reason)
-        self._seen.add(f"deadletter {position}")
-
-    def _dispatch(self, topic: str, message: Any) -> None:
-        FROM_KAFKA.handler(type(message))(self.fleet, self.desk, message)
