@@ -53,7 +53,7 @@ class Intake:
         self._seen = SeenIds()
         self._tries: Counter[tuple[str, int, int]] = Counter()
 
-    def refuse(self, record: Any, error: Exception, source: str) -> None:
+    def _refuse(self, record: Any, error: Exception, source: str) -> None:
         """To ``deadletter`` with the reason, counted, and audited (kafka_records.report)."""
         log.warning("dead-lettered %s: %s", source, error)
         self.fleet.count("deadlettered")
@@ -71,23 +71,23 @@ class Intake:
         try:
             message = decode_record(topic, record.key(), record.value(), self.fleet.keys)
         except ProtocolError as error:
-            self.refuse(record, error, source)
+            self._refuse(record, error, source)
             return
         if message.id in self._seen:
             if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):
-                self.refuse(record, Replayed(message), source)  # (a status is retained)
+                self._refuse(record, Replayed(message), source)  # (a status is retained)
             return
         try:
-            self._dispatch(topic, message)
+            self._dispatch(message)
         except Refused as refusal:
-            self.refuse(record, refusal, source)
+            self._refuse(record, refusal, source)
         except Exception as error:
             self._tries[where] += 1
             if self._tries[where] < TRIES:
                 log.warning("could not handle %s[%d]@%d (%s): reading it again", *where, error)
                 raise Reread from error
             log.exception("could not handle %s[%d]@%d; dead-lettering it", *where)
-            self.refuse(record, RuntimeError(f"Central could not handle it: {error}"), source)
+            self._refuse(record, RuntimeError(f"Central could not handle it: {error}"), source)
         self._tries.pop(where, None)
         self._seen.add(message.id)
 
@@ -101,5 +101,5 @@ class Intake:
         self.fleet.on_refused_input(dead.cp_id, dead.source(), dead.reason)
         self._seen.add(f"deadletter {position}")
 
-    def _dispatch(self, topic: str, message: Any) -> None:
+    def _dispatch(self, message: Any) -> None:
         FROM_KAFKA.handler(type(message))(self.fleet, self.desk, message)
