@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 from sim.children import die_with_parent
@@ -32,14 +33,29 @@ def port_free(host: str, port: int) -> bool:
             return False
 
 
-def free_ports(low: int = 20000, high: int = 32000):
-    """Free loopback ports below the kernel's ephemeral range, so that no outgoing
-    connection takes one between the moment we pick it and the moment it is bound."""
+# The ports free_ports() handed out last in this process, bound yet or not: two callers
+# at the same moment (a network and its brokers, say) never get the same one.
+_RECENT: deque[int] = deque(maxlen=1000)
+
+
+def port_range() -> tuple[int, int]:
+    """Where free_ports() looks: below the kernel's ephemeral range (32768 and up), so
+    that no outgoing connection takes a port between the moment we pick it and the moment
+    it is bound.  EV_PORT_RANGE ("low-high") narrows it: each test worker has a range of
+    its own, or two workers could pick the same free port at the same moment."""
+    low, _, high = os.environ.get("EV_PORT_RANGE", "20000-32000").partition("-")
+    return int(low), int(high)
+
+
+def free_ports():
+    """Free loopback ports, never the same one twice."""
+    low, high = port_range()
     taken: set[int] = set()
     while True:
         port = random.randint(low, high)
-        if port not in taken and port_free("127.0.0.1", port):
+        if port not in taken and port not in _RECENT and port_free("127.0.0.1", port):
             taken.add(port)
+            _RECENT.append(port)
             yield port
 
 

@@ -6,6 +6,21 @@ import pytest
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
 
+def _worker_port_range() -> None:
+    """Each xdist worker picks free ports in a range of its own (sim.network.port_range):
+    two workers once picked the same free port at the same moment, and one test's Central
+    found the other's engine on its HTTP port."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get(
+        "PYTEST_XDIST_WORKER_COUNT")
+    if worker and count and "EV_PORT_RANGE" not in os.environ:
+        span = (32000 - 20000) // int(count)
+        low = 20000 + int(worker.removeprefix("gw")) * span
+        os.environ["EV_PORT_RANGE"] = f"{low}-{low + span - 1}"
+
+
+_worker_port_range()
+
+
 # Test files that start ev-sim, whose demo takes the well-known ports (8000, 9092, 1883,
 # 8443, 9000, ...) when they are free: on one xdist worker, one after another, or one
 # would take a port that test_readme_demo needs free (and fail it under CI=true).
