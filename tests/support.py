@@ -23,7 +23,7 @@ _PORTS = None
 
 
 def free_port() -> int:
-    """A free loopback port outside the ephemeral range (see sim.cli.free_ports)."""
+    """A free loopback port outside the ephemeral range (see sim.network.free_ports)."""
     global _PORTS
     if _PORTS is None:
         from sim.network import free_ports
