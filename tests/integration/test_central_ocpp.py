@@ -23,7 +23,7 @@ from tests.support import BIN, free_port, make_certificates, spawn, stop, wait_f
 
 pytestmark = pytest.mark.integration
 TOKEN = "tok"
-CPS = ("OC1", "OC2", "OC3", "OC4", "OC5", "OC6", "OC7")
+CPS = ("OC1", "OC2", "OC3", "OC4", "OC5", "OC6", "OC7", "OC8")
 
 
 def ev_central(*args: str, db) -> str:
@@ -193,6 +193,36 @@ def test_an_unknown_stop_is_answered_and_recorded_and_an_offline_burst_billed_by
         ("2026-11-29T10:00:00", "2026-11-29T10:40:00", "4.500", "1.35", "ended"),
         ("2026-11-29T11:00:00", "2026-11-29T11:05:00", "0.250", "0.08", "ended")]
     assert "unknown transaction 424242" in sessions[0]["reason"]
+    charger.close()
+
+
+def test_a_start_on_a_connector_whose_stop_never_came_ends_that_transaction_by_its_register(
+        central):
+    charger = central.charger("OC8")
+    first = charger.call(call.StartTransaction(connector_id=1, id_tag="D1", meter_start=2000,
+                                               timestamp="2026-11-30T08:00:00Z"))
+    charger.status("Charging")
+    central.wait_state("OC8", "SUPPLYING")
+    # the charger lost power and its queue: the first one's StopTransaction never comes
+    second = charger.call(call.StartTransaction(connector_id=1, id_tag="D2", meter_start=5000,
+                                                timestamp="2026-11-30T09:00:00Z"))
+    ended = wait_for(lambda: [s for s in central.sessions("OC8") if s["status"] == "ended"], 5)
+    [old] = ended
+    assert (old["started_at"], old["ended_at"], old["kwh"], old["eur"], old["driver_id"]) == (
+        "2026-11-30T08:00:00.000Z", "2026-11-30T09:00:00.000Z", "3.000", "0.90", "D1")
+    assert old["reason"] == (f"ended by transaction {second.transaction_id} on connector 1 "
+                             "(its StopTransaction never came)")
+    view = central.cp("OC8")
+    assert (view["state"], view["driver_id"]) == ("SUPPLYING", "D2")
+    charger.call(call.StopTransaction(meter_stop=4000, timestamp="2026-11-30T08:40:00Z",
+                                      transaction_id=first.transaction_id))  # too late
+    charger.call(call.StopTransaction(meter_stop=6000, timestamp="2026-11-30T09:30:00Z",
+                                      transaction_id=second.transaction_id))
+    charger.status("Available")
+    central.wait_state("OC8", "ACTIVATED")
+    sessions = sorted(central.sessions("OC8"), key=lambda s: s["started_at"])
+    assert [(s["kwh"], s["eur"], s["status"]) for s in sessions] == [
+        ("3.000", "0.90", "ended"), ("1.000", "0.30", "ended")]  # each billed once
     charger.close()
 
 

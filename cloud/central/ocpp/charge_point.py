@@ -137,6 +137,7 @@ class Charger(ChargePoint):
                 m.new_id())
             if new:
                 transaction = self.records.add(transaction)
+                self._end_superseded(transaction)
             else:
                 log.info("%s: StartTransaction repeated: transaction %s again", self.id,
                          transaction.transaction_id)
@@ -145,6 +146,17 @@ class Charger(ChargePoint):
         return call_result.StartTransaction(
             transaction_id=transaction.transaction_id,
             id_tag_info={"status": self._tag_status(request.id_tag)})
+
+    def _end_superseded(self, new: transactions.Transaction) -> None:
+        """End the transactions a new one on their connector shows are over (under the
+        fleet's lock, before the new one's start record)."""
+        stale = self.records.open_on(self.id, new.connector_id)
+        for old, record in transactions.superseded(stale, new):
+            self.records.stopped(old.transaction_id, record.ended_at, new.meter_start_wh,
+                                 record.reason)
+            self.fleet.note("warning", self.id, f"transaction {old.transaction_id} "
+                            f"{record.reason}; billed {record.kwh} kWh")
+            self.fleet.on_supply_ended(record)
 
     @on(Action.stop_transaction, skip_schema_validation=True)
     def on_stop_transaction(self, transaction_id: Any = None, meter_stop: Any = None,

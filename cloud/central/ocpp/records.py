@@ -77,6 +77,15 @@ class TransactionRecords:
         return self._one("cp_id = ? AND stopped_at IS NULL ORDER BY transaction_id DESC",
                          [cp_id])
 
+    def open_on(self, cp_id: str, connector_id: int) -> list[Transaction]:
+        """The CP's transactions on that connector not stopped yet, oldest first."""
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_COLUMNS} FROM ocpp_transactions WHERE cp_id = ? AND "
+                "connector_id = ? AND stopped_at IS NULL ORDER BY transaction_id",
+                [cp_id, connector_id]).fetchall()
+        return [_transaction(row) for row in rows]
+
     def add(self, transaction: Transaction) -> Transaction:
         """Store a new transaction; returns it with its id (the existing one's if the same
         start is there already)."""

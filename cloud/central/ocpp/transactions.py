@@ -14,6 +14,10 @@ burst when they are back):
   difference, billed at the price of the session by :func:`edge.engine.meter.billed`
   (the one rounding rule), with the messages' own timestamps as start and end, never
   their arrival time (:func:`ending`);
+- a connector serves one transaction at a time: a new StartTransaction on a connector
+  whose earlier transaction is still open (its StopTransaction never came: a charger
+  that lost power, or its queue) ends that one (:func:`superseded`), billed by the
+  register at the new one's start, so it is never left open unbilled;
 - a StopTransaction is always answered: for a transaction Central does not know (its
   start lost, or another Central's) it is recorded all the same, as a session of its own
   whose id is derived from the CP and the transaction id, so a repeated one is recorded
@@ -176,13 +180,7 @@ def ending(cp_id: str, request: StopRequest, transaction: Transaction | None, pr
     if request.reason == "Remote" and remote_reason:
         reason = remote_reason
     if transaction is not None:
-        kwh = _energy(transaction.meter_start_wh, request.meter_stop_wh)
-        kwh, eur = billed(kwh, Decimal(transaction.price_eur_kwh))
-        return m.SupplyEnded(
-            cp_id=cp_id, session_id=transaction.session_id, started_at=transaction.started_at,
-            ended_at=request.timestamp, kwh=str(kwh), eur=str(eur),
-            price_eur_kwh=transaction.price_eur_kwh, reason=reason,
-            driver_id=transaction.driver_id)
+        return _ended(transaction, request.meter_stop_wh, request.timestamp, reason)
     first = request.first
     started_at = first.timestamp if first is not None else request.timestamp
     if first is not None:
@@ -197,6 +195,32 @@ def ending(cp_id: str, request: StopRequest, transaction: Transaction | None, pr
         price_eur_kwh=price,
         reason=f"{reason} (unknown transaction {request.transaction_id}, {how})",
         driver_id=driver_id(request.id_tag, driver_known))
+
+
+def superseded(open_ones: list[Transaction],
+               new: Transaction) -> list[tuple[Transaction, m.SupplyEnded]]:
+    """Each transaction still open on ``new``'s connector that started before it, with
+    its final record: a connector serves one transaction at a time, so it is over.  The
+    register at ``new``'s start ends it (all the connector metered since, which was that
+    transaction's), at ``new``'s start time.  One started later (a charger's queue sent
+    out of order) is left open for its own StopTransaction."""
+    return [(t, _ended(t, new.meter_start_wh, new.started_at,
+                       f"ended by transaction {new.transaction_id} on connector "
+                       f"{new.connector_id} (its StopTransaction never came)"))
+            for t in open_ones
+            if t.transaction_id != new.transaction_id and t.connector_id == new.connector_id
+            and t.stopped_at is None and t.started_at < new.started_at]
+
+
+def _ended(transaction: Transaction, meter_stop_wh: Decimal, at: str,
+           reason: str) -> m.SupplyEnded:
+    kwh, eur = billed(_energy(transaction.meter_start_wh, meter_stop_wh),
+                      Decimal(transaction.price_eur_kwh))
+    return m.SupplyEnded(
+        cp_id=transaction.cp_id, session_id=transaction.session_id,
+        started_at=transaction.started_at, ended_at=at, kwh=str(kwh), eur=str(eur),
+        price_eur_kwh=transaction.price_eur_kwh, reason=reason,
+        driver_id=transaction.driver_id)
 
 
 def _energy(start_wh: Decimal, stop_wh: Decimal) -> Decimal:

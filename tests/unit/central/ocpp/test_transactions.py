@@ -110,3 +110,19 @@ def test_progress_is_kwh_since_the_start_by_the_register_and_the_chargers_kw():
 
 def test_a_canonical_register_string():
     assert t.wh(Decimal("1000.0")) == t.wh(Decimal("1E+3")) == "1000"
+
+
+def test_a_new_start_on_a_connector_ends_the_open_one_before_it_by_its_register():
+    stale = _transaction(session_id="S-OLD")  # 1,000 Wh at 10:00, its stop never came
+    other_connector = _transaction(transaction_id=8, connector_id=2, session_id="S-2")
+    queued_later = _transaction(transaction_id=9, started_at="2026-11-30T12:00:00.000Z")
+    new = _transaction(transaction_id=10, meter_start_wh=Decimal(4500), started_at=LATER,
+                       session_id="S-NEW")
+    [(ended, record)] = t.superseded([stale, other_connector, queued_later, new], new)
+    assert ended == stale
+    assert (record.session_id, record.started_at, record.ended_at, record.kwh, record.eur,
+            record.driver_id) == ("S-OLD", AT, LATER, "3.500", "1.05", "D1")
+    assert record.reason == ("ended by transaction 10 on connector 1 "
+                             "(its StopTransaction never came)")
+    assert t.superseded([_transaction(stopped_at=AT)], new) == []
+
