@@ -36,7 +36,7 @@ from .ocpp_core import (
 )
 from .ocpp_ledger import Transaction
 from .ocpp_link import OcppLink
-from .ocpp_store import OcppStore
+from .ocpp_store import KEEP_ENDED, OcppStore
 from .shell import EngineShell
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ class OcppMonitor(EngineShell):
         super().__init__(cp_id=cp_id, engine=engine, serial=serial, display=display,
                          clock=clock, watchdog=watchdog)
         self._store = store
+        forgotten = store.forget_old_supplies()
+        if forgotten:
+            log.info("forgot %d supplies reported long ago (the newest %d ended ones are "
+                     "kept)", forgotten, KEEP_ENDED)
         self._core = OcppCore(cp_id, price=price, config=Configuration(store.config()),
                               ledger=store.ledger(), firmware=_firmware(),
                               check_timeout=check_timeout)

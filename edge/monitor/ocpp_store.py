@@ -7,7 +7,9 @@ configuration keys the central system changed).  A message is queued together wi
 supply's row in one SQLite transaction, and the head leaves the queue together with the
 transaction id its answer named, so a restart between any two steps neither loses a
 message nor sends one twice (the head in flight when the monitor died is sent again, as
-OCPP expects of a charge point).
+OCPP expects of a charge point).  At each start the monitor forgets the supplies ended
+and reported long ago (:meth:`OcppStore.forget_old_supplies`), so the file does not grow
+for ever.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 REGISTER = "register_wh"
 CONFIG = "config:"
+# Ended supplies remembered beyond those still queued: a record the engine sends again
+# (its acknowledgement lost) is still known, and not reported as a new transaction.
+KEEP_ENDED = 1000
 
 
 class OcppStore:
@@ -53,6 +58,15 @@ class OcppStore:
                         for s, tag, start, tid, ended in rows]
             register = self._setting(REGISTER)
         return Ledger(supplies, int(register or 0))
+
+    def forget_old_supplies(self, keep: int = KEEP_ENDED) -> int:
+        """Forget the ended supplies whose messages have all been delivered, but the
+        newest ``keep``; returns how many."""
+        with self._lock, self._conn:
+            return self._conn.execute(
+                "DELETE FROM supplies WHERE ended = 1 AND session_id NOT IN "
+                "(SELECT session_id FROM queue) AND rowid NOT IN (SELECT rowid FROM supplies "
+                "WHERE ended = 1 ORDER BY rowid DESC LIMIT ?)", [keep]).rowcount
 
     def config(self) -> dict[str, str]:
         with self._lock:

@@ -61,3 +61,23 @@ def test_configuration_is_saved(tmp_path):
     store.save_config("HeartbeatInterval", "25")
     store.close()
     assert OcppStore(tmp_path / "ocpp.db").config() == {"HeartbeatInterval": "25"}
+
+
+
+def test_supplies_ended_and_delivered_long_ago_are_forgotten_the_rest_kept(tmp_path):
+    store, ledger = OcppStore(tmp_path / "ocpp.db"), Ledger()
+    for n in range(4):  # S0 to S3: ended, and every message delivered
+        queue(store, ledger, started(f"S{n}"))
+        queue(store, ledger, ended(f"S{n}", "1.000"))
+        while (head := store.head()) is not None:
+            store.delivered(head.seq, head.session_id, 40 + n)
+    queue(store, ledger, started("S4"))
+    queue(store, ledger, ended("S4", "1.000"))  # its messages still queued
+    queue(store, ledger, started("S5"))  # under way
+    assert store.forget_old_supplies(keep=2) == 3  # S0 to S2; S3 and S4 are the newest two
+    assert store.forget_old_supplies(keep=0) == 1  # S3; S4 is still queued
+    reopened = OcppStore(tmp_path / "ocpp.db")
+    assert set(reopened.ledger().supplies) == {"S4", "S5"}
+    assert reopened.ledger().register_wh == 5000 and reopened.depth() == 3
+    store.close()
+    reopened.close()
