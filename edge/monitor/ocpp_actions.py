@@ -48,6 +48,14 @@ class SaveConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleInoperative:
+    """Keep (or drop) a ChangeAvailability to Inoperative answered Scheduled, across a
+    restart: it applies when the supply under way ends (OCPP: availability persists)."""
+
+    scheduled: bool
+
+
+@dataclass(frozen=True)
 class Reconnect:
     reason: str
 
@@ -58,8 +66,8 @@ class Note:
     level: str = "info"
 
 
-Action = (Call | Enqueue | Delivered | ToEngine | SaveConfig | Reconnect | Note | EngineHealth
-          | Dropped)
+Action = (Call | Enqueue | Delivered | ToEngine | SaveConfig | ScheduleInoperative | Reconnect
+          | Note | EngineHealth | Dropped)
 
 
 @dataclass

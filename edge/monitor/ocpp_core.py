@@ -8,7 +8,8 @@ shell (:mod:`edge.monitor.ocpp_service`): :class:`Call` (send now, one at a time
 :class:`Enqueue` (a transaction message, stored durably *before* the engine's record
 is acknowledged, sent in order by :class:`~edge.monitor.ocpp_link.OcppLink`),
 :class:`Delivered` (the central system answered the head of that queue), :class:`ToEngine`,
-:class:`SaveConfig`, :class:`Reconnect` and the monitor's :class:`EngineHealth`/:class:`Note`.
+:class:`SaveConfig`, :class:`ScheduleInoperative`, :class:`Reconnect` and the monitor's
+:class:`EngineHealth`/:class:`Note`.
 
 Supplies and transactions: the engine journals a supply and sends its ``SupplyStarted``
 and ``SupplyEnded`` records until acknowledged; each becomes a StartTransaction or a
@@ -43,6 +44,7 @@ from .ocpp_actions import (
     Note,
     Reconnect,
     SaveConfig,
+    ScheduleInoperative,
     connector_status,
 )
 from .ocpp_config import ACCEPTED, Configuration
@@ -59,7 +61,8 @@ ANSWERS = Routes("answer to a call of the charge point")
 
 class OcppCore(CentralSystemRequests):
     def __init__(self, cp_id: str, *, price: Decimal, config: Configuration, ledger: Ledger,
-                 firmware: str = "", check_timeout: float = 0.9) -> None:
+                 firmware: str = "", check_timeout: float = 0.9,
+                 inoperative_scheduled: bool = False) -> None:
         self.cp_id = cp_id
         self.price = price
         self.config = config
@@ -71,7 +74,8 @@ class OcppCore(CentralSystemRequests):
         self.connected = False  # the WebSocket is open
         self.accepted = False  # ... and the central system accepted our BootNotification
         self.status: tuple[str, str] | None = None  # (status, errorCode) last notified
-        self.unavailable_after_supply = False  # ChangeAvailability answered Scheduled
+        # a ChangeAvailability to Inoperative answered Scheduled (kept across a restart)
+        self.unavailable_after_supply = inoperative_scheduled
         self.reset: str | None = None  # Reset answered Accepted: reconnect when idle
         self._next_boot: float | None = None
         self._next_heartbeat: float | None = None
@@ -293,7 +297,7 @@ class OcppCore(CentralSystemRequests):
             return []
         out: list[Action] = []
         if self.unavailable_after_supply and self.engine_up:
-            self.unavailable_after_supply = False
+            out += self._schedule_inoperative(False)
             out.append(ToEngine(self._command(now, m.Action.STOP)))
         if self.reset is not None and self.health.session_id is None:
             out.append(Reconnect(f"{self.reset} reset asked by the {CENTRAL_SYSTEM}"))
@@ -333,4 +337,5 @@ class OcppCore(CentralSystemRequests):
 
 
 __all__ = ["OcppCore", "Action", "Call", "Delivered", "Dropped", "EngineHealth", "Enqueue",
-           "Note", "Reconnect", "SaveConfig", "ToEngine", "connector_status", "CONNECTOR"]
+           "Note", "Reconnect", "SaveConfig", "ScheduleInoperative", "ToEngine",
+           "connector_status", "CONNECTOR"]

@@ -12,7 +12,7 @@ from protocol import messages as m
 from protocol.states import EngineState, Health
 
 from .core import ToEngine
-from .ocpp_actions import Action, Call, SaveConfig
+from .ocpp_actions import Action, Call, SaveConfig, ScheduleInoperative
 from .ocpp_config import ACCEPTED
 
 CONNECTOR = 1
@@ -39,12 +39,19 @@ class CentralSystemRequests:
         if connector_id not in (0, CONNECTOR) or not self.engine_up:
             return "Rejected", []
         if kind == "Operative":
-            self.unavailable_after_supply = False
-            return ACCEPTED, [ToEngine(self._command(now, m.Action.RESUME))]
+            return ACCEPTED, self._schedule_inoperative(False) + [
+                ToEngine(self._command(now, m.Action.RESUME))]
         if self.health.state in (EngineState.SUPPLYING, EngineState.AUTHORIZED):
-            self.unavailable_after_supply = True
-            return "Scheduled", []
-        return ACCEPTED, [ToEngine(self._command(now, m.Action.STOP))]
+            return "Scheduled", self._schedule_inoperative(True)
+        return ACCEPTED, self._schedule_inoperative(False) + [
+            ToEngine(self._command(now, m.Action.STOP))]
+
+    def _schedule_inoperative(self, scheduled: bool) -> list[Action]:
+        """Remember a scheduled Inoperative (durably: the shell stores it) or forget it."""
+        if self.unavailable_after_supply == scheduled:
+            return []
+        self.unavailable_after_supply = scheduled
+        return [ScheduleInoperative(scheduled)]
 
     def reset_requested(self, now: Now, kind: str) -> tuple[str, list]:
         """End the supply under way properly, then reconnect (and boot again)."""

@@ -33,6 +33,7 @@ from .ocpp_core import (
     OcppCore,
     Reconnect,
     SaveConfig,
+    ScheduleInoperative,
 )
 from .ocpp_ledger import Transaction
 from .ocpp_link import OcppLink
@@ -68,7 +69,8 @@ class OcppMonitor(EngineShell):
                      "kept)", forgotten, KEEP_ENDED)
         self._core = OcppCore(cp_id, price=price, config=Configuration(store.config()),
                               ledger=store.ledger(), firmware=_firmware(),
-                              check_timeout=check_timeout)
+                              check_timeout=check_timeout,
+                              inoperative_scheduled=store.inoperative_scheduled())
         self._deferred: dict[str, list] = {}  # calls a request leads to, sent after our answer
         self.link = OcppLink(url, cp_id, password, context, self,
                              on_status=lambda text: display.update(central=text),
@@ -205,6 +207,12 @@ class OcppMonitor(EngineShell):
     def _save_config(self, action: SaveConfig) -> None:
         self._store.save_config(action.key, action.value)
         log.info("configuration %s = %s", action.key, action.value)
+
+    @EXECUTE.on(ScheduleInoperative)
+    def _schedule_inoperative(self, action: ScheduleInoperative) -> None:
+        self._store.schedule_inoperative(action.scheduled)
+        log.info("Inoperative %s", "scheduled for the end of the supply under way"
+                 if action.scheduled else "no longer scheduled")
 
     @EXECUTE.on(Reconnect)
     def _reconnect(self, action: Reconnect) -> None:

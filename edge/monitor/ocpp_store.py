@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 REGISTER = "register_wh"
 CONFIG = "config:"
+INOPERATIVE = "inoperative_scheduled"
 # Ended supplies remembered beyond those still queued: a record the engine sends again
 # (its acknowledgement lost) is still known, and not reported as a new transaction.
 KEEP_ENDED = 1000
@@ -73,6 +74,11 @@ class OcppStore:
             rows = self._conn.execute("SELECT key, value FROM settings WHERE key LIKE ?",
                                       [CONFIG + "%"])
             return {key[len(CONFIG):]: value for key, value in rows}
+
+    def inoperative_scheduled(self) -> bool:
+        """A ChangeAvailability to Inoperative answered Scheduled, not applied yet."""
+        with self._lock:
+            return self._setting(INOPERATIVE) == "1"
 
     # -- changes ------------------------------------------------------------------
     def enqueue(self, transaction: Transaction, supply: Supply, register_wh: int) -> int:
@@ -120,6 +126,10 @@ class OcppStore:
     def save_config(self, key: str, value: str) -> None:
         with self._lock:
             self._put(CONFIG + key, value)
+
+    def schedule_inoperative(self, scheduled: bool) -> None:
+        with self._lock:
+            self._put(INOPERATIVE, "1" if scheduled else "0")
 
     def _put(self, key: str, value: str) -> None:
         self._conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) "

@@ -135,6 +135,22 @@ def test_a_server_restart_and_a_monitor_restart_during_a_supply_lose_and_repeat_
     check_ledger(pi, csms)
 
 
+def test_an_inoperative_scheduled_before_a_monitor_restart_still_applies_after_it(pi, csms):
+    csms.wait("StatusNotification", status="Available")
+    csms.call(call.RemoteStartTransaction(id_tag="DRV1"))
+    pi.press("plug")
+    csms.wait("StatusNotification", status="Charging")
+    assert csms.call(call.ChangeAvailability(connector_id=0, type="Inoperative")).status \
+        == "Scheduled"
+    stop(pi.monitor)  # the engine ends the supply without its monitor
+    restarted = time.monotonic()
+    pi.start_monitor()  # OCPP: an availability persists a restart
+    csms.wait("StopTransaction", since=restarted, timeout=20)
+    csms.wait("StatusNotification", status="Unavailable", since=restarted)
+    assert "Inoperative no longer scheduled" in (pi.out / "monitor.log").read_text()
+    check_ledger(pi, csms)
+
+
 def test_a_lost_answer_neither_wedges_the_link_nor_bills_twice(tmp_path, output_dir, csms):
     """The answer to a StartTransaction is lost: the call times out, heartbeats go on, the
     StartTransaction goes again and gets the same transaction id (the central system

@@ -19,6 +19,7 @@ from edge.monitor.ocpp_core import (
     OcppCore,
     Reconnect,
     SaveConfig,
+    ScheduleInoperative,
     connector_status,
 )
 from edge.monitor.ocpp_ledger import Ledger
@@ -49,12 +50,14 @@ def report(state="available", status="OK", session=None, seq=0, driver=None):
                           driver_id=driver)
 
 
-def booted(interval=60, **config) -> OcppCore:
-    """A core with its engine up and OK, accepted by the central system at t=0."""
+def booted(interval=60, first=None, inoperative_scheduled=False, **config) -> OcppCore:
+    """A core with its engine up and OK (``first``: its first report, else available),
+    accepted by the central system at t=0."""
     core = OcppCore(CP, price=Decimal("0.30"), config=Configuration(config), ledger=Ledger(),
-                    check_timeout=1000)  # health checks never time out here
+                    check_timeout=1000,  # health checks never time out here
+                    inoperative_scheduled=inoperative_scheduled)
     core.engine_connected(at(0))
-    core.from_engine(at(0), report())
+    core.from_engine(at(0), first or report())
     boot = of(core.csms_connected(at(0)), Call, call.BootNotification)[0]
     core.answered(at(0), Call(boot), call_result.BootNotification(
         current_time="2026-03-01T12:00:00Z", interval=interval, status="Accepted"))
@@ -249,15 +252,32 @@ def test_remote_stop_names_the_supply_under_way_by_its_transaction_id():
 def test_inoperative_during_a_supply_is_scheduled_for_its_end():
     core = booted()
     core.from_engine(at(1), report("supplying", session="S1"))
-    assert core.change_availability(at(2), 0, "Inoperative") == ("Scheduled", [])
+    assert core.change_availability(at(2), 0, "Inoperative") == (
+        "Scheduled", [ScheduleInoperative(True)])  # kept across a restart by the shell
     assert sent(core.tick(at(3)), m.Command) == []
     out = core.from_engine(at(4), report("available"))
     assert [c.action for c in sent(out, m.Command)] == ["stop"]
+    assert of(out, ScheduleInoperative) == [ScheduleInoperative(False)]
     status, out = core.change_availability(at(5), 1, "Operative")
     assert status == "Accepted" and [c.action for c in sent(out, m.Command)] == ["resume"]
     status, out = core.change_availability(at(6), 0, "Inoperative")
     assert status == "Accepted" and [c.action for c in sent(out, m.Command)] == ["stop"]
     assert core.change_availability(at(6), 2, "Inoperative") == ("Rejected", [])
+
+
+def test_an_inoperative_scheduled_before_a_restart_applies_when_the_supply_ends():
+    core = booted(first=report("supplying", session="S1"), inoperative_scheduled=True)
+    assert sent(core.tick(at(1)), m.Command) == []
+    out = core.from_engine(at(2), report("available"))
+    assert [c.action for c in sent(out, m.Command)] == ["stop"]
+    assert of(out, ScheduleInoperative) == [ScheduleInoperative(False)]
+
+
+def test_operative_drops_a_scheduled_inoperative():
+    core = booted(first=report("supplying", session="S1"), inoperative_scheduled=True)
+    status, out = core.change_availability(at(2), 1, "Operative")
+    assert status == "Accepted" and of(out, ScheduleInoperative) == [ScheduleInoperative(False)]
+    assert sent(core.from_engine(at(3), report("available")), m.Command) == []
 
 
 def test_reset_ends_the_supply_then_reconnects():

@@ -55,12 +55,18 @@ def test_the_queue_keeps_its_order_and_the_ledger_across_a_reopen(tmp_path):
     assert not ledger.record(ended("S1", "1.5"))  # a record sent again is not queued again
 
 
-def test_configuration_is_saved(tmp_path):
+def test_configuration_and_a_scheduled_inoperative_are_saved(tmp_path):
     store = OcppStore(tmp_path / "ocpp.db")
+    assert not store.inoperative_scheduled()
     store.save_config("HeartbeatInterval", "20")
     store.save_config("HeartbeatInterval", "25")
+    store.schedule_inoperative(True)
     store.close()
-    assert OcppStore(tmp_path / "ocpp.db").config() == {"HeartbeatInterval": "25"}
+    store = OcppStore(tmp_path / "ocpp.db")
+    assert store.config() == {"HeartbeatInterval": "25"} and store.inoperative_scheduled()
+    store.schedule_inoperative(False)
+    store.close()
+    assert not OcppStore(tmp_path / "ocpp.db").inoperative_scheduled()
 
 
 
