@@ -17,6 +17,9 @@ StopTransaction (register readings in Wh: ``meterStop - meterStart`` is the supp
 energy; times from the journal), queued once per session (a record sent again is only
 acknowledged again).  The transaction id the central system gives a StartTransaction is
 the one its MeterValues and StopTransaction carry.
+
+Two parts of the core live beside it, on its state: what the central system asks
+(:mod:`edge.monitor.ocpp_requests`) and what it answers (:mod:`edge.monitor.ocpp_answers`).
 """
 
 from __future__ import annotations
@@ -47,19 +50,18 @@ from .ocpp_actions import (
     ScheduleInoperative,
     connector_status,
 )
-from .ocpp_config import ACCEPTED, Configuration
+from .ocpp_answers import CentralSystemAnswers
+from .ocpp_config import Configuration
 from .ocpp_ledger import ID_TAG, Ledger, Supply, Transaction, meter_value
 from .ocpp_requests import CENTRAL_SYSTEM, CONNECTOR, CentralSystemRequests
 
 VENDOR, MODEL = "evcharging", "ev-cp"
 COMMAND_TTL = timedelta(seconds=30)
-BOOT_RETRY_S = 10
 
 FROM_ENGINE = Routes("message from the engine (OCPP mode)")
-ANSWERS = Routes("answer to a call of the charge point")
 
 
-class OcppCore(CentralSystemRequests):
+class OcppCore(CentralSystemRequests, CentralSystemAnswers):
     def __init__(self, cp_id: str, *, price: Decimal, config: Configuration, ledger: Ledger,
                  firmware: str = "", check_timeout: float = 0.9,
                  inoperative_scheduled: bool = False) -> None:
@@ -160,68 +162,6 @@ class OcppCore(CentralSystemRequests):
         if was and self.engine_up:
             out.append(ToEngine(self._central_status()))
         return out
-
-    def answered(self, now: Now, sent: Call, result: Any) -> list[Action]:
-        """The answer to a :class:`Call` (a ``call_result``); None: no answer (a timeout,
-        a CallError or the link lost)."""
-        return ANSWERS.handler(type(sent.request))(self, now, sent, result) + self._status(now)
-
-    @ANSWERS.on(call.BootNotification)
-    def _booted(self, now: Now, sent: Call, result: Any) -> list[Action]:
-        if not self.connected:
-            return []
-        if result is None or result.status != ACCEPTED:
-            wait = (result.interval if result is not None else 0) or BOOT_RETRY_S
-            self._next_boot = now.mono + wait
-            verdict = result.status if result is not None else "no answer"
-            return [Note(f"BootNotification {verdict}: again in {wait} s", "warning")]
-        self.accepted = True
-        if result.interval > 0:
-            self.config.values["HeartbeatInterval"] = str(result.interval)
-        self._next_heartbeat = now.mono + self.config.seconds("HeartbeatInterval")
-        out: list[Action] = [Note(f"{CENTRAL_SYSTEM} accepted us: heartbeat every "
-                                  f"{self.config.seconds('HeartbeatInterval')} s")]
-        return out + ([ToEngine(self._central_status())] if self.engine_up else [])
-
-    @ANSWERS.on(call.Authorize)
-    def _authorized(self, now: Now, sent: Call, result: Any) -> list[Action]:
-        request = self._requests.pop(sent.ref, None)
-        if request is None:
-            return []
-        status = result.id_tag_info["status"] if result is not None else "no answer"
-        if status != ACCEPTED:
-            return [ToEngine(self._denied(request, f"id tag {status}"))]
-        return [ToEngine(self._command(now, m.Action.AUTHORIZE, driver_id=request.driver_id,
-                                       session_id=m.new_id()))]
-
-    @ANSWERS.on(call.Heartbeat, call.StatusNotification, call.MeterValues)
-    def _noted(self, now: Now, sent: Call, result: Any) -> list[Action]:
-        return []
-
-    def delivered(self, now: Now, transaction: Transaction, result: Any) -> list[Action]:
-        """The central system answered the queue's head (a ``call_result``)."""
-        tid = None
-        out: list[Action] = []
-        if isinstance(transaction.request, call.StartTransaction):
-            tid = result.transaction_id
-            self.ledger.started(transaction.session_id, tid)
-            status = result.id_tag_info["status"]
-            if status != ACCEPTED and self.health.session_id == transaction.session_id:
-                out.append(ToEngine(self._command(
-                    now, m.Action.END_SUPPLY, session_id=transaction.session_id,
-                    reason=f"id tag {status}")))
-        return [Delivered(transaction.seq, transaction.session_id, tid), *out]
-
-    def undelivered(self, now: Now, transaction: Transaction, error: str) -> list[Action]:
-        """The central system answered the head with a CallError: retried
-        ``TransactionMessageAttempts`` times, then given up (OCPP 1.6 section 4.10)."""
-        attempts = self.config.seconds("TransactionMessageAttempts")
-        if transaction.attempts + 1 < attempts:
-            return [Note(f"{transaction.action} of supply {transaction.session_id} refused "
-                         f"({error}): trying again", "warning")]
-        return [Note(f"{transaction.action} of supply {transaction.session_id} refused "
-                     f"{attempts} times ({error}): given up", "error"),
-                Delivered(transaction.seq, transaction.session_id)]
 
     # -- time ---------------------------------------------------------------------
     def tick(self, now: Now) -> list[Action]:
