@@ -54,7 +54,13 @@ class LiveNetwork:
             "ev-central", "--listen", self.central, "--http", f"127.0.0.1:{self.http_port}",
             "--db", str(self.db), f"--admin-token={self.token}", *kafka, *self.central_args],
             **self.env)
-        wait_port(self.http_port, 30, "Central", process, self.net.logs / "central.log")
+        log = self.net.logs / "central.log"
+        wait_port(self.http_port, 30, "Central", process, log)
+        # ... and it is this Central that listens there (it logs so once it has both ports)
+        wait_for(lambda: process.poll() is not None or "Central up" in log.read_text(), 30)
+        if process.poll() is not None:
+            raise RuntimeError(f"Central exited with code {process.returncode}: "
+                               f"{log.read_text()[-2000:]}")
 
     def start_bridge(self) -> None:
         self.net.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
