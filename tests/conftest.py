@@ -7,9 +7,9 @@ os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
 
 def _worker_port_range() -> None:
-    """Each xdist worker picks free ports in a range of its own (sim.network.port_range):
-    two workers once picked the same free port at the same moment, and one test's Central
-    found the other's engine on its HTTP port."""
+    """Each xdist worker picks free ports in a range of its own (sim.network.port_range),
+    or both may pick the same free port at the same moment: one test's Central then
+    finds its HTTP port taken by the other's server."""
     worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get(
         "PYTEST_XDIST_WORKER_COUNT")
     if worker and count and "EV_PORT_RANGE" not in os.environ:
