@@ -124,7 +124,7 @@ class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk, OcppDesk):
         """Register a CP (a DomainError if bad or taken); returns its secret, once."""
         with self._lock:
             secret = register_cp(self.store, self.events, cp_id, location, price, actor)
-            self._notice_registrations(self._now())
+            self._register_row(self.store.cp(cp_id), self._now())
             return secret
 
     def add_driver(self, driver_id: str, actor: str = "admin") -> None:
@@ -248,12 +248,12 @@ class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk, OcppDesk):
             return fresh
 
     def sweep(self, now: float | None = None) -> None:
-        """Notice CPs registered or deregistered elsewhere, heartbeats lost for 3 s,
+        """Notice CPs registered, changed or deregistered elsewhere, heartbeats lost for 3 s,
         authorizations unused for 60 s and keys past their grace."""
         with self._lock:
             moment = self._now(now)
             self._notice_registrations(moment)
-            self._notice_deregistrations(moment)
+            self._notice_changes_elsewhere(moment)
             self._run(self._core.sweep(moment))
             self._expire_keys(moment)
 

@@ -54,6 +54,8 @@ class Security:
                 return None
             now = self._now()
             self._notice_registrations(now)
+            if cp_id not in self._core.cps:  # registered elsewhere on a reused rowid
+                self._register_row(row, now)
             issued = self.keys.issue(cp_id)
             self.store.set_last_auth(cp_id, now.wall)
             self.events.emit(AuthOk(cp_id, peer))
@@ -123,29 +125,46 @@ class Security:
 
     # -- the registry, shared with other processes (the sweep) -----------------------
     def _notice_registrations(self, now) -> None:
+        """CPs registered since the last look, by row: cheap enough for every login.
+        (SQLite gives a new row the rowid of a deregistered last one: such a CP is
+        noticed by :meth:`_notice_changes_elsewhere`, or registered directly.)"""
         for row in self.store.cps_after(self._last_rowid):
             self._last_rowid = max(self._last_rowid, row["rowid"])
-            key = self.keys.current(row["id"])
-            credentials = {"registered_at": row["created_at"],
-                           "last_auth_at": row.get("last_auth_at"),
-                           "key_id": key.key_id if key else None,
-                           "key_issued_at": iso(key.issued_at) if key else None}
-            self._run(self._core.register(row["id"], row["location"] or "",
-                                          row["price_eur_kwh"], self.store.stop_reasons(row),
-                                          now, credentials))
+            self._register_row(row, now)
 
-    def _notice_deregistrations(self, now) -> None:
-        """CPs another process removed from the registry leave the table; their links
-        are dropped and their keys deleted.  Cheap while nobody else writes: SQLite's
-        data_version says whether anyone did."""
+    def _register_row(self, row: dict, now) -> None:
+        key = self.keys.current(row["id"])
+        credentials = {"registered_at": row["created_at"],
+                       "last_auth_at": row.get("last_auth_at"),
+                       "key_id": key.key_id if key else None,
+                       "key_issued_at": iso(key.issued_at) if key else None}
+        self._run(self._core.register(row["id"], row["location"] or "",
+                                      row["price_eur_kwh"], self.store.stop_reasons(row),
+                                      now, credentials))
+
+    def _notice_changes_elsewhere(self, now) -> None:
+        """What another process changed in the registry: CPs it removed leave the table
+        (their links dropped, their keys deleted), CPs it added join it, and a new
+        location or price takes effect at once (the next authorization charges the new
+        price).  Cheap while nobody else writes: SQLite's data_version says whether
+        anyone did."""
         version = self.store.changed_elsewhere()
         if version == self._data_version:
             return
         self._data_version = version
-        for cp_id in sorted(set(self._core.cps) - self.store.cp_ids()):
+        registered = self.store.cp_terms()
+        for cp_id in sorted(set(self._core.cps) - set(registered)):
             self._run(self._core.deregistered(cp_id, now))
             self._ports.pop(cp_id, None)
             self.keys.revoke(cp_id)
+        for cp_id, (location, price) in registered.items():
+            cp = self._core.cps.get(cp_id)
+            if cp is None:
+                row = self.store.cp(cp_id)
+                if row is not None:
+                    self._register_row(row, now)
+            elif (cp.location, cp.price) != (location, price):
+                self._run(self._core.changed(cp_id, location, price, now))
 
     def _expire_keys(self, now) -> None:
         if now.mono - self._keys_expired_at >= EXPIRE_KEYS_EVERY:

@@ -161,9 +161,11 @@ class Store(CpRecords, SessionRecords, AlertRecords, ReportQueries):
             rows = list(self.db.execute("SELECT secret_key FROM cps WHERE id = ?", [cp_id]))
         return rows[0][0] if rows else None
 
-    def cp_ids(self) -> set[str]:
+    def cp_terms(self) -> dict[str, tuple[str, str]]:
+        """Every registered CP's location and price, by id."""
         with self._lock:
-            return {row[0] for row in self.db.execute("SELECT id FROM cps")}
+            return {cp_id: (location or "", price) for cp_id, location, price in
+                    self.db.execute("SELECT id, location, price_eur_kwh FROM cps")}
 
     def changed_elsewhere(self) -> int:
         """SQLite's ``data_version``: it changes when another process (the registry,

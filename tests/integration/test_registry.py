@@ -98,15 +98,23 @@ def registry(tmp_path_factory, site):
     assert "Traceback" not in registry.log()
 
 
+class Central:
+    """Central's fleet and CP server on the registry's database, as on a site's server."""
+
+    def __init__(self, db: Path) -> None:
+        self.store = Store(str(db))
+        self.fleet = Fleet(self.store)
+        self.server = CpServer(self.fleet, "127.0.0.1", 0).start()
+        host, port = self.server.address
+        self.address = f"{host}:{port}"
+
+
 @pytest.fixture(scope="module")
 def central(registry):
-    """Central's CP server on the registry's database, as on a site's server."""
-    store = Store(str(registry.db))
-    server = CpServer(Fleet(store), "127.0.0.1", 0).start()
-    host, port = server.address
-    yield f"{host}:{port}"
-    server.stop()
-    store.close()
+    central = Central(registry.db)
+    yield central
+    central.server.stop()
+    central.store.close()
 
 
 def login(central: str, cp_id: str, secret: str) -> m.Message:
@@ -129,11 +137,11 @@ def audit(registry, cp_id: str | None = None) -> list[tuple[str, str]]:
 def test_a_cp_registered_over_https_logs_in_to_central_with_what_it_got(registry, central):
     status, headers, body = registry.call("PUT", "CP-1", BODY, source="127.0.0.2")
     assert status == 201 and headers["Cache-Control"] == "no-store"
-    assert isinstance(login(central, "CP-1", body["secret"]), m.Welcome)
+    assert isinstance(login(central.address, "CP-1", body["secret"]), m.Welcome)
     status, _, rotated = registry.call("POST", "CP-1", suffix="/credentials", source="127.0.0.2")
     assert status == 200
-    assert isinstance(login(central, "CP-1", body["secret"]), m.Refused)  # the old one
-    assert isinstance(login(central, "CP-1", rotated["secret"]), m.Welcome)
+    assert isinstance(login(central.address, "CP-1", body["secret"]), m.Refused)  # the old one
+    assert isinstance(login(central.address, "CP-1", rotated["secret"]), m.Welcome)
     status, _, state = registry.call("GET", "CP-1", source="127.0.0.2")
     assert (status, state["location"], state["price_eur_kwh"]) == (200, BODY["location"], "0.35")
     assert rotated["secret"] not in json.dumps(state) and "secret" not in state
@@ -142,13 +150,23 @@ def test_a_cp_registered_over_https_logs_in_to_central_with_what_it_got(registry
     listing = subprocess.run([str(BIN / "ev-central"), "cp", "list", "--db", str(registry.db)],
                              capture_output=True, text=True, timeout=30, check=True).stdout
     assert "CP-1\t" not in listing
-    assert isinstance(login(central, "CP-1", rotated["secret"]), m.Refused)
+    assert isinstance(login(central.address, "CP-1", rotated["secret"]), m.Refused)
     status, _, body = registry.call("GET", "CP-1", source="127.0.0.2")
     assert (status, body) == (404, {"error": "CP CP-1 is not registered"})
     by_registry = [row for row in audit(registry, "CP-1") if row[1].startswith("registry@")]
     assert by_registry == [("registered", "registry@127.0.0.2"),
                            ("credentials rotated", "registry@127.0.0.2"),
                            ("deregistered", "registry@127.0.0.2")]
+
+
+def test_a_new_location_and_price_from_the_registry_reach_a_running_central(registry,
+                                                                             central):
+    assert registry.call("PUT", "CP-5", BODY, source="127.0.0.2")[0] == 201
+    wait_for(lambda: central.fleet.cp("CP-5") is not None, 5)  # its sweep, twice a second
+    moved = {"location": "Car park B, bay 7", "price_eur_kwh": "0.42"}
+    assert registry.call("PUT", "CP-5", moved, source="127.0.0.2")[0] == 200
+    wait_for(lambda: central.fleet.cp("CP-5")["location"] == moved["location"], 5)
+    assert central.fleet.cp("CP-5")["price_eur_kwh"] == "0.42"
 
 
 def test_mutual_tls_registers_its_own_cp_only(registry):

@@ -1,6 +1,7 @@
 """The fleet's security operations on a real store: a login issues and persists a key,
 revocation ends the supply, tells the CP and deletes every key, a re-authentication
-lifts ``key revoked`` only, a CP deregistered by another process is dropped by the sweep;
+lifts ``key revoked`` only, a CP deregistered by another process is dropped by the sweep
+and a location or price it changed takes effect there;
 all of it audited, never a key."""
 
 from __future__ import annotations
@@ -173,6 +174,42 @@ def test_a_cp_deregistered_elsewhere_is_dropped_by_the_next_sweep(live, store, c
     assert live.login("CP2", "10.0.0.9:3") is None
     assert "CP2: deregistered: its link is dropped" in [
         f"{x['cp_id']}: {x['text']}" for x in live.messages()]
+    other.close()
+
+
+def test_a_location_or_price_changed_elsewhere_takes_effect_at_the_next_sweep(live, store,
+                                                                              clocks):
+    online(live, "CP2")
+    live.sweep()
+    assert (live.cp("CP2")["location"], live.cp("CP2")["price_eur_kwh"]) == ("Campus", "0.40")
+    other = Store(store.path)  # the registry, another process on the same file
+    other.update_cp("CP2", "Campus, bay 4", "0.45")
+    clocks.mono += 0.2
+    live.sweep()
+    view = live.cp("CP2")
+    assert (view["location"], view["price_eur_kwh"], view["state"]) == (
+        "Campus, bay 4", "0.45", "ACTIVATED")
+    assert (live.cp("CP1")["location"], live.cp("CP1")["price_eur_kwh"]) == (
+        "Calle Mayor 1", "0.35")
+    other.close()
+
+
+def test_a_cp_registered_on_the_row_of_a_deregistered_one_is_noticed(live, store, clocks):
+    # SQLite gives a new row the rowid of the last row if that was deleted
+    live.deregister_cp("CP2", "admin")
+    live.add_cp("CP3", "Harbour", "0.30")
+    assert live.cp("CP3")["location"] == "Harbour"
+    other = Store(store.path)  # the registry, another process: the same, between sweeps
+    with other.lock, other.db.conn:
+        other.db.execute("DELETE FROM cps WHERE id = 'CP3'")
+    other.add_cp("CP4", "Airport", "0.50")
+    clocks.mono += 0.2
+    live.sweep()
+    assert [cp["id"] for cp in live.cps()] == ["CP1", "CP4"]
+    live.deregister_cp("CP4", "admin")
+    other.add_cp("CP5", "Station", "0.50")
+    online(live, "CP5")  # logs in before any sweep
+    assert live.cp("CP5")["state"] == "ACTIVATED"
     other.close()
 
 
