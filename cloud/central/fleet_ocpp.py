@@ -27,10 +27,11 @@ class OcppDesk:
         """A charger proved its password from ``peer``; False if it is not registered
         (any more)."""
         with self._lock:
-            if self.store.cp(cp_id) is None:
+            row = self.store.cp(cp_id)
+            if row is None:
                 return False
             now = self._now()
-            self._notice_registrations(now)
+            self._know(row, now)
             self.store.set_last_auth(cp_id, now.wall)
             self.events.emit(AuthOk(cp_id, peer))
             self._run(self._core.logged_in(cp_id, None, None, f"cp@{peer}", now))

@@ -53,9 +53,7 @@ class Security:
             if row is None:
                 return None
             now = self._now()
-            self._notice_registrations(now)
-            if cp_id not in self._core.cps:  # registered elsewhere on a reused rowid
-                self._register_row(row, now)
+            self._know(row, now)
             issued = self.keys.issue(cp_id)
             self.store.set_last_auth(cp_id, now.wall)
             self.events.emit(AuthOk(cp_id, peer))
@@ -130,6 +128,13 @@ class Security:
         noticed by :meth:`_notice_changes_elsewhere`, or registered directly.)"""
         for row in self.store.cps_after(self._last_rowid):
             self._last_rowid = max(self._last_rowid, row["rowid"])
+            self._register_row(row, now)
+
+    def _know(self, row: dict, now) -> None:
+        """The table has the CP of this store row, registered elsewhere a moment ago
+        (perhaps on a reused rowid, which :meth:`_notice_registrations` misses)."""
+        self._notice_registrations(now)
+        if row["id"] not in self._core.cps:
             self._register_row(row, now)
 
     def _register_row(self, row: dict, now) -> None:

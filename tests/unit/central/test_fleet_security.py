@@ -210,6 +210,13 @@ def test_a_cp_registered_on_the_row_of_a_deregistered_one_is_noticed(live, store
     other.add_cp("CP5", "Station", "0.50")
     online(live, "CP5")  # logs in before any sweep
     assert live.cp("CP5")["state"] == "ACTIVATED"
+    live.deregister_cp("CP5", "admin")
+    other.add_cp("CP6", "Depot", "0.50")  # changed through the API before any sweep
+    assert live.change_cp("CP6", "admin", location="Depot, gate 2")["location"] == \
+        "Depot, gate 2"
+    live.deregister_cp("CP6", "admin")
+    other.add_cp("CP7", "Depot", "0.50")  # an OCPP charger logs in before any sweep
+    assert live.ocpp_login("CP7", "10.0.0.7:5000") and live.cp("CP7") is not None
     other.close()
 
 
