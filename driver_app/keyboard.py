@@ -33,7 +33,11 @@ class Keyboard:
     def __enter__(self) -> Keyboard:
         self._saved = termios.tcgetattr(self.fd)
         self.resume()
-        threading.Thread(target=self._read, daemon=True, name="keyboard").start()
+        # The reader reads a descriptor of its own, closed when it ends: one it shared
+        # could be closed and its number given to another file while it still reads.
+        reading = os.dup(self.fd)
+        threading.Thread(target=self._read, args=(reading,), daemon=True,
+                         name="keyboard").start()
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -57,11 +61,17 @@ class Keyboard:
             except termios.error:
                 pass
 
-    def _read(self) -> None:
+    def _read(self, fd: int) -> None:
+        try:
+            self._read_keys(fd)
+        finally:
+            os.close(fd)
+
+    def _read_keys(self, fd: int) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while True:
             try:
-                data = os.read(self.fd, 1024)
+                data = os.read(fd, 1024)
             except OSError:  # EIO: the terminal hung up
                 data = b""
             if not data:

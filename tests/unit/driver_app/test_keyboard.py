@@ -4,10 +4,14 @@ import io
 import os
 import pty
 import queue
+import select
 import termios
+import threading
+import types
 
 import pytest
 
+from driver_app import keyboard
 from driver_app.keyboard import Keyboard, read_lines
 from driver_app.screen import Screen
 from tests.support import wait_for
@@ -51,6 +55,33 @@ def test_cbreak_inside_the_terminal_settings_back_after(terminal):
     assert termios.tcgetattr(slave) == before
 
 
+def test_a_reader_that_starts_late_never_reads_the_next_terminal(terminal, monkeypatch):
+    """A loaded machine once ran a Keyboard's reader only after its test had closed the
+    terminal and the next test had opened one on the same descriptor numbers: it read
+    the next test's keys."""
+    held: list[threading.Thread] = []
+
+    class Held(threading.Thread):
+        def start(self) -> None:
+            held.append(self)
+
+    monkeypatch.setattr(keyboard, "threading", types.SimpleNamespace(Thread=Held))
+    master, slave = pty.openpty()
+    first: queue.Queue = queue.Queue()
+    with Keyboard(slave, Echo(), first):
+        pass
+    os.close(master)
+    next_master, next_slave = terminal
+    os.dup2(next_slave, slave)  # the old number is the next terminal now
+    try:
+        threading.Thread.start(held[0])  # the first reader runs only now
+        assert first.get(timeout=5) is None  # its own terminal hung up: it ends
+        os.write(next_master, b"x\r")
+        assert select.select([next_slave], [], [], 5)[0] and os.read(next_slave, 16) == b"x\n"
+    finally:
+        os.close(slave)
+
+
 def test_keys_become_lines_echoed_by_the_screen(terminal):
     master, slave = terminal
     commands: queue.Queue = queue.Queue()
@@ -58,7 +89,7 @@ def test_keys_become_lines_echoed_by_the_screen(terminal):
     with Keyboard(slave, echo, commands):
         os.write(master, "2 MÁ".encode()[:-1])  # half a character: nothing yet
         os.write(master, "Á".encode()[-1:])
-        try:  # 10 s: it failed once at 5 s on a worker of a loaded make test
+        try:  # (a late reader of the test before once took these keys: see above)
             wait_for(lambda: ("typed", "2 MÁ") in echo.shown, 10)
         except TimeoutError:
             raise AssertionError(f"not echoed; the screen was asked for {echo.shown}") from None
