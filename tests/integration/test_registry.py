@@ -162,7 +162,7 @@ def test_a_cp_registered_over_https_logs_in_to_central_with_what_it_got(registry
 def test_a_new_location_and_price_from_the_registry_reach_a_running_central(registry,
                                                                              central):
     assert registry.call("PUT", "CP-5", BODY, source="127.0.0.2")[0] == 201
-    wait_for(lambda: central.fleet.cp("CP-5") is not None, 5)  # its sweep, twice a second
+    wait_for(lambda: central.fleet.cp("CP-5") is not None, 5)  # its sweep, every 0.2 s
     moved = {"location": "Car park B, bay 7", "price_eur_kwh": "0.42"}
     assert registry.call("PUT", "CP-5", moved, source="127.0.0.2")[0] == 200
     wait_for(lambda: central.fleet.cp("CP-5")["location"] == moved["location"], 5)
