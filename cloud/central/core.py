@@ -1,5 +1,6 @@
 """The fleet's pure core: :class:`~cloud.central.core_table.TableCore` (the CP table,
-stop reasons, links, state derivation), :class:`~cloud.central.core_keys.KeysCore`
+stop reasons, state derivation), :class:`~cloud.central.core_links.LinksCore` (links,
+heartbeats, status reports), :class:`~cloud.central.core_keys.KeysCore`
 (logins, revoked keys, key problems, deregistrations),
 :class:`~cloud.central.core_weather.WeatherCore` (weather alerts) plus the supply
 decisions.

@@ -12,7 +12,8 @@ login lifts ``key revoked`` alone.  The keys themselves are the shell's
 from __future__ import annotations
 
 from cloud.central import effects as fx
-from cloud.central.core_table import Effects, TableCore
+from cloud.central.core_links import LinksCore
+from cloud.central.core_table import Effects
 from cloud.central.cpstate import StopReason
 from cloud.central.cptable import Moment
 from cloud.central.events import CpStopped
@@ -21,7 +22,7 @@ from protocol.states import EngineState
 REVOKED = "key revoked"  # the reason a supply ends and the CP is told
 
 
-class KeysCore(TableCore):
+class KeysCore(LinksCore):
     def logged_in(self, cp_id: str, key_id: str, key_issued_at: str, actor: str,
                   now: Moment) -> Effects:
         """The CP authenticated and holds a new key: a re-authentication after its key
