@@ -9,6 +9,8 @@ loop against a real broker is tests/integration/test_central_kafka.py.
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
@@ -35,7 +37,7 @@ from protocol.topics import (
     DRIVER_UPDATES,
     KAFKA_TOPICS,
 )
-from tests.support import in_clear, tampered
+from tests.support import in_clear, tampered, wait_for
 from tests.unit.central.conftest import Site
 
 T0 = "2026-01-02T10:00:00.000Z"
@@ -380,6 +382,29 @@ class FakeConsumer:
 
     def close(self) -> None:
         self.closed = True
+
+
+class SlowConsumer(FakeConsumer):
+    """One whose broker stops at the same moment: leaving the group takes long."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def close(self) -> None:
+        self.release.wait(10)
+        self.closed = True
+
+
+def test_leaving_the_group_is_waited_for_half_a_second_at_most(io):
+    io._consumer = consumer = SlowConsumer()
+    started = time.monotonic()
+    io._drop_consumer()
+    assert time.monotonic() - started < 2 and io._consumer is None
+    consumer.release.set()  # ... and the close finishes on its own
+    wait_for(lambda: consumer.closed, 5)
+    io._consumer = consumer = FakeConsumer()
+    io._drop_consumer()
+    assert consumer.closed  # a broker that answers: closed before it returns
 
 
 def test_a_consumer_that_keeps_failing_is_rebuilt_and_shown(io):
