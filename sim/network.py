@@ -36,6 +36,7 @@ def port_free(host: str, port: int) -> bool:
 # The ports free_ports() handed out last in this process, bound yet or not: two callers
 # at the same moment (a network and its brokers, say) never get the same one.
 _RECENT: deque[int] = deque(maxlen=1000)
+PORTS = (20000, 32000)  # free_ports()'s range unless EV_PORT_RANGE narrows it
 
 
 def port_range() -> tuple[int, int]:
@@ -43,7 +44,10 @@ def port_range() -> tuple[int, int]:
     that no outgoing connection takes a port between the moment we pick it and the moment
     it is bound.  EV_PORT_RANGE ("low-high") narrows it: each test worker has a range of
     its own, or two workers could pick the same free port at the same moment."""
-    low, _, high = os.environ.get("EV_PORT_RANGE", "20000-32000").partition("-")
+    wanted = os.environ.get("EV_PORT_RANGE")
+    if wanted is None:
+        return PORTS
+    low, _, high = wanted.partition("-")
     return int(low), int(high)
 
 

@@ -13,8 +13,10 @@ def _worker_port_range() -> None:
     worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get(
         "PYTEST_XDIST_WORKER_COUNT")
     if worker and count and "EV_PORT_RANGE" not in os.environ:
-        span = (32000 - 20000) // int(count)
-        low = 20000 + int(worker.removeprefix("gw")) * span
+        from sim.network import PORTS
+
+        span = (PORTS[1] - PORTS[0]) // int(count)
+        low = PORTS[0] + int(worker.removeprefix("gw")) * span
         os.environ["EV_PORT_RANGE"] = f"{low}-{low + span - 1}"
 
 
