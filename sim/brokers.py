@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from protocol.topics import KAFKA_TOPICS, PARTITIONS
-from sim.children import die_with_parent
+from sim.children import die_with_parent, stop_all
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ class Broker:
     """A broker process on 127.0.0.1:``port`` that can be stopped, killed and restarted."""
 
     def __init__(self, name: str, args: list[str], port: int, workdir: Path,
-                 kind: str = "") -> None:
+                 kind: str = "", grace: float = 5.0) -> None:
         self.name, self.args, self.port = name, args, port
+        self.grace = grace  # seconds between SIGTERM and SIGKILL
         self.kind = kind or Path(args[0]).name  # which broker it is, for people
         self.address = f"127.0.0.1:{port}"
         self.log_path = workdir / f"{name.lower()}.log"
@@ -54,19 +55,14 @@ class Broker:
                 time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not listen on {self.address} within {timeout} s")
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGCONT)
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    def stop(self, say: Callable[[str], None] = lambda text: None) -> None:
+        if self.process is not None:
+            stop_all({f"the {self.name} broker": self.process}, say, self.grace)
 
     def kill(self) -> None:
-        self.stop(signal.SIGKILL)
+        if self.running:
+            self.process.kill()
+            self.process.wait()
 
     def restart(self) -> Broker:
         self.stop()
@@ -89,7 +85,9 @@ def kafka_broker(workdir: Path, port: int) -> Broker:
     # name): a driver's remembered state is tied to the cluster it came from
     args = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
             "--cluster-id", f"ev-sim-{uuid.uuid4()}"]
-    return Broker("Kafka", args, port, workdir, "Tansu, in memory")
+    # SIGTERM waits for a group join under way, 2 s when its consumer is gone; in memory,
+    # Tansu has nothing to save that a SIGKILL sooner would lose
+    return Broker("Kafka", args, port, workdir, "Tansu, in memory", grace=0.5)
 
 
 def have_mosquitto() -> bool:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 
 PR_SET_PDEATHSIG = 1
 
@@ -35,3 +37,30 @@ def die_with_parent() -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     return in_child
+
+
+def stop_all(processes: Mapping[str, subprocess.Popen], say: Callable[[str], None],
+             grace: float = 5.0, patience: float = 1.0) -> None:
+    """SIGTERM to each of ``processes`` at once (after SIGCONT: a stopped process could not
+    handle it), SIGKILL to those still running ``grace`` seconds later.  A stop that takes
+    longer than ``patience`` seconds is a wait someone watches: ``say`` names who is
+    still stopping, and who had to be killed (a kill sooner is the plan, said by no one)."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.terminate()
+    started = time.monotonic()
+    told = False
+    while running := [name for name, p in processes.items() if p.poll() is None]:
+        waited = time.monotonic() - started
+        if waited >= patience and not told:
+            say(f"waiting for {', '.join(running)} to stop ...")
+            told = True
+        if waited >= grace:
+            if told:
+                say(f"{', '.join(running)} did not stop within {grace:g} s: killed")
+            for name in running:
+                processes[name].kill()
+                processes[name].wait()
+            return
+        time.sleep(0.05)

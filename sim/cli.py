@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"ev-sim: {error}")
         code = 1
     signals.shutting_down()
-    network.stop()
+    network.stop(say)
     for broker in reversed(started):
-        broker.stop()
+        broker.stop(say)
     say(f"stopped. Logs and databases are in {workdir}")
     return code
 

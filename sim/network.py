@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
-from sim.children import die_with_parent
+from sim.children import die_with_parent, stop_all
 from sim.fleet import SimulatedCP
 
 BIN = Path(sys.executable).parent
@@ -125,18 +125,9 @@ class Network:
             if process.poll() is None:
                 process.kill()
 
-    def stop(self) -> None:
-        for process in reversed(self.processes.values()):
-            if process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.terminate()
-        deadline = time.monotonic() + 5
-        for process in self.processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    def stop(self, say: Callable[[str], None] = lambda text: None) -> None:
+        """Stop every child (the last started first to be signalled), 5 s at most."""
+        stop_all(dict(reversed(self.processes.items())), say)
 
 
 def start_cp(network: Network, cp: SimulatedCP, central: str, secret_file: Path,

@@ -65,6 +65,18 @@ def check_url(url: str, ca: str | None) -> ssl.SSLContext | None:
             from None
 
 
+async def end(tasks: list[asyncio.Future]) -> None:
+    """Cancel ``tasks`` and wait for them to end, cancelling again until they do: in
+    Python 3.11 ``asyncio.wait_for`` loses a cancellation that comes as what it waits for
+    completes (gh-86296), and the link's sender, which lost one, ran on and held the
+    monitor's stop for good."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+
+
 class OcppLink:
     def __init__(self, url: str, cp_id: str, password: str | None, context: ssl.SSLContext | None,
                  service, *, on_status: Callable[[str], None],
@@ -176,9 +188,7 @@ class OcppLink:
                         and not isinstance(task.exception(), ConnectionClosed):
                     log.error("OCPP link task failed: %r", task.exception())
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await end(tasks)
             self.service.csms_lost()
             self._calls.clear()
 

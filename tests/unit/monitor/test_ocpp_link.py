@@ -1,10 +1,11 @@
 """The OCPP link's settings: one clear error each, before anything is dialled."""
 
+import asyncio
 import ssl
 
 import pytest
 
-from edge.monitor.ocpp_link import LinkError, check_url, where
+from edge.monitor.ocpp_link import LinkError, check_url, end, where
 
 
 @pytest.mark.parametrize(("url", "ca", "error"), [
@@ -29,3 +30,30 @@ def test_where_names_host_and_port():
     assert where("ws://csms.example.com/steve/CP1") == "csms.example.com:80"
     assert where("wss://csms.example.com/CP1") == "csms.example.com:443"
     assert where("ws://10.0.0.5:8180/CP1") == "10.0.0.5:8180"
+
+
+def test_ending_the_tasks_of_a_connection_survives_a_lost_cancellation():
+    """The sender lost the cancellation that came as the answer to its call arrived
+    (Python 3.11's wait_for): it must end all the same, or the monitor never stops."""
+    async def scenario() -> int:
+        answer = asyncio.Event()
+        turns = 0
+
+        async def sender() -> None:
+            nonlocal turns
+            while True:
+                turns += 1
+                try:
+                    await asyncio.wait_for(answer.wait(), 0.05)
+                except TimeoutError:
+                    pass
+                answer.clear()
+
+        task = asyncio.ensure_future(sender())
+        await asyncio.sleep(0.01)
+        answer.set()  # the answer arrives ...
+        await asyncio.wait_for(end([task]), 5)  # ... in the turn the stop cancels the sender
+        assert task.cancelled()
+        return turns
+
+    assert asyncio.run(scenario()) >= 2  # it did lose the first cancellation
