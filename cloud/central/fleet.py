@@ -124,7 +124,7 @@ class Fleet(Security, WeatherDesk, RegistryDesk, FrontDesk, OcppDesk):
         """Register a CP (a DomainError if bad or taken); returns its secret, once."""
         with self._lock:
             secret = register_cp(self.store, self.events, cp_id, location, price, actor)
-            self._register_row(self.store.cp(cp_id), self._now())
+            self._notice_registrations(self._now())
             return secret
 
     def add_driver(self, driver_id: str, actor: str = "admin") -> None:

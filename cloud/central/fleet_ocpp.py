@@ -31,7 +31,7 @@ class OcppDesk:
             if row is None:
                 return False
             now = self._now()
-            self._know(row, now)
+            self._notice_registrations(now)  # registered by another process just now?
             self.store.set_last_auth(cp_id, now.wall)
             self.events.emit(AuthOk(cp_id, peer))
             self._run(self._core.logged_in(cp_id, None, None, f"cp@{peer}", now))

@@ -34,7 +34,7 @@ class RegistryDesk:
             new_price = row["price_eur_kwh"] if amount is None else str(amount)
             self.store.update_cp(cp_id, new_location, new_price)
             moment = self._now()
-            self._know(row, moment)  # registered by another process just now?
+            self._notice_registrations(moment)  # registered by another process just now?
             self._run(self._core.changed(cp_id, new_location, new_price, moment))
             self._audit_admin("registered", actor, cp_id, new=False, location=new_location,
                               price_eur_kwh=new_price)

@@ -53,7 +53,7 @@ class Security:
             if row is None:
                 return None
             now = self._now()
-            self._know(row, now)
+            self._notice_registrations(now)  # registered by another process just now?
             issued = self.keys.issue(cp_id)
             self.store.set_last_auth(cp_id, now.wall)
             self.events.emit(AuthOk(cp_id, peer))
@@ -123,18 +123,10 @@ class Security:
 
     # -- the registry, shared with other processes (the sweep) -----------------------
     def _notice_registrations(self, now) -> None:
-        """CPs registered since the last look, by row: cheap enough for every login.
-        (SQLite gives a new row the rowid of a deregistered last one: such a CP is
-        noticed by :meth:`_notice_changes_elsewhere`, or registered directly.)"""
+        """CPs registered since the last look, by any process (each new row has a rowid
+        above every earlier one): cheap enough for every login."""
         for row in self.store.cps_after(self._last_rowid):
             self._last_rowid = max(self._last_rowid, row["rowid"])
-            self._register_row(row, now)
-
-    def _know(self, row: dict, now) -> None:
-        """The table has the CP of this store row, registered elsewhere a moment ago
-        (perhaps on a reused rowid, which :meth:`_notice_registrations` misses)."""
-        self._notice_registrations(now)
-        if row["id"] not in self._core.cps:
             self._register_row(row, now)
 
     def _register_row(self, row: dict, now) -> None:
@@ -149,10 +141,9 @@ class Security:
 
     def _notice_changes_elsewhere(self, now) -> None:
         """What another process changed in the registry: CPs it removed leave the table
-        (their links dropped, their keys deleted), CPs it added join it, and a new
-        location or price takes effect at once (the next authorization charges the new
-        price).  Cheap while nobody else writes: SQLite's data_version says whether
-        anyone did."""
+        (their links dropped, their keys deleted), and a new location or price takes
+        effect at once (the next authorization charges the new price).  Cheap while
+        nobody else writes: SQLite's data_version says whether anyone did."""
         version = self.store.changed_elsewhere()
         if version == self._data_version:
             return
@@ -163,12 +154,8 @@ class Security:
             self._ports.pop(cp_id, None)
             self.keys.revoke(cp_id)
         for cp_id, (location, price) in registered.items():
-            cp = self._core.cps.get(cp_id)
-            if cp is None:
-                row = self.store.cp(cp_id)
-                if row is not None:
-                    self._register_row(row, now)
-            elif (cp.location, cp.price) != (location, price):
+            cp = self._core.cps.get(cp_id)  # None: registered after the last look, next one
+            if cp is not None and (cp.location, cp.price) != (location, price):
                 self._run(self._core.changed(cp_id, location, price, now))
 
     def _expire_keys(self, now) -> None:

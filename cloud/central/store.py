@@ -66,6 +66,7 @@ class Store(CpRecords, SessionRecords, AlertRecords, ReportQueries):
             )
             self._migrate_enabled()
             self._migrate_cp_columns()
+            self._create_cp_rowids()
             self.db["drivers"].create({"id": str, "created_at": str}, pk="id", if_not_exists=True)
             self.db["sessions"].create(
                 {"id": str, "cp_id": str, "driver_id": str, "source": str, "price_eur_kwh": str,
@@ -121,7 +122,7 @@ class Store(CpRecords, SessionRecords, AlertRecords, ReportQueries):
         with self._lock:
             if self._one("cps", cp_id):
                 raise CpIdTaken(cp_id)
-            self.db["cps"].insert({
+            self._insert_cp({
                 "id": cp_id, "location": location, "price_eur_kwh": str(amount),
                 "secret_key": auth.secret_key(secret).hex(), "stop_reasons": "",
                 "created_at": utc_now(),

@@ -11,6 +11,11 @@ Deregistration deletes the CP's row (and its keys in ``cp_keys``): it can no lon
 authenticate, and Central, which notices within a second, drops its link.  Its
 sessions stay, as history.  Registering it again is a new registration with a new
 secret.
+
+A new CP's row gets a rowid above every one given before, even those of deregistered
+CPs (SQLite alone would give the rowid of a deleted last row again): Central notices new
+registrations by rowid.  ``cp_rowids`` keeps the highest given, seeded from the table
+when a database from before it is opened.
 """
 
 from __future__ import annotations
@@ -35,6 +40,22 @@ class CpRecords:
             for name, kind in CP_COLUMNS.items():
                 if name not in columns:
                     self.db.execute(f"ALTER TABLE cps ADD COLUMN {name} {kind}")
+
+    def _create_cp_rowids(self) -> None:
+        with self.db.conn:
+            self.db.execute("CREATE TABLE IF NOT EXISTS cp_rowids (last INTEGER NOT NULL)")
+            self.db.execute("INSERT INTO cp_rowids SELECT coalesce(max(rowid), 0) FROM cps "
+                            "WHERE NOT EXISTS (SELECT 1 FROM cp_rowids)")
+
+    def _insert_cp(self, row: dict[str, str]) -> None:
+        """Insert a CP's row on a rowid never given before (one transaction)."""
+        columns = ", ".join(row)
+        with self.db.conn:
+            self.db.execute(
+                f"INSERT INTO cps (rowid, {columns}) VALUES (max((SELECT last FROM cp_rowids), "
+                f"coalesce((SELECT max(rowid) FROM cps), 0)) + 1, {', '.join('?' * len(row))})",
+                list(row.values()))
+            self.db.execute("UPDATE cp_rowids SET last = last_insert_rowid()")
 
     def set_last_auth(self, cp_id: str, at: str) -> None:
         """A CP logged in at ``at`` (Central, at each successful authentication)."""

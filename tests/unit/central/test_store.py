@@ -239,3 +239,29 @@ def test_a_removed_driver_is_gone_and_its_sessions_stay(store):
     assert store.remove_driver("D1") is True
     assert store.remove_driver("D1") is False
     assert store.driver("D1") is None and store.session("s1")["driver_id"] == "D1"
+
+
+def test_a_new_cp_never_gets_the_rowid_of_a_deregistered_one(store):
+    store.add_cp("CP1", "x", "0.3")
+    store.add_cp("CP2", "y", "0.4")
+    [_, second] = store.cps_after(0)
+    store.remove_cp("CP2")  # the last row: SQLite alone would give its rowid again
+    store.add_cp("CP3", "z", "0.5")
+    assert [row["id"] for row in store.cps_after(second["rowid"])] == ["CP3"]
+    store.remove_cp("CP3")
+    reopened = Store(store.path)  # another process, or Central restarted
+    reopened.add_cp("CP4", "w", "0.5")
+    assert [row["id"] for row in reopened.cps_after(second["rowid"])] == ["CP4"]
+    reopened.close()
+
+
+def test_a_database_from_before_the_high_water_mark_continues_above_its_rows(tmp_path):
+    path = tmp_path / "old.db"
+    Store(path).add_cp("CP1", "x", "0.3")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE cp_rowids")
+        conn.execute("UPDATE cps SET rowid = 7")
+    store = Store(path)
+    store.add_cp("CP2", "y", "0.4")
+    assert [(row["id"], row["rowid"]) for row in store.cps_after(0)] == [("CP1", 7), ("CP2", 8)]
+    store.close()
