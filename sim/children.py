@@ -44,7 +44,8 @@ def stop_all(processes: Mapping[str, subprocess.Popen], say: Callable[[str], Non
     """SIGTERM to each of ``processes`` at once (after SIGCONT: a stopped process could not
     handle it), SIGKILL to those still running ``grace`` seconds later.  A stop that takes
     longer than ``patience`` seconds is a wait someone watches: ``say`` names who is
-    still stopping, and who had to be killed (a kill sooner is the plan, said by no one)."""
+    still stopping, and who had to be killed (a grace shorter than that is a kill
+    expected: nothing is said)."""
     for process in processes.values():
         if process.poll() is None:
             process.send_signal(signal.SIGCONT)
