@@ -14,16 +14,21 @@ how many links the simulated CPs lost (``links_dropped``; they do not reconnect)
 
 Then a burst (:func:`burst`): 50 telemetry records per CP produced at once, and the
 rate at which Central takes them (``burst_msgs_per_s``): its throughput on the data
-plane, measured rather than inferred from its CPU.
+plane, measured rather than inferred from its CPU.  On this machine the broker, this
+process and Central's other threads share two cores with the thread that takes them, so
+the burst also reports that thread's own CPU per record (``burst_handling_us_per_record``,
+from Central's ``kafka_handling_cpu_seconds_total``): what bounds the data plane where
+Central has a core to itself.
 
 What sealing costs: :func:`compare` runs the same fleet against Central without its
 sealing layer (``bench.plain_central``; the CPs then send plain) and against Central as it
 is, alternately, ``rounds`` times each in the same run, and reports Central's CPU for each
 and the ratio of the means.  The same traffic at ``ratio`` times the CPU per message is a
 throughput of ``1 / ratio``: ``throughput_cost_percent``; the bursts' rates give
-``burst_throughput_cost_percent``.  Both also round by round, each sealed run against
-the plain run beside it (``throughput_cost_by_round``, ``burst_cost_by_round``:
-:func:`bench.stats.paired_cost`).
+``burst_throughput_cost_percent``; the handling thread's CPU per record
+``handling_cost_percent``.  All three also round by round, each sealed run against the
+plain run beside it (``throughput_cost_by_round``, ``burst_cost_by_round``,
+``handling_cost_by_round``: :func:`bench.stats.paired_cost`).
 """
 
 from __future__ import annotations
@@ -103,6 +108,11 @@ def consumed(url: str) -> int:
     return int(metric(metrics(url), "evcharging_telemetry_consumed_total"))
 
 
+def handling_cpu(url: str) -> float:
+    """CPU seconds Central's Kafka thread has spent handling records, from ``/metrics``."""
+    return metric(metrics(url), "evcharging_kafka_handling_cpu_seconds_total")
+
+
 def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
           progress=print) -> dict:
     """Central's throughput on the data plane: ``per_cp`` telemetry records per CP
@@ -121,6 +131,7 @@ def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
     producer = Producer(kafka, logger=RDKAFKA_LOG,
                         **{"linger.ms": 5, "queue.buffering.max.messages": 1000000})
     target = consumed(url) + len(records)
+    handling_before = handling_cpu(url)
     cpu_before = central.cpu_times()
     started = time.perf_counter()
     for cp_id, value in records:
@@ -134,9 +145,11 @@ def burst(kafka: str, url: str, fleet, per_cp: int, central: psutil.Process,
     cpu_after = central.cpu_times()
     busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / elapsed
     taken_here = len(records) - (target - taken)
+    handling = handling_cpu(url) - handling_before
     return {"burst_records": len(records), "burst_taken": taken_here,
             "burst_s": round(elapsed, 2), "burst_cpu_percent": round(100 * busy, 1),
-            "burst_msgs_per_s": round(taken_here / elapsed)}
+            "burst_msgs_per_s": round(taken_here / elapsed),
+            "burst_handling_us_per_record": round(1e6 * handling / max(taken_here, 1), 2)}
 
 
 def watch_supplying(url: str, counts: list, stop: threading.Event) -> None:
@@ -254,6 +267,8 @@ def compare(count: int = 2000, window: float = 20.0, rounds: int = 2, progress=p
     ratio = (sum(cpu[True]) / len(cpu[True])) / (sum(cpu[False]) / len(cpu[False]))
     rates = {sealing: [r["burst_msgs_per_s"] for r in done] for sealing, done in runs.items()}
     burst_ratio = sum(rates[True]) / sum(rates[False])
+    handling = {sealing: [r["burst_handling_us_per_record"] for r in done]
+                for sealing, done in runs.items()}
     return {"sealed": runs[True], "plain": runs[False],
             "cpu_percent_plain": cpu[False], "cpu_percent_sealed": cpu[True],
             "cpu_ratio": round(ratio, 3),
@@ -263,4 +278,10 @@ def compare(count: int = 2000, window: float = 20.0, rounds: int = 2, progress=p
                                                     [1 / c for c in cpu[True]]),
             "burst_msgs_per_s_plain": rates[False], "burst_msgs_per_s_sealed": rates[True],
             "burst_throughput_cost_percent": round(100 * (1 - burst_ratio), 1),
-            "burst_cost_by_round": paired_cost(rates[False], rates[True])}
+            "burst_cost_by_round": paired_cost(rates[False], rates[True]),
+            "handling_us_per_record_plain": handling[False],
+            "handling_us_per_record_sealed": handling[True],
+            "handling_cost_percent": round(
+                100 * (1 - sum(handling[False]) / sum(handling[True])), 1),
+            "handling_cost_by_round": paired_cost([1 / u for u in handling[False]],
+                                                  [1 / u for u in handling[True]])}

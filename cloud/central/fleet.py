@@ -41,7 +41,9 @@ from protocol.states import SessionStatus
 
 log = logging.getLogger(__name__)
 
-KAFKA_COUNTERS = ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered")
+# and the CPU seconds Kafka's thread spent handling records (every batch's, rests aside)
+KAFKA_COUNTERS = ("events_consumed", "telemetry_consumed", "driver_requests", "deadlettered",
+                  "kafka_handling_cpu_seconds")
 COUNTERS = ("heartbeats", "frames_rejected", "auth_refusals", "commands_sent",
             "supplies_started", "supplies_ended", "supplies_denied", "key_mismatches",
             "replays", "bridge_deadletters", *KAFKA_COUNTERS)

@@ -10,7 +10,9 @@ to 0.1 s, then up to 499 more already fetched) is handled record by record
 malformed, does not open or is a CP's message again goes to ``deadletter`` with the
 reason, and is audited; then routed by its type to the Fleet or the driver desk, whose
 SQLite writes are done when they return); only then are the batch's offsets committed.
-A record whose handling fails is read again (three tries, then dead-lettered).
+A record whose handling fails is read again (three tries, then dead-lettered).  The
+thread's CPU time spent handling batches is ``kafka_handling_cpu_seconds_total`` in
+``/metrics``: records per CPU second is what the data plane can take.
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
 control plane and the dashboard go on.  When the broker answers again, or when it comes
@@ -188,7 +190,7 @@ class KafkaIO:
         records = [] if first is None else [first, *consumer.consume(BATCH - 1, 0)]
         done: dict[tuple[str, int], int] = {}
         errors = []
-        busy_since = time.monotonic()
+        busy_since, cpu_since = time.monotonic(), time.thread_time()
         try:
             for record in records:
                 if record.error() is not None:
@@ -200,6 +202,9 @@ class KafkaIO:
             self._commit(consumer, done)
             self._drop_consumer()
             return
+        finally:
+            if records:  # what bounds the data plane's throughput: CPU per record
+                self.fleet.count("kafka_handling_cpu_seconds", time.thread_time() - cpu_since)
         self._commit(consumer, done)
         now = time.monotonic()
         self._watch_errors(errors, now)

@@ -296,6 +296,7 @@ def test_a_batch_is_handled_in_order_and_committed(io):
     assert [json.loads(letter)["reason"].split(":")[0]
             for letter in io.producer.on(DEADLETTER)] == ["replayed", "not a sealed envelope"]
     assert sorted(consumer.committed) == [(CP_EVENTS, 0, 3), (CP_TELEMETRY, 0, 1)]
+    assert 0 < io.fleet.metrics()["kafka_handling_cpu_seconds_total"] < 1
 
 
 def test_a_retained_status_delivered_again_is_no_replay(io):
