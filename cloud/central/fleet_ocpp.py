@@ -27,8 +27,7 @@ class OcppDesk:
         """A charger proved its password from ``peer``; False if it is not registered
         (any more)."""
         with self._lock:
-            row = self.store.cp(cp_id)
-            if row is None:
+            if self.store.cp(cp_id) is None:
                 return False
             now = self._now()
             self._notice_registrations(now)  # registered by another process just now?

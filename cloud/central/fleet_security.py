@@ -127,17 +127,14 @@ class Security:
         above every earlier one): cheap enough for every login."""
         for row in self.store.cps_after(self._last_rowid):
             self._last_rowid = max(self._last_rowid, row["rowid"])
-            self._register_row(row, now)
-
-    def _register_row(self, row: dict, now) -> None:
-        key = self.keys.current(row["id"])
-        credentials = {"registered_at": row["created_at"],
-                       "last_auth_at": row.get("last_auth_at"),
-                       "key_id": key.key_id if key else None,
-                       "key_issued_at": iso(key.issued_at) if key else None}
-        self._run(self._core.register(row["id"], row["location"] or "",
-                                      row["price_eur_kwh"], self.store.stop_reasons(row),
-                                      now, credentials))
+            key = self.keys.current(row["id"])
+            credentials = {"registered_at": row["created_at"],
+                           "last_auth_at": row.get("last_auth_at"),
+                           "key_id": key.key_id if key else None,
+                           "key_issued_at": iso(key.issued_at) if key else None}
+            self._run(self._core.register(row["id"], row["location"] or "",
+                                          row["price_eur_kwh"], self.store.stop_reasons(row),
+                                          now, credentials))
 
     def _notice_changes_elsewhere(self, now) -> None:
         """What another process changed in the registry: CPs it removed leave the table

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sim.fleet import SimulatedCP, plan
-from sim.network import Network, free_ports, start_cp, wait_port
+from sim.network import Network, free_ports, start_cp, tail, wait_port
 from tests.support import missing, wait_for
 
 
@@ -60,7 +60,7 @@ class LiveNetwork:
         wait_for(lambda: process.poll() is not None or "Central up" in log.read_text(), 30)
         if process.poll() is not None:
             raise RuntimeError(f"Central exited with code {process.returncode}: "
-                               f"{log.read_text()[-2000:]}")
+                               f"{tail(log, 20)}")
 
     def start_bridge(self) -> None:
         self.net.start("bridge", ["ev-bridge", "--mqtt", self.mqtt, "--kafka", self.kafka,
