@@ -38,6 +38,26 @@ def paired_cost(without: list[float], with_: list[float]) -> dict:
             "standard_error": None if spread is None else round(spread, 1)}
 
 
+def pooled_bursts(bursts: list[dict]) -> dict:
+    """Several bursts taken by one Central as one: records over seconds, CPU weighted by
+    time, handling CPU by record; each burst's rate and handling CPU kept beside it (a
+    machine whose speed swings from one burst to the next shows it there)."""
+    seconds = sum(burst["burst_s"] for burst in bursts)
+    taken = sum(burst["burst_taken"] for burst in bursts)
+    handling = sum(burst["burst_handling_us_per_record"] * burst["burst_taken"]
+                   for burst in bursts)
+    return {"bursts": len(bursts),
+            "burst_records": sum(burst["burst_records"] for burst in bursts),
+            "burst_taken": taken, "burst_s": round(seconds, 2),
+            "burst_cpu_percent": round(sum(burst["burst_cpu_percent"] * burst["burst_s"]
+                                           for burst in bursts) / seconds, 1),
+            "burst_msgs_per_s": round(taken / seconds),
+            "burst_handling_us_per_record": round(handling / max(taken, 1), 2),
+            "burst_msgs_per_s_each": [burst["burst_msgs_per_s"] for burst in bursts],
+            "burst_handling_us_each": [burst["burst_handling_us_per_record"]
+                                       for burst in bursts]}
+
+
 def state_counts(cps: list[dict]) -> dict[str, int]:
     """How many CPs are in each state, from ``GET /api/cps``, most common first."""
     return dict(Counter(cp["state"] for cp in cps).most_common())

@@ -1,6 +1,13 @@
 """Benchmark figures: percentiles, state counts and the SUPPLYING gauge."""
 
-from bench.stats import metric, paired_cost, state_counts, summary, supplying_in
+from bench.stats import (
+    metric,
+    paired_cost,
+    pooled_bursts,
+    state_counts,
+    summary,
+    supplying_in,
+)
 from cloud.central.app import prometheus_text
 
 
@@ -40,3 +47,17 @@ def test_a_metric_is_read_by_its_whole_sample_name():
     assert metric(text, "evcharging_telemetry_consumed_total") == 12.0
     assert metric(text, "evcharging_telemetry_consumed") == 0.0
     assert metric(text, "evcharging_heartbeats") == 0.0
+
+
+def test_bursts_pool_as_records_over_seconds_not_a_mean_of_rates():
+    def burst(taken, seconds, cpu, handling):
+        return {"burst_records": 100, "burst_taken": taken, "burst_s": seconds,
+                "burst_cpu_percent": cpu, "burst_msgs_per_s": round(taken / seconds),
+                "burst_handling_us_per_record": handling}
+    pooled = pooled_bursts([burst(100, 10.0, 60.0, 40.0), burst(100, 30.0, 80.0, 60.0),
+                            burst(50, 10.0, 70.0, 10.0)])
+    assert pooled == {"bursts": 3, "burst_records": 300, "burst_taken": 250, "burst_s": 50.0,
+                      "burst_cpu_percent": 74.0, "burst_msgs_per_s": 5,
+                      "burst_handling_us_per_record": 42.0,
+                      "burst_msgs_per_s_each": [10, 3, 5],
+                      "burst_handling_us_each": [40.0, 60.0, 10.0]}
