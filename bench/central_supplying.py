@@ -15,10 +15,10 @@ how many links the simulated CPs lost (``links_dropped``; they do not reconnect)
 Then three bursts in a row (:func:`burst`): 50 telemetry records per CP produced at
 once, and the rate at which Central takes them (``burst_msgs_per_s``, the three pooled;
 each one's in ``burst_msgs_per_s_each``): its throughput on the data plane, measured
-rather than inferred from its CPU.  On this machine the broker, this
-process and Central's other threads share two cores with the thread that takes them, so
-the burst also reports that thread's own CPU per record (``burst_handling_us_per_record``,
-from Central's ``kafka_handling_cpu_seconds_total``): what bounds the data plane where
+rather than inferred from its CPU.  On this machine the broker, this process and
+Central's other threads share two cores with the thread that takes them, so the bursts
+also report that thread's own CPU per record (``burst_handling_us_per_record``, from
+Central's ``kafka_handling_cpu_seconds_total``): what bounds the data plane where
 Central has a core to itself.
 
 What sealing costs: :func:`compare` runs the same fleet against Central without its
@@ -61,7 +61,7 @@ from sim.network import Network, free_ports, wait_port
 ROOT = Path(__file__).resolve().parent.parent
 LAG_WINDOW = 10.0  # seconds of probing the lag, after the CPU window
 BURST_PER_CP = 50  # telemetry records per CP in the burst: 100,000 for 2,000 CPs
-BURSTS = 3  # one after another: a burst's rate swings by 10-20 % on this machine
+BURSTS = 3  # one after another: one Central's bursts differ by 6-8 % on this machine
 # librdkafka's own lines ("Disconnected" as each run's broker stops under a producer
 # not yet collected) stay out of the figures' output
 RDKAFKA_LOG = logging.getLogger("bench.rdkafka")
