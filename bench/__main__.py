@@ -22,6 +22,7 @@ from bench import (
     edge_footprint,
     edge_sealing,
     fault_latency,
+    opening_cost,
     registry_https,
     sealing,
 )
@@ -38,6 +39,7 @@ SUITES = {
     "telemetry": "telemetry -> dashboard, engine to browser event",
     "supplying": "Central, N CPs supplying, 1 Hz telemetry each: without and with sealing",
     "sealing": "what sealing costs per message: Central's opening, the engine's sealing",
+    "opening": "one Central, N CPs, plain and sealed bursts in turn: what opening costs",
     "registry": "ev-registry over HTTPS: register, read, update; read with mutual TLS (p50/p99)",
     "api": "Central's REST list endpoints with 10,000 CPs registered (p50/p99)",
 }
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         "telemetry": data_plane.telemetry_lag,
         "supplying": lambda: central_supplying.compare(args.cps, progress=progress),
         "sealing": sealing.run,
+        "opening": lambda: opening_cost.run(args.cps, progress=progress),
         "registry": registry_https.run,
         "api": lambda: api_lists.run(progress=progress),
     }

@@ -186,7 +186,16 @@ def watch_probes(url: str, probes: list[str], sent: dict, latest: dict, lags: li
         time.sleep(0.005)
 
 
-def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool = True) -> dict:
+def three_bursts(kafka: str, url: str, fleet, central: psutil.Process, progress) -> dict:
+    """What a run ends with: BURSTS bursts, pooled."""
+    return pooled_bursts([burst(kafka, url, fleet, BURST_PER_CP, central, progress)
+                          for _ in range(BURSTS)])
+
+
+def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool = True,
+        bursts=three_bursts) -> dict:
+    """One Central (with sealing or without) under the fleet: its CPU, RSS and lag, then
+    ``bursts(kafka, url, fleet, central, progress)`` (a dict of figures)."""
     ports = free_ports()
     with tempfile.TemporaryDirectory(prefix="ev-bench-") as tmp:
         workdir = Path(tmp)
@@ -240,9 +249,7 @@ def run(count: int = 2000, window: float = 20.0, progress=print, sealing: bool =
             producing.join(10)
             watcher.join(5)
             counting.join(5)
-            central = psutil.Process(process.pid)
-            rate = pooled_bursts([burst(kafka.address, url, fleet, BURST_PER_CP, central,
-                                        progress) for _ in range(BURSTS)])
+            rate = bursts(kafka.address, url, fleet, psutil.Process(process.pid), progress)
             rate["burst_links_dropped"] = sum(cp.closed for cp in fleet) - dropped
             rate["burst_why_dropped"] = dict((Counter(
                 cp.close_reason for cp in fleet if cp.closed) - Counter(dict(why))).most_common(3))

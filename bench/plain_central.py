@@ -6,7 +6,9 @@ has no switch that turns sealing off.  Everything else (the CP server, the key i
 and wrapped at every login, the replay window, the fleet, the store) is the code Central
 runs; only opening the envelopes is left out, on the control plane (a CP's frames after
 login) and on the data plane (``cp.*`` records), so the difference between the two runs
-is what sealing costs.
+is what sealing costs.  A data-plane record that is an envelope is still opened:
+:mod:`bench.opening_cost` sends both kinds to one such Central (the supplying
+benchmark's plain fleet sends none).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import sys
 
 from cloud.central import cli, cp_connection, kafka_records
 from cloud.central.link_sealing import CpSealing
+
+OPEN = kafka_records.open_record  # Central's own, before it is swapped below
+SEALED = b'{"v":'  # how an envelope begins (protocol.seal); no plain message does
 
 
 class PlainLink(CpSealing):
@@ -29,6 +34,10 @@ class PlainLink(CpSealing):
 
 
 def plain_record(key, value, keys):
+    """A plain record decoded; a sealed one opened as Central opens it, for the
+    benchmark that sends both kinds to one Central (:mod:`bench.opening_cost`)."""
+    if value.startswith(SEALED):
+        return OPEN(key, value, keys)
     return kafka_records.DATA_CODEC.decode(value)
 
 
