@@ -1,20 +1,21 @@
 """What Central does with each record it consumes from Kafka (:class:`Intake`).
 
-A record is decoded (:func:`~cloud.central.kafka_records.decode_record`: a CP's record
-opened with its CP's key), skipped if its ``id`` was handled already (a CP's message
-again is a replay: refused), then routed by its type to the Fleet or the
-:class:`~cloud.central.driver_desk.DriverDesk`.  What Central will not or cannot take
-goes to ``deadletter`` with the reason, counted and audited; a record whose handling
-fails raises :class:`Reread`, so that :class:`~cloud.central.kafka_io.KafkaIO` commits
-what was done and reads it again (three tries, then it is dead-lettered).  A dead letter
-the bridge wrote is counted and audited once.
+A batch of records is decoded whole (:func:`~cloud.central.kafka_records.decode_record`:
+a CP's record opened with its CP's key); then each record is skipped if its ``id`` was
+handled already (a CP's message again is a replay: refused), or routed by its type to
+the Fleet or the :class:`~cloud.central.driver_desk.DriverDesk`.  What Central will not
+or cannot take goes to ``deadletter`` with the reason, counted and audited; a record
+whose handling fails raises :class:`Reread`, so that
+:class:`~cloud.central.kafka_io.KafkaIO` commits what was done and reads it again (three
+tries, then it is dead-lettered).  A dead letter the bridge wrote is counted and audited
+once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cloud.central.driver_desk import DriverDesk
@@ -60,7 +61,32 @@ class Intake:
         self.sender.dead_letter(record.key(), deadletter_record(record, str(error)))
         report(self.fleet, record, source, error)
 
+    def handle_batch(self, records: list) -> Iterator[Any]:
+        """Handle ``records`` in order, yielding each once it is handled.  The whole
+        batch is decoded first, in one pass, then handled: opening runs hot in the CPU's
+        caches instead of cold between two records' handling, and costs half as much
+        (``python -m bench opening``: 16-18 % of the data plane's throughput record by
+        record, 8-10 % a batch at a time)."""
+        decoded = [self._decode(record) for record in records]
+        for record, message in zip(records, decoded, strict=True):
+            self._handle(record, message)
+            yield record
+
     def handle(self, record: Any) -> None:
+        self._handle(record, self._decode(record))
+
+    def _decode(self, record: Any) -> Any:
+        """A record's message, or the ProtocolError why it has none (None for a record
+        of ``deadletter``, which is not decoded)."""
+        topic = record.topic()
+        if topic == DEADLETTER:
+            return None
+        try:
+            return decode_record(topic, record.key(), record.value(), self.fleet.keys)
+        except ProtocolError as error:
+            return error
+
+    def _handle(self, record: Any, message: Any) -> None:
         topic = record.topic()
         if topic == DEADLETTER:
             self._bridge_deadletter(record)
@@ -68,10 +94,8 @@ class Intake:
         self.fleet.count(COUNTERS.get(topic, "events_consumed"))
         where = (topic, record.partition(), record.offset())
         source = f"kafka {topic}[{where[1]}]@{where[2]}"
-        try:
-            message = decode_record(topic, record.key(), record.value(), self.fleet.keys)
-        except ProtocolError as error:
-            self._refuse(record, error, source)
+        if isinstance(message, ProtocolError):
+            self._refuse(record, message, source)
             return
         if message.id in self._seen:
             if topic != DRIVER_REQUESTS and not isinstance(message, data.CpStatus):

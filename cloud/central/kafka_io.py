@@ -5,11 +5,12 @@ panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (:mod:`cloud.central.kafka_pace`: the first record waited for up
-to 0.1 s, then up to 499 more already fetched) is handled record by record
-(:mod:`cloud.central.kafka_intake`: decoded, a CP's record opened with its key; what is
+to 0.1 s, then up to 499 more already fetched) is decoded whole, a CP's record opened
+with its key, then handled record by record (:mod:`cloud.central.kafka_intake`: what is
 malformed, does not open or is a CP's message again goes to ``deadletter`` with the
-reason, and is audited; then routed by its type to the Fleet or the driver desk, whose
-SQLite writes are done when they return); only then are the batch's offsets committed.
+reason, and is audited; the rest is routed by its type to the Fleet or the driver desk,
+whose SQLite writes are done when they return); only then are the batch's offsets
+committed.
 A record whose handling fails is read again (three tries, then dead-lettered).  The
 thread's CPU time spent handling batches is ``kafka_handling_cpu_seconds_total`` in
 ``/metrics``: records per CPU second is what the data plane can take.
@@ -189,14 +190,11 @@ class KafkaIO:
         first = consumer.poll(BATCH_WAIT)
         records = [] if first is None else [first, *consumer.consume(BATCH - 1, 0)]
         done: dict[tuple[str, int], int] = {}
-        errors = []
+        errors = [record.error() for record in records if record.error() is not None]
         busy_since, cpu_since = time.monotonic(), time.thread_time()
         try:
-            for record in records:
-                if record.error() is not None:
-                    errors.append(record.error())
-                    continue
-                self.intake.handle(record)
+            for record in self.intake.handle_batch(
+                    [record for record in records if record.error() is None]):
                 done[(record.topic(), record.partition())] = record.offset() + 1
         except Reread:
             self._commit(consumer, done)
