@@ -5,15 +5,15 @@ panel shows it; Central's own dead letters were audited when it wrote them).
 
 One thread owns the consumer (group ``central``, manual commits) and probes the broker
 every second.  A batch (:mod:`cloud.central.kafka_pace`: the first record waited for up
-to 0.1 s, then up to 499 more already fetched) is decoded whole, a CP's record opened
-with its key, then handled record by record (:mod:`cloud.central.kafka_intake`: what is
-malformed, does not open or is a CP's message again goes to ``deadletter`` with the
-reason, and is audited; the rest is routed by its type to the Fleet or the driver desk,
-whose SQLite writes are done when they return); only then are the batch's offsets
-committed.
-A record whose handling fails is read again (three tries, then dead-lettered).  The
-thread's CPU time spent handling batches is ``kafka_handling_cpu_seconds_total`` in
-``/metrics``: records per CPU second is what the data plane can take.
+to 0.1 s, then up to 499 more already fetched) is decoded 50 records at a time, a CP's
+record opened with its key, and handled record by record
+(:mod:`cloud.central.kafka_intake`: what is malformed, does not open or is a CP's
+message again goes to ``deadletter`` with the reason, and is audited; the rest is
+routed by its type to the Fleet or the driver desk, whose SQLite writes are done when
+they return); only then are the batch's offsets committed.  A record whose handling
+fails is read again (three tries, then dead-lettered).  The thread's CPU time spent
+handling batches is ``kafka_handling_cpu_seconds_total`` in ``/metrics``: records per
+CPU second is what the data plane can take.
 
 An unreachable broker is one log line and a degraded dashboard, never a crash: the
 control plane and the dashboard go on.  When the broker answers again, or when it comes
