@@ -42,7 +42,7 @@ TRIES = 3  # a record whose handling keeps failing is dead-lettered after this
 # handling runs on cold caches; a chunk at a time its code stays hot and sealed records
 # cost Kafka's thread 2-3 us less each (57 against 59 us), while the decoded messages
 # are still in the cache when handled (a whole batch of 500 at once cost plain records
-# 2-3 us more; 50 costs them nothing): `python -m bench opening`, README.
+# 2-3 us more; 50 costs them nothing).  README, Benchmarks, after `opening`.
 CHUNK = 50
 COUNTERS = {CP_EVENTS: "events_consumed", CP_TELEMETRY: "telemetry_consumed",
             DRIVER_REQUESTS: "driver_requests"}
