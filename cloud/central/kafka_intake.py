@@ -77,9 +77,6 @@ class Intake:
                 self._handle(record, message)
                 yield record
 
-    def handle(self, record: Any) -> None:
-        self._handle(record, self._decode(record))
-
     def _decode(self, record: Any) -> Any:
         """A record's message, or the ProtocolError why it has none (None for a record
         of ``deadletter``, which is not decoded)."""

@@ -185,9 +185,14 @@ def cp_record(io, topic: str, message: m.Message, offset: int = 0, key=None) -> 
                   message.cp_id.encode(), offset)
 
 
+def handle(io, record: Record) -> None:
+    """``record`` taken by the intake as Central takes a batch of one."""
+    list(io.intake.handle_batch([record]))
+
+
 def test_records_are_handled_once_by_id(io):
     for offset in range(2):
-        io.intake.handle(Record(DRIVER_REQUESTS, m.encode(REQUEST), b"D1", offset))
+        handle(io, Record(DRIVER_REQUESTS, m.encode(REQUEST), b"D1", offset))
     [update] = io.producer.on(DRIVER_UPDATES)
     assert d.decode_update(update).ref == REQUEST.id
     assert io.fleet.metrics()["driver_requests_total"] == 2
@@ -195,7 +200,7 @@ def test_records_are_handled_once_by_id(io):
 
 def test_supply_records_and_telemetry_reach_the_fleet(io):
     for topic, message in ((CP_EVENTS, STARTED), (CP_TELEMETRY, TELEMETRY)):
-        io.intake.handle(cp_record(io, topic, message))
+        handle(io, cp_record(io, topic, message))
     view = io.fleet.cp("CP1")
     assert (view["state"], view["kwh"]) == ("SUPPLYING", "1")
     metrics = io.fleet.metrics()
@@ -208,7 +213,7 @@ def test_supply_records_and_telemetry_reach_the_fleet(io):
                                        price_eur_kwh="0.3")), "not a key of 'CP7'"),
 ])
 def test_what_central_cannot_take_is_dead_lettered(io, topic, value, reason):
-    io.intake.handle(Record(topic, value))
+    handle(io, Record(topic, value))
     [letter] = io.producer.on(DEADLETTER)
     assert reason in json.loads(letter)["reason"]
     assert io.fleet.metrics()["deadlettered_total"] == 1
@@ -219,7 +224,7 @@ def test_what_central_cannot_take_is_dead_lettered(io, topic, value, reason):
     (CP_TELEMETRY, b"CP1", lambda io: sealed(STARTED, io.keys["CP1"]), "cp", "CP1"),
 ])
 def test_refused_input_is_audited_with_where_it_was(io, topic, key, value, actor, cp_id):
-    io.intake.handle(Record(topic, value(io), key, 41))
+    handle(io, Record(topic, value(io), key, 41))
     [row] = audit(io, "refused input")
     assert (row["actor"], row["cp_id"], row["source"], row["outcome"]) == (
         actor, cp_id, f"kafka {topic}[0]@41", "refused")
@@ -241,7 +246,7 @@ def test_a_record_that_does_not_open_is_dead_lettered_audited_and_shown(io, atta
     else:
         record = cp_record(io, CP_EVENTS, message)
         io.fleet.revoke_key("CP1", actor="admin@127.0.0.1")
-    io.intake.handle(record)
+    handle(io, record)
     [letter] = io.producer.on(DEADLETTER)
     [row] = audit(io, "key mismatch")
     assert row["cp_id"] == "CP1" and row["outcome"] == "refused"
@@ -253,14 +258,14 @@ def test_a_record_that_does_not_open_is_dead_lettered_audited_and_shown(io, atta
     for key in io.keys.values():  # never a key in the trail or the dead letter
         for text in (json.dumps(row), letter.decode()):
             assert not any(secret in text for secret in in_clear(key.secret))
-    io.intake.handle(cp_record(io, CP_EVENTS, m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"})))
+    handle(io, cp_record(io, CP_EVENTS, m.SupplyStarted(**{**vars(STARTED), "cp_id": "CP2"})))
     assert io.fleet.cp("CP2")["state"] == "SUPPLYING"  # other CPs unaffected
 
 
 def test_a_replayed_record_is_refused_and_audited_once_applied(io):
     record = cp_record(io, CP_EVENTS, STARTED)
-    io.intake.handle(record)
-    io.intake.handle(Record(CP_EVENTS, record.value(), b"CP1", 1))
+    handle(io, record)
+    handle(io, Record(CP_EVENTS, record.value(), b"CP1", 1))
     [letter] = io.producer.on(DEADLETTER)
     assert json.loads(letter)["reason"].startswith("replayed: supply_started")
     [row] = audit(io, "replayed")
@@ -338,14 +343,14 @@ def test_a_record_failing_mid_batch_commits_what_came_before(io, monkeypatch):
 def test_a_retained_status_delivered_again_is_no_replay(io):
     record = cp_record(io, CP_EVENTS, data.CpStatus(cp_id="CP1", status="online"))
     for offset in range(2):  # MQTT delivers a retained message at each subscription
-        io.intake.handle(Record(CP_EVENTS, record.value(), b"CP1", offset))
+        handle(io, Record(CP_EVENTS, record.value(), b"CP1", offset))
     assert io.producer.on(DEADLETTER) == [] and audit(io, "replayed") == []
 
 
 def test_a_record_sealed_before_the_last_login_opens_within_its_grace(io):
     earlier = io.keys["CP1"]
     io.keys["CP1"] = io.fleet.login("CP1", "127.0.0.1:50001").key
-    io.intake.handle(cp_record(io, CP_EVENTS, STARTED, key=earlier))
+    handle(io, cp_record(io, CP_EVENTS, STARTED, key=earlier))
     assert io.fleet.cp("CP1")["state"] == "SUPPLYING"
     assert io.producer.on(DEADLETTER) == []
 
@@ -358,8 +363,8 @@ def test_a_failing_record_is_read_again_then_dead_lettered(io, monkeypatch):
     record = Record(DRIVER_REQUESTS, m.encode(REQUEST), b"D1", 5)
     for _ in range(kafka_intake.TRIES - 1):
         with pytest.raises(kafka_intake.Reread):
-            io.intake.handle(record)
-    io.intake.handle(record)
+            handle(io, record)
+    handle(io, record)
     [letter] = io.producer.on(DEADLETTER)
     assert "disk full" in json.loads(letter)["reason"]
     [row] = audit(io, "error")
@@ -480,7 +485,7 @@ def bridge_letter(reason: str, cp_id: str = "CP1") -> bytes:
 
 def test_what_the_bridge_dead_letters_is_counted_and_audited_once(io):
     for _ in range(2):  # the same position read again (after a restart before the commit)
-        io.intake.handle(Record(DEADLETTER, bridge_letter("payload is not JSON"), b"CP1", 5))
+        handle(io, Record(DEADLETTER, bridge_letter("payload is not JSON"), b"CP1", 5))
     [row] = audit(io, "refused input")
     assert (row["cp_id"], row["source"], row["params"]["reason"], row["outcome"]) == (
         "CP1", "bridge evcharging/cp/CP1/events", "payload is not JSON", "refused")
@@ -489,9 +494,9 @@ def test_what_the_bridge_dead_letters_is_counted_and_audited_once(io):
 
 
 def test_centrals_own_dead_letters_are_not_counted_again(io):
-    io.intake.handle(Record(DRIVER_REQUESTS, b"nonsense", b"D1", 3))
+    handle(io, Record(DRIVER_REQUESTS, b"nonsense", b"D1", 3))
     [letter] = io.producer.on(DEADLETTER)
-    io.intake.handle(Record(DEADLETTER, letter, b"D1", 0))
+    handle(io, Record(DEADLETTER, letter, b"D1", 0))
     assert len(audit(io, "refused input")) == 1
     assert io.fleet.metrics()["bridge_deadletters_total"] == 0
 
